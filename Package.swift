@@ -1,0 +1,75 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "sdt",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sdt", targets: ["sdt"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-openapi-generator", from: "1.14.3"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/apple/swift-openapi-urlsession", from: "1.4.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // libzmq's pkg-config file adds an -isystem flag SwiftPM refuses; the module map links it directly.
+        .systemLibrary(name: "CZMQ", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        .target(name: "SDTCore"),
+        .target(name: "SDTCrypto", dependencies: ["SDTCore", "CSodium", "COpenSSL"]),
+        .target(name: "SDTLedger", dependencies: ["SDTCore", "SDTCrypto", "CSQLite"]),
+        .target(name: "SDTQueue", dependencies: ["CZMQ"]),
+        .target(
+            name: "SDTAPI",
+            dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
+        .target(
+            name: "SDTNode",
+            dependencies: [
+                "SDTCore", "SDTCrypto", "SDTLedger", "SDTQueue", "SDTAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .target(
+            name: "SDTClient",
+            dependencies: [
+                "SDTCore", "SDTCrypto", "SDTAPI",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
+            ]
+        ),
+        .executableTarget(
+            name: "sdt",
+            dependencies: [
+                "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "SDTTesting", dependencies: ["SDTCore"]),
+
+        .testTarget(name: "SDTCoreTests", dependencies: ["SDTCore"]),
+        .testTarget(name: "SDTCryptoTests", dependencies: ["SDTCrypto"], resources: [.copy("Vectors")]),
+        .testTarget(name: "SDTLedgerTests", dependencies: ["SDTLedger", "SDTCrypto", "SDTCore", "SDTTesting"]),
+        .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),
+        .testTarget(
+            name: "SDTEndToEndTests",
+            dependencies: ["SDTClient", "SDTCrypto", "SDTCore", "SDTLedger", "SDTTesting"]
+        ),
+    ]
+)

@@ -1,0 +1,21 @@
+import COpenSSL
+
+/// SHA3-256 through OpenSSL's libcrypto.
+public enum SHA3 {
+    public static let digestByteCount = 32
+
+    public static func hash256(_ data: [UInt8]) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: digestByteCount)
+        var length: UInt32 = 0
+        let result = data.withUnsafeBytes { input in
+            EVP_Digest(input.baseAddress, input.count, &digest, &length, EVP_sha3_256(), nil)
+        }
+        precondition(result == 1 && length == 32, "EVP_Digest(SHA3-256) failed: result \(result), length \(length)")
+        return digest
+    }
+
+    /// SHA3-256 of the concatenation of `parts`, without building the concatenation twice.
+    public static func hash256(parts: [[UInt8]]) -> [UInt8] {
+        hash256(parts.flatMap { $0 })
+    }
+}
