@@ -1,0 +1,134 @@
+import SDTCore
+import SDTCrypto
+import Synchronization
+
+/// Read access for the HTTP front: one connection behind a lock. Reads see committed data only.
+public final class LedgerReader: Sendable {
+    private let connection: Mutex<SQLiteConnection>
+
+    public init(path: String) throws(LedgerError) {
+        let opened = try SQLiteConnection(path: path)
+        try Migrations.run(on: opened)
+        connection = Mutex(opened)
+    }
+
+    private func read<Result>(_ body: (SQLiteConnection) throws(LedgerError) -> Result) throws(LedgerError) -> Result {
+        try connection.withLock { (connection) throws(LedgerError) -> Result in try body(connection) }
+    }
+
+    public func status(kind: EntryKind, entryID: String) throws(LedgerError) -> EntryStatusRecord? {
+        try read { (connection) throws(LedgerError) -> EntryStatusRecord? in
+            let key: [SQLiteConnection.Value] = [.text(kind.rawValue), .text(entryID)]
+            if let row = try connection.query(
+                """
+                SELECT e.sequence, e.block_height, b.signature IS NOT NULL FROM entries e
+                LEFT JOIN blocks b ON b.height = e.block_height WHERE e.kind = ? AND e.entry_id = ?
+                """, key
+            ).first {
+                return EntryStatusRecord(
+                    kind: kind, entryID: entryID, state: row.int(2) == 1 ? .final : .accepted, code: .accepted,
+                    sequence: row.int(0), blockHeight: row.optionalInt(1)
+                )
+            }
+            return try connection.query("SELECT code FROM rejections WHERE kind = ? AND entry_id = ?", key).first.map {
+                EntryStatusRecord(
+                    kind: kind, entryID: entryID, state: .rejected,
+                    code: OutcomeCode(rawValue: UInt16($0.int(0))) ?? .transactionIDInvalid, sequence: nil, blockHeight: nil
+                )
+            }
+        }
+    }
+
+    public func receipt(kind: EntryKind, entryID: String) throws(LedgerError) -> ReceiptLookup {
+        guard let status = try status(kind: kind, entryID: entryID) else { return .notFound }
+        guard status.state == .final, let height = status.blockHeight, let sequence = status.sequence else {
+            return .notFinal(status)
+        }
+        return try read { (connection) throws(LedgerError) -> ReceiptLookup in
+            let blockRow = try connection.query("SELECT header, signature FROM blocks WHERE height = ?", [.integer(height)])
+            guard let blockRow = blockRow.first else { throw LedgerError(.invariant, "block \(height) is missing") }
+            let block = try SealedBlock(headerBytes: blockRow.blob(0), signature: blockRow.optionalBlob(1))
+            var leaves: [[UInt8]] = []
+            var entry: (bytes: [UInt8], key: String, signature: [UInt8], index: Int)?
+            try connection.each(
+                "SELECT sequence, signing_bytes, public_key, signature FROM entries WHERE block_height = ? ORDER BY leaf_index",
+                [.integer(height)]
+            ) { row in
+                if row.int(0) == sequence { entry = (row.blob(1), row.text(2), row.blob(3), leaves.count) }
+                leaves.append(Merkle.leafHash(row.blob(1) + row.blob(3)))
+            }
+            guard let entry else { throw LedgerError(.invariant, "entry \(sequence) is not in block \(height)") }
+            return .found(ReceiptRecord(
+                entryID: entryID, kind: kind, signingBytes: entry.bytes, publicKeyHex: entry.key, signature: entry.signature,
+                leafIndex: entry.index, entryCount: leaves.count, path: Merkle.path(index: entry.index, leafHashes: leaves),
+                block: block
+            ))
+        }
+    }
+
+    public func account(_ id: String) throws(LedgerError) -> AccountRecord? {
+        try read { (connection) throws(LedgerError) -> AccountRecord? in
+            guard let row = try connection.query("SELECT jurisdiction, kyc_tier FROM accounts WHERE id = ?", [.text(id)]).first else {
+                return nil
+            }
+            let (jurisdiction, tier) = (row.text(0), Int(row.int(1)))
+            let keys = try connection.query(
+                "SELECT public_key, revoked_sequence FROM device_keys WHERE account_id = ? ORDER BY added_sequence", [.text(id)]
+            ).map { DeviceKeyRecord(publicKeyHex: $0.text(0), revoked: $0.optionalInt(1) != nil) }
+            var balances: [Token: Int64] = [:]
+            try connection.each("SELECT token, amount FROM balances WHERE account_id = ?", [.text(id)]) { row in
+                if let token = Token(rawValue: row.text(0)) { balances[token] = row.int(1) }
+            }
+            return AccountRecord(id: id, jurisdiction: jurisdiction, kycTier: tier, deviceKeys: keys, balances: balances)
+        }
+    }
+
+    public func history(_ id: String, after: Int64, limit: Int) throws(LedgerError) -> [PostingRecord] {
+        try read { (connection) throws(LedgerError) -> [PostingRecord] in
+            try connection.query(
+                """
+                SELECT p.sequence, e.entry_id, p.token, p.amount, e.block_height,
+                       (SELECT o.account_id FROM postings o WHERE o.sequence = p.sequence AND o.account_id <> p.account_id)
+                FROM postings p JOIN entries e ON e.sequence = p.sequence
+                WHERE p.account_id = ? AND p.sequence > ? ORDER BY p.sequence LIMIT ?
+                """,
+                [.text(id), .integer(after), .integer(Int64(limit))]
+            ).compactMap { row in
+                guard let token = Token(rawValue: row.text(2)) else { return nil }
+                let amount = row.int(3)
+                let counterparty = row.text(5)
+                let kind: PostingRecord.Kind = counterparty == issuerAccountID
+                    ? (amount > 0 ? .mint : .redeem) : (amount > 0 ? .transferIn : .transferOut)
+                return PostingRecord(
+                    sequence: row.int(0), entryID: row.text(1), kind: kind, token: token, amount: amount,
+                    counterparty: counterparty == issuerAccountID ? nil : counterparty, blockHeight: row.optionalInt(4)
+                )
+            }
+        }
+    }
+
+    public func head() throws(LedgerError) -> LedgerHead {
+        try read { (connection) throws(LedgerError) -> LedgerHead in
+            let applied = try connection.query("SELECT COALESCE(MAX(sequence), 0) FROM entries").first?.int(0) ?? 0
+            let sealed = try connection.query("SELECT COALESCE(MAX(height), 0), COALESCE(MAX(last_sequence), 0) FROM blocks").first
+            let final = try connection.query(
+                "SELECT COALESCE(MAX(height), 0), COALESCE(MAX(last_sequence), 0) FROM blocks WHERE signature IS NOT NULL"
+            ).first
+            var supply: [Token: Int64] = [:]
+            try connection.each("SELECT token, amount FROM supply") { row in
+                if let token = Token(rawValue: row.text(0)) { supply[token] = row.int(1) }
+            }
+            return LedgerHead(
+                appliedSequence: applied, sealedHeight: sealed?.int(0) ?? 0, sealedSequence: sealed?.int(1) ?? 0,
+                finalHeight: final?.int(0) ?? 0, finalSequence: final?.int(1) ?? 0, supply: supply
+            )
+        }
+    }
+
+    public func block(height: Int64) throws(LedgerError) -> SealedBlock? {
+        try read { (connection) throws(LedgerError) -> SealedBlock? in
+            try connection.query("SELECT header, signature FROM blocks WHERE height = ?", [.integer(height)]).first
+                .map { row throws(LedgerError) in try SealedBlock(headerBytes: row.blob(0), signature: row.optionalBlob(1)) }
+        }
+    }
+}

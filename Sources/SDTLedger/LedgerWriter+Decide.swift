@@ -1,0 +1,75 @@
+import SDTCore
+
+/// The checks, in their documented order. They only read; the writes follow in `LedgerWriter+Write`.
+extension LedgerWriter {
+    func decide(_ transfer: Transfer, nowMilliseconds: Int64) throws(LedgerError) -> OutcomeCode {
+        let check = policy.transactionIDs.check(transfer.transactionID, account: transfer.from, nowMilliseconds: nowMilliseconds)
+        if check == .expired { return .transactionIDExpired }
+        guard try accountExists(transfer.from) else { return .accountUnknown }
+        guard let key = try deviceKey(transfer.publicKeyHex), key.account == transfer.from else { return .keyNotRegistered }
+        guard !key.revoked else { return .keyRevoked }
+        guard try accountExists(transfer.to) else { return .receiverUnknown }
+        guard transfer.from != transfer.to else { return .sameAccount }
+        guard policy.tokensOffered.contains(transfer.token) else { return .tokenNotOffered }
+        guard try balance(transfer.from, transfer.token) >= transfer.amount.minorUnits else { return .insufficientFunds }
+        let (_, overflow) = try balance(transfer.to, transfer.token).addingReportingOverflow(transfer.amount.minorUnits)
+        return overflow ? .balanceOverflow : .accepted
+    }
+
+    func decide(_ action: OperatorAction) throws(LedgerError) -> OutcomeCode {
+        let exists = try accountExists(action.account)
+        switch action.kind {
+        case .openAccount:
+            guard !exists else { return .accountExists }
+            return try deviceKey(action.details.deviceKeyHex ?? "") == nil ? .accepted : .deviceKeyInUse
+        case .addKey:
+            guard exists else { return .accountUnknown }
+            return try deviceKey(action.details.deviceKeyHex ?? "") == nil ? .accepted : .deviceKeyInUse
+        case .revokeKey:
+            guard exists else { return .accountUnknown }
+            guard let key = try deviceKey(action.details.deviceKeyHex ?? ""), key.account == action.account, !key.revoked else {
+                return .deviceKeyUnknown
+            }
+            return .accepted
+        case .mint, .redeem:
+            guard exists else { return .accountUnknown }
+            guard let token = action.token, let amount = action.amount else {
+                preconditionFailure("a validated \(action.kind.rawValue) has a token and an amount")
+            }
+            guard policy.tokensOffered.contains(token) else { return .tokenNotOffered }
+            let referenceUsed = try !connection.query(
+                "SELECT 1 FROM reserve_references WHERE reference = ?", [.text(reserveKey(action))]
+            ).isEmpty
+            guard !referenceUsed else { return .reserveReferenceUsed }
+            if action.kind == .redeem {
+                return try balance(action.account, token) >= amount.minorUnits ? .accepted : .insufficientFunds
+            }
+            let (_, overflow) = try supply(token).addingReportingOverflow(amount.minorUnits)
+            return overflow ? .balanceOverflow : .accepted
+        }
+    }
+
+    /// Reserve references are unique per token and direction: a deposit and a withdrawal may share a
+    /// bank's reference number, two deposits may not.
+    func reserveKey(_ action: OperatorAction) -> String {
+        "\(action.details.token ?? "")/\(action.kind.rawValue)/\(action.details.reserveReference ?? "")"
+    }
+
+    func accountExists(_ id: String) throws(LedgerError) -> Bool {
+        try !connection.query("SELECT 1 FROM accounts WHERE id = ?", [.text(id)]).isEmpty
+    }
+
+    func deviceKey(_ publicKeyHex: String) throws(LedgerError) -> (account: String, revoked: Bool)? {
+        try connection.query("SELECT account_id, revoked_sequence FROM device_keys WHERE public_key = ?", [.text(publicKeyHex)])
+            .first.map { ($0.text(0), $0.optionalInt(1) != nil) }
+    }
+
+    func balance(_ account: String, _ token: Token) throws(LedgerError) -> Int64 {
+        try connection.query("SELECT amount FROM balances WHERE account_id = ? AND token = ?", [.text(account), .text(token.rawValue)])
+            .first?.int(0) ?? 0
+    }
+
+    func supply(_ token: Token) throws(LedgerError) -> Int64 {
+        try connection.query("SELECT amount FROM supply WHERE token = ?", [.text(token.rawValue)]).first?.int(0) ?? 0
+    }
+}

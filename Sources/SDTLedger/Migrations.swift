@@ -1,0 +1,83 @@
+/// Named, append-only schema migrations. Never edit a shipped migration: add a new one.
+enum Migrations {
+    static let all: [(name: String, sql: String)] = [
+        ("0001-ledger", """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE entries (
+            sequence INTEGER PRIMARY KEY CHECK (sequence >= 1),
+            kind TEXT NOT NULL CHECK (kind IN ('transfer', 'operator')),
+            entry_id TEXT NOT NULL,
+            signing_bytes BLOB NOT NULL,
+            public_key TEXT NOT NULL CHECK (length(public_key) = 64),
+            signature BLOB NOT NULL CHECK (length(signature) = 64),
+            applied_at_ms INTEGER NOT NULL,
+            block_height INTEGER REFERENCES blocks(height),
+            leaf_index INTEGER CHECK (leaf_index >= 0),
+            UNIQUE (kind, entry_id)
+        );
+        CREATE INDEX entries_unsealed ON entries(block_height) WHERE block_height IS NULL;
+        CREATE TABLE rejections (
+            kind TEXT NOT NULL CHECK (kind IN ('transfer', 'operator')),
+            entry_id TEXT NOT NULL,
+            record_hash BLOB NOT NULL CHECK (length(record_hash) = 32),
+            code INTEGER NOT NULL CHECK (code > 0),
+            decided_at_ms INTEGER NOT NULL,
+            PRIMARY KEY (kind, entry_id)
+        );
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            jurisdiction TEXT NOT NULL,
+            kyc_tier INTEGER NOT NULL CHECK (kyc_tier BETWEEN 0 AND 3),
+            opened_sequence INTEGER NOT NULL REFERENCES entries(sequence)
+        );
+        CREATE TABLE device_keys (
+            public_key TEXT PRIMARY KEY CHECK (length(public_key) = 64),
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            added_sequence INTEGER NOT NULL REFERENCES entries(sequence),
+            revoked_sequence INTEGER REFERENCES entries(sequence)
+        );
+        CREATE INDEX device_keys_account ON device_keys(account_id);
+        CREATE TABLE postings (
+            sequence INTEGER NOT NULL REFERENCES entries(sequence),
+            account_id TEXT NOT NULL,
+            token TEXT NOT NULL CHECK (token IN ('USD', 'GOLD')),
+            amount INTEGER NOT NULL CHECK (amount <> 0),
+            PRIMARY KEY (sequence, account_id, token)
+        );
+        CREATE INDEX postings_account ON postings(account_id, sequence);
+        CREATE TABLE balances (
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            token TEXT NOT NULL CHECK (token IN ('USD', 'GOLD')),
+            amount INTEGER NOT NULL CHECK (amount >= 0),
+            PRIMARY KEY (account_id, token)
+        );
+        CREATE TABLE supply (
+            token TEXT PRIMARY KEY CHECK (token IN ('USD', 'GOLD')),
+            amount INTEGER NOT NULL CHECK (amount >= 0)
+        );
+        CREATE TABLE reserve_references (
+            reference TEXT PRIMARY KEY,
+            sequence INTEGER NOT NULL REFERENCES entries(sequence)
+        );
+        CREATE TABLE blocks (
+            height INTEGER PRIMARY KEY CHECK (height >= 1),
+            header BLOB NOT NULL,
+            block_hash BLOB NOT NULL CHECK (length(block_hash) = 32),
+            first_sequence INTEGER NOT NULL,
+            last_sequence INTEGER NOT NULL CHECK (last_sequence >= first_sequence),
+            signature BLOB CHECK (signature IS NULL OR length(signature) = 64)
+        );
+        """),
+    ]
+
+    static func run(on connection: SQLiteConnection) throws(LedgerError) {
+        try connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)")
+        let applied = Set(try connection.query("SELECT name FROM schema_migrations").map { $0.text(0) })
+        for migration in all where !applied.contains(migration.name) {
+            try connection.transaction { () throws(LedgerError) in
+                try connection.execute(migration.sql)
+                try connection.query("INSERT INTO schema_migrations (name) VALUES (?)", [.text(migration.name)])
+            }
+        }
+    }
+}

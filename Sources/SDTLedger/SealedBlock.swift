@@ -1,0 +1,100 @@
+import SDTCore
+import SDTCrypto
+
+/// A block as stored: its header, the header's bytes and hash, and the signature once it has one.
+public struct SealedBlock: Sendable, Hashable {
+    public let header: BlockHeader
+    public let headerBytes: [UInt8]
+    public let hash: [UInt8]
+    public let signature: [UInt8]?
+
+    public var height: Int64 { header.height }
+    public var isFinal: Bool { signature != nil }
+
+    init(headerBytes: [UInt8], signature: [UInt8]?) throws(LedgerError) {
+        do {
+            header = try BlockHeader(signingBytes: headerBytes)
+        } catch {
+            throw LedgerError(.invariant, "a stored block header does not parse: \(error)")
+        }
+        self.headerBytes = headerBytes
+        hash = SHA3.hash256(headerBytes)
+        self.signature = signature
+    }
+}
+
+extension LedgerWriter {
+    /// Seals up to `entriesMax` applied, unsealed entries into the next block, in one transaction.
+    /// Returns nil when there is nothing to seal. The block is not final until it is signed.
+    public func sealNextBlock(entriesMax: Int, nowMilliseconds: Int64) throws(LedgerError) -> SealedBlock? {
+        try connection.transaction { () throws(LedgerError) -> SealedBlock? in
+            let rows = try connection.query(
+                "SELECT sequence, signing_bytes, signature FROM entries WHERE block_height IS NULL ORDER BY sequence LIMIT ?",
+                [.integer(Int64(entriesMax))]
+            )
+            guard let first = rows.first?.int(0), let last = rows.last?.int(0) else { return nil }
+            let previous = try connection.query("SELECT header FROM blocks ORDER BY height DESC LIMIT 1").first
+                .map { row throws(LedgerError) in try SealedBlock(headerBytes: row.blob(0), signature: nil) }
+            let expectedFirst = (previous?.header.lastSequence ?? 0) + 1
+            guard first == expectedFirst, last - first + 1 == Int64(rows.count) else {
+                throw LedgerError(.invariant, "unsealed entries \(first)...\(last) do not follow block at sequence \(expectedFirst - 1)")
+            }
+            let leaves = rows.map { Merkle.leafHash($0.blob(1) + $0.blob(2)) }
+            var supply = previous?.header.supply ?? [:]
+            try connection.each(
+                "SELECT token, SUM(amount) FROM postings WHERE account_id = ? AND sequence BETWEEN ? AND ? GROUP BY token",
+                [.text(issuerAccountID), .integer(first), .integer(last)]
+            ) { row in
+                if let token = Token(rawValue: row.text(0)) { supply[token, default: 0] -= row.int(1) }
+            }
+            let header = BlockHeader(
+                region: policy.region, height: (previous?.height ?? 0) + 1,
+                previousHashHex: previous.map { Hex.encode($0.hash) } ?? BlockHeader.genesisPreviousHashHex,
+                merkleRootHex: Hex.encode(Merkle.root(leafHashes: leaves)), entryCount: Int64(rows.count),
+                firstSequence: first, lastSequence: last, supply: supply, sealedAtMilliseconds: nowMilliseconds
+            )
+            let block = try SealedBlock(headerBytes: header.signingBytes, signature: nil)
+            try connection.query(
+                "INSERT INTO blocks (height, header, block_hash, first_sequence, last_sequence) VALUES (?, ?, ?, ?, ?)",
+                [.integer(header.height), .blob(block.headerBytes), .blob(block.hash), .integer(first), .integer(last)]
+            )
+            for (index, row) in rows.enumerated() {
+                try connection.query(
+                    "UPDATE entries SET block_height = ?, leaf_index = ? WHERE sequence = ?",
+                    [.integer(header.height), .integer(Int64(index)), .integer(row.int(0))]
+                )
+            }
+            return block
+        }
+    }
+}
+
+/// Stores block signatures. It has its own connection so that signing, which may wait on custodians,
+/// never holds up the applier.
+public final class BlockSignatureStore: @unchecked Sendable {
+    // @unchecked: owned by the one task that signs blocks.
+    private let connection: SQLiteConnection
+
+    public init(path: String) throws(LedgerError) {
+        connection = try SQLiteConnection(path: path)
+        try Migrations.run(on: connection)
+    }
+
+    /// Sealed blocks without a signature, oldest first.
+    public func unsignedBlocks(limit: Int) throws(LedgerError) -> [SealedBlock] {
+        try connection.query(
+            "SELECT header FROM blocks WHERE signature IS NULL ORDER BY height LIMIT ?", [.integer(Int64(limit))]
+        ).map { row throws(LedgerError) in try SealedBlock(headerBytes: row.blob(0), signature: nil) }
+    }
+
+    /// Stores `signature` after checking it against `publicKey`: a wrong signature is never stored.
+    public func store(signature: [UInt8], for block: SealedBlock, publicKey: [UInt8]) throws(LedgerError) {
+        guard Ed25519.verify(signature: signature, message: block.headerBytes, publicKey: publicKey) else {
+            throw LedgerError(.invariant, "the signature for block \(block.height) does not verify; not stored")
+        }
+        try connection.query(
+            "UPDATE blocks SET signature = ? WHERE height = ? AND signature IS NULL",
+            [.blob(signature), .integer(block.height)]
+        )
+    }
+}

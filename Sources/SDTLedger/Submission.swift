@@ -1,0 +1,70 @@
+import SDTCore
+
+/// A signed entry whose signature the front has already checked, on its way to the applier.
+public enum Submission: Sendable, Hashable {
+    case transfer(Transfer, signature: [UInt8])
+    case operatorAction(OperatorAction, signature: [UInt8])
+
+    public var kind: EntryKind {
+        switch self {
+        case .transfer: .transfer
+        case .operatorAction: .operatorAction
+        }
+    }
+
+    /// The transaction id of a transfer, the request id of an operator action.
+    public var entryID: String {
+        switch self {
+        case .transfer(let transfer, _): transfer.transactionID
+        case .operatorAction(let action, _): action.requestID
+        }
+    }
+
+    public var signingBytes: [UInt8] {
+        switch self {
+        case .transfer(let transfer, _): transfer.signingBytes
+        case .operatorAction(let action, _): action.signingBytes
+        }
+    }
+
+    public var signature: [UInt8] {
+        switch self {
+        case .transfer(_, let signature), .operatorAction(_, let signature): signature
+        }
+    }
+
+    public var publicKeyHex: String {
+        switch self {
+        case .transfer(let transfer, _): transfer.publicKeyHex
+        case .operatorAction(let action, _): action.operatorKeyHex
+        }
+    }
+
+    public var region: String {
+        switch self {
+        case .transfer(let transfer, _): transfer.region
+        case .operatorAction(let action, _): action.region
+        }
+    }
+}
+
+public enum EntryKind: String, Sendable, Codable {
+    case transfer
+    case operatorAction = "operator"
+}
+
+/// The applier's answer for one submission.
+public struct Outcome: Sendable, Hashable {
+    public let kind: EntryKind
+    public let entryID: String
+    public let code: OutcomeCode
+    /// The ledger sequence of an accepted entry.
+    public let sequence: Int64?
+
+    public init(kind: EntryKind, entryID: String, code: OutcomeCode, sequence: Int64?) {
+        self.kind = kind
+        self.entryID = entryID
+        self.code = code
+        self.sequence = sequence
+    }
+}

@@ -1,0 +1,82 @@
+import SDTCore
+import SDTCrypto
+import SDTTesting
+@testable import SDTLedger
+
+/// A real ledger file with an operator, a block key and helpers that sign entries as clients would.
+final class LedgerFixture: @unchecked Sendable {
+    let directory = TemporaryDirectory("ledger")
+    let operatorKey = SigningKey()
+    let blockKey = SigningKey()
+    let issuer: TransactionIDIssuer
+    let writer: LedgerWriter
+    var now: Int64 = 1_800_000_000_000
+    private var requestCounter = 0
+
+    var path: String { directory.file("ledger.sqlite") }
+
+    init() throws {
+        let issuer = try TransactionIDIssuer(secret: SecureRandom.bytes(32), region: "us-tx")
+        self.issuer = issuer
+        writer = try LedgerWriter(path: directory.file("ledger.sqlite"), policy: LedgerPolicy(
+            region: "us-tx", tokensOffered: [.usd, .gold], operatorKeys: [operatorKey.publicKeyHex], transactionIDs: issuer
+        ))
+    }
+
+    var policy: LedgerPolicy {
+        LedgerPolicy(region: "us-tx", tokensOffered: [.usd, .gold], operatorKeys: [operatorKey.publicKeyHex], transactionIDs: issuer)
+    }
+
+    func operatorAction(_ kind: OperatorAction.Kind, _ account: String, _ details: OperatorAction.Details) throws -> Submission {
+        requestCounter += 1
+        let action = try OperatorAction(
+            region: "us-tx", requestID: "req-\(requestCounter)", kind: kind, account: account, details: details,
+            operatorKeyHex: operatorKey.publicKeyHex
+        )
+        return .operatorAction(action, signature: operatorKey.sign(action.signingBytes))
+    }
+
+    func transfer(_ from: String, _ to: String, _ amount: Int64, key: SigningKey, token: String = "USD",
+                  transactionID: String? = nil) throws -> Submission {
+        let id = transactionID ?? issuer.issue(account: from, expiresAtMilliseconds: now + 60_000)
+        let transfer = try Transfer(region: "us-tx", transactionID: id, from: from, to: to, token: token,
+                                    amountMinorUnits: amount, publicKeyHex: key.publicKeyHex)
+        return .transfer(transfer, signature: key.sign(transfer.signingBytes))
+    }
+
+    @discardableResult
+    func apply(_ submissions: Submission...) throws -> [Outcome] {
+        try writer.apply(submissions, nowMilliseconds: now)
+    }
+
+    /// Opens alice and bob with one device key each and mints 1,000.00 USD to alice.
+    func openTwoHolders() throws -> (alice: SigningKey, bob: SigningKey) {
+        let alice = SigningKey()
+        let bob = SigningKey()
+        let outcomes = try apply(
+            operatorAction(.openAccount, "alice", .init(jurisdiction: "US-TX", kycTier: 2, deviceKeyHex: alice.publicKeyHex)),
+            operatorAction(.openAccount, "bob", .init(jurisdiction: "US-WY", kycTier: 1, deviceKeyHex: bob.publicKeyHex)),
+            operatorAction(.mint, "alice", .init(token: "USD", amountMinorUnits: 100_000, reserveReference: "DEP-1"))
+        )
+        precondition(outcomes.allSatisfy { $0.code == .accepted }, "fixture set-up failed: \(outcomes)")
+        return (alice, bob)
+    }
+
+    func sealAndSign() throws {
+        let signatures = try BlockSignatureStore(path: path)
+        while try writer.sealNextBlock(entriesMax: 3, nowMilliseconds: now) != nil {}
+        for block in try signatures.unsignedBlocks(limit: 100) {
+            try signatures.store(signature: blockKey.sign(block.headerBytes), for: block, publicKey: blockKey.publicKey)
+        }
+    }
+
+    func audit() throws -> AuditReport {
+        try LedgerAudit.run(path: path, blockPublicKey: blockKey.publicKey, operatorKeys: [operatorKey.publicKeyHex])
+    }
+
+    /// Runs SQL on the file behind the ledger's back, as an attacker with a SQLite client would.
+    func tamper(_ sql: String) throws {
+        let connection = try SQLiteConnection(path: path)
+        try connection.execute(sql)
+    }
+}
