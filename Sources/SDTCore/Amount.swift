@@ -60,3 +60,32 @@ public struct Balance: Sendable, Hashable {
         return true
     }
 }
+
+extension Token {
+    /// Digits after the decimal point of the token's display unit (dollars, grams).
+    public var fractionDigits: Int {
+        switch self {
+        case .usd: 2
+        case .gold: 3
+        }
+    }
+
+    /// Parses a decimal amount in display units ("12.50" USD, "31.103" GOLD grams) into minor units,
+    /// exactly, without floating point. Nil for more fraction digits than the token has, signs,
+    /// exponents, or anything outside `Amount`'s range.
+    public func minorUnits(decimal text: String) -> Int64? {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = parts.first, !whole.isEmpty, whole.count <= 13, whole.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            return nil
+        }
+        let fraction = parts.count == 2 ? parts[1] : ""
+        guard fraction.count <= fractionDigits, fraction.allSatisfy({ $0.isASCII && $0.isNumber }), parts.count == 1 || !fraction.isEmpty,
+              let wholeValue = Int64(whole)
+        else { return nil }
+        let padded = fraction + String(repeating: "0", count: fractionDigits - fraction.count)
+        var scale: Int64 = 1
+        for _ in 0..<fractionDigits { scale *= 10 }
+        let value = wholeValue * scale + (Int64(padded) ?? 0)
+        return Amount(minorUnits: value)?.minorUnits
+    }
+}

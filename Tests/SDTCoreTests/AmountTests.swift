@@ -43,3 +43,21 @@ import Testing
         #expect(Amount.display(7, .gold) == "0.007 g GOLD")
     }
 }
+
+@Suite struct DecimalAmountTests {
+    @Test func parsesDisplayUnitsExactly() {
+        #expect(Token.usd.minorUnits(decimal: "12.50") == 1250)
+        #expect(Token.usd.minorUnits(decimal: "12.5") == 1250)
+        #expect(Token.usd.minorUnits(decimal: "12") == 1200)
+        #expect(Token.usd.minorUnits(decimal: "0.01") == 1)
+        #expect(Token.gold.minorUnits(decimal: "31.103") == 31_103)
+        #expect(Token.usd.minorUnits(decimal: "0.10000000000000001") == nil)
+        #expect(Token.usd.minorUnits(decimal: "12.345") == nil)
+        #expect(Token.usd.minorUnits(decimal: "-1") == nil)
+        #expect(Token.usd.minorUnits(decimal: "1e3") == nil)
+        #expect(Token.usd.minorUnits(decimal: "0") == nil)
+        #expect(Token.usd.minorUnits(decimal: "12.") == nil)
+        #expect(Token.usd.minorUnits(decimal: ".5") == nil)
+        #expect(Token.usd.minorUnits(decimal: "10000000000001") == nil)
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import OpenAPIRuntime
+import OpenAPIURLSession
+import SDTAPI
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A failure answered by the node (with its problem body) or of the connection to it.
+public struct NodeClientError: Error, Sendable, CustomStringConvertible {
+    public let status: Int
+    public let problem: Components.Schemas.Problem?
+    public let message: String
+
+    public var description: String {
+        guard let problem else { return message }
+        return "\(problem.status) \(problem.code): \(problem.detail)"
+    }
+}
+
+/// Typed calls to a region node, over the client generated from the contract.
+public struct NodeClient: Sendable {
+    public let client: Client
+    public let baseURL: String
+
+    public init(baseURL: String) throws {
+        guard let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https" else {
+            throw NodeClientError(status: 0, problem: nil, message: "'\(baseURL)' is not an http(s) URL such as http://127.0.0.1:8401")
+        }
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 60
+        configuration.httpMaximumConnectionsPerHost = 16
+        client = Client(serverURL: url, transport: URLSessionTransport(configuration: .init(session: URLSession(configuration: configuration))))
+        self.baseURL = baseURL
+    }
+
+    /// Finds the problem body inside any error case of a generated output, or describes the case.
+    static func failure(_ output: Any) -> NodeClientError {
+        var status = 0
+        func search(_ value: Any) -> Components.Schemas.Problem? {
+            if let problem = value as? Components.Schemas.Problem { return problem }
+            for child in Mirror(reflecting: value).children {
+                if child.label == "statusCode", let code = child.value as? Int { status = code }
+                if let found = search(child.value) { return found }
+            }
+            return nil
+        }
+        let problem = search(output)
+        return NodeClientError(status: problem?.status ?? status, problem: problem, message: "unexpected answer: \(output)")
+    }
+
+    public func region() async throws -> Components.Schemas.Region {
+        let output = try await client.getRegion(.init())
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    public func health() async throws -> Components.Schemas.Health {
+        let output = try await client.getHealth(.init())
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    public func transactionIDs(account: String, count: Int = 1) async throws -> Components.Schemas.TransactionIDList {
+        let output = try await client.issueTransactionIDs(.init(body: .json(.init(account: account, count: count))))
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    public enum SubmitResult: Sendable {
+        case accepted(Components.Schemas.TransferStatus)
+        case queued(Components.Schemas.TransferStatus)
+        case rejected(Components.Schemas.Problem)
+    }
+
+    /// Submits one transfer. A business rejection (422) is a result; bad input (4xx) and
+    /// unavailability (503) throw.
+    public func submit(_ transfer: Components.Schemas.SignedTransfer) async throws -> SubmitResult {
+        let output = try await client.submitTransfer(.init(body: .json(transfer)))
+        switch output {
+        case .ok(let ok): return .accepted(try ok.body.json)
+        case .accepted(let queued): return .queued(try queued.body.json)
+        case .unprocessableContent(let rejected): return .rejected(try rejected.body.applicationProblemJson)
+        default: throw Self.failure(output)
+        }
+    }
+
+    public func submitBatch(_ transfers: [Components.Schemas.SignedTransfer]) async throws -> [Components.Schemas.TransferStatus] {
+        let output = try await client.submitTransferBatch(.init(body: .json(.init(transfers: transfers))))
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json.results
+    }
+
+    public func status(_ transactionID: String) async throws -> Components.Schemas.TransferStatus {
+        let output = try await client.getTransfer(.init(path: .init(id: transactionID)))
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    public func receipt(_ transactionID: String) async throws -> Components.Schemas.Receipt {
+        let output = try await client.getReceipt(.init(path: .init(id: transactionID)))
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    public func account(_ id: String) async throws -> Components.Schemas.Account {
+        let output = try await client.getAccount(.init(path: .init(id: id)))
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    public func history(_ id: String, after: Int64? = nil, limit: Int? = nil) async throws -> Components.Schemas.History {
+        let output = try await client.getHistory(.init(path: .init(id: id), query: .init(after: after, limit: limit)))
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    public func head() async throws -> Components.Schemas.LedgerHead {
+        let output = try await client.getLedgerHead(.init())
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    /// Submits an operator action; a rejection (422) or refusal (400/403) throws with the problem.
+    public func operatorAction(_ action: Components.Schemas.OperatorAction) async throws -> Components.Schemas.OperatorResult {
+        let output = try await client.submitOperatorAction(.init(body: .json(action)))
+        switch output {
+        case .ok(let ok): return try ok.body.json
+        case .accepted(let queued): return try queued.body.json
+        default: throw Self.failure(output)
+        }
+    }
+
+    /// Polls the transfer's status until it is final or rejected, or `timeout` passes.
+    public func waitUntilSettled(_ transactionID: String, timeout: Duration = .seconds(10)) async throws -> Components.Schemas.TransferStatus {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let status = try? await status(transactionID)
+            if let status, status.state == .final || status.state == .rejected { return status }
+            guard ContinuousClock.now < deadline else {
+                throw NodeClientError(status: 0, problem: nil, message: "\(transactionID) is not final after \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// A real `sdt node` process: started with its arguments, ready once it prints its listening line,
+/// stopped with SIGTERM (or killed with SIGKILL to test recovery). Its log goes to `logPath`.
+public final class NodeProcess: @unchecked Sendable {
+    // @unchecked: used from one task at a time by the demo, the benchmark and the tests.
+    public let process = Process()
+    private let output = Pipe()
+    public private(set) var baseURL = ""
+
+    /// The `sdt` executable of this build: the running binary itself, or the `sdt` beside it.
+    public static func sdtExecutable() -> String {
+        if let override = ProcessInfo.processInfo.environment["SDT_BINARY"] { return override }
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        if me.lastPathComponent == "sdt" { return me.path }
+        return me.deletingLastPathComponent().appendingPathComponent("sdt").path
+    }
+
+    public init(arguments: [String], logPath: String) throws {
+        process.executableURL = URL(fileURLWithPath: Self.sdtExecutable())
+        process.arguments = arguments
+        process.standardOutput = output
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+    }
+
+    /// Starts the process and waits for `marker` on its output (a front's "listening on", an
+    /// applier's "applier ready"); returns the line.
+    @discardableResult
+    public func start(marker: String = "listening on", timeout: Duration = .seconds(30)) async throws -> String {
+        try process.run()
+        let handle = output.fileHandleForReading
+        let line = try await withThrowingTaskGroup(of: String?.self) { group in
+            group.addTask {
+                var buffer = Data()
+                while true {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { return nil }
+                    buffer.append(chunk)
+                    for line in String(decoding: buffer, as: UTF8.self).split(separator: "\n") where line.contains(marker) {
+                        return String(line)
+                    }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            // The reader blocks on the pipe until the process writes or exits: end the process so it returns.
+            if first == nil, process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            return first
+        }
+        guard let line else {
+            stop()
+            throw NodeClientError(status: 0, problem: nil, message: "sdt \(process.arguments?.joined(separator: " ") ?? "") did not start (no '\(marker)')")
+        }
+        if let range = line.range(of: "http://") { baseURL = String(line[range.lowerBound...]) }
+        return line
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited within `grace`.
+    public func stop(grace: Duration = .seconds(10)) {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = ContinuousClock.now + grace
+        while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
+        if process.isRunning { kill9() }
+    }
+
+    /// `kill -9`: no chance to flush or clean up.
+    public func kill9() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { stop(grace: .seconds(2)) }
+}

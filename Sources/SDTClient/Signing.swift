@@ -1,0 +1,57 @@
+import SDTAPI
+import SDTCore
+import SDTCrypto
+
+/// Builds signed requests as a client or operator would, and checks receipts offline.
+public enum Signing {
+    public static func transfer(
+        key: SigningKey, region: String, transactionID: String, from: String, to: String, token: Token, amountMinorUnits: Int64
+    ) throws -> Components.Schemas.SignedTransfer {
+        let transfer = try Transfer(
+            region: region, transactionID: transactionID, from: from, to: to, token: token.rawValue,
+            amountMinorUnits: amountMinorUnits, publicKeyHex: key.publicKeyHex
+        )
+        return .init(
+            region: region, transactionId: transactionID, from: from, to: to, token: .init(rawValue: token.rawValue)!,
+            amount: amountMinorUnits, publicKey: key.publicKeyHex, signature: Hex.encode(key.sign(transfer.signingBytes))
+        )
+    }
+
+    public static func operatorAction(
+        key: SigningKey, region: String, requestID: String, kind: OperatorAction.Kind, account: String,
+        details: OperatorAction.Details
+    ) throws -> Components.Schemas.OperatorAction {
+        let action = try OperatorAction(
+            region: region, requestID: requestID, kind: kind, account: account, details: details, operatorKeyHex: key.publicKeyHex
+        )
+        return .init(
+            region: region, requestId: requestID, action: .init(rawValue: kind.rawValue)!, account: account,
+            jurisdiction: details.jurisdiction, kycTier: details.kycTier, deviceKey: details.deviceKeyHex,
+            token: details.token.flatMap { .init(rawValue: $0) }, amount: details.amountMinorUnits,
+            reserveReference: details.reserveReference, operatorKey: key.publicKeyHex,
+            signature: Hex.encode(key.sign(action.signingBytes))
+        )
+    }
+
+    /// Verifies a receipt with the region's block public key only; returns the signed block header.
+    public static func verify(receipt: Components.Schemas.Receipt, blockPublicKey: [UInt8]) throws -> BlockHeader {
+        func bytes(_ hex: String, _ field: String) throws(CryptoError) -> [UInt8] {
+            guard let value = Hex.decode(hex) else { throw CryptoError("receipt field \(field) is not hex") }
+            return value
+        }
+        guard let signature = receipt.block.signature else { throw CryptoError("the receipt's block is not signed") }
+        let input = ReceiptVerifier.Input(
+            signingBytes: try bytes(receipt.entry.signingBytes, "entry.signing_bytes"),
+            entryPublicKey: try bytes(receipt.entry.publicKey, "entry.public_key"),
+            entrySignature: try bytes(receipt.entry.signature, "entry.signature"), leafIndex: receipt.leafIndex,
+            entryCount: receipt.entryCount, path: try receipt.merklePath.map { try bytes($0, "merkle_path") },
+            headerBytes: try bytes(receipt.block.header, "block.header"), blockSignature: try bytes(signature, "block.signature")
+        )
+        let header = try ReceiptVerifier.verify(input, blockPublicKey: blockPublicKey)
+        let transfer = try Transfer(signingBytes: input.signingBytes)
+        guard transfer.transactionID == receipt.transactionId else {
+            throw CryptoError("the receipt is for \(transfer.transactionID), not \(receipt.transactionId)")
+        }
+        return header
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import SDTLedger
+import SDTQueue
+import ServiceLifecycle
+import Synchronization
+
+/// Takes work off the queue in order, applies it in batches (one SQLite transaction, one fsync per
+/// batch), publishes the outcomes, and seals what it applied into blocks. Runs on its own thread,
+/// because ZeroMQ and SQLite calls block.
+public final class Applier: Service, @unchecked Sendable {
+    // @unchecked: the sockets and the writer are used only on the applier thread; `running` is atomic.
+    private let writer: LedgerWriter
+    private let work: QueueSocket
+    private let outcomes: QueueSocket
+    private let clock: any NodeClock
+    private let limits: RegionConfig.Limits
+    private let onSealed: @Sendable () -> Void
+    private let logger: Logger
+    private let running = Atomic<Bool>(true)
+    /// How long one wait for work lasts before the loop checks whether it should stop.
+    static let pollMilliseconds: Int32 = 100
+
+    public init(
+        writer: LedgerWriter, work: QueueSocket, outcomes: QueueSocket, clock: any NodeClock, limits: RegionConfig.Limits,
+        logger: Logger, onSealed: @escaping @Sendable () -> Void
+    ) {
+        self.writer = writer
+        self.work = work
+        self.outcomes = outcomes
+        self.clock = clock
+        self.limits = limits
+        self.logger = logger
+        self.onSealed = onSealed
+    }
+
+    public func run() async throws {
+        let finished = AsyncStream<Void>.makeStream()
+        let thread = Thread { [self] in
+            loop()
+            finished.continuation.finish()
+        }
+        thread.name = "sdt-applier"
+        thread.start()
+        await withGracefulShutdownHandler {
+            for await _ in finished.stream {}
+        } onGracefulShutdown: {
+            self.running.store(false, ordering: .relaxed)
+        }
+    }
+
+    private func loop() {
+        sealPending()
+        while running.load(ordering: .relaxed) {
+            do {
+                guard let first = try work.receive(timeoutMilliseconds: Self.pollMilliseconds) else { continue }
+                var batch = decode(first)
+                while batch.count < limits.applyBatchMax, let next = try work.receive(timeoutMilliseconds: 0) {
+                    batch += decode(next)
+                }
+                guard !batch.isEmpty else { continue }
+                let decided = try writer.apply(batch, nowMilliseconds: clock.nowMilliseconds())
+                try outcomes.send(SubmissionCodec.encode(decided))
+                sealPending()
+            } catch let error as QueueError where error.code == .closed {
+                return
+            } catch {
+                // Nothing was committed for this batch; its senders time out and resubmit, which is safe.
+                logger.error("applier batch failed and was rolled back: \(error)")
+            }
+        }
+    }
+
+    private func decode(_ message: [UInt8]) -> [Submission] {
+        do {
+            return try SubmissionCodec.decode(message)
+        } catch {
+            logger.error("dropped an unreadable work message: \(error)")
+            return []
+        }
+    }
+
+    private func sealPending() {
+        do {
+            var sealedAny = false
+            while try writer.sealNextBlock(entriesMax: limits.blockEntriesMax, nowMilliseconds: clock.nowMilliseconds()) != nil {
+                sealedAny = true
+            }
+            if sealedAny { onSealed() }
+        } catch {
+            logger.error("sealing failed, will retry after the next batch: \(error)")
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import SDTAPI
+import SDTCore
+import SDTLedger
+
+extension NodeAPI {
+    static func balances(_ balances: [Token: Int64], tokens: [Token]) -> [Components.Schemas.TokenBalance] {
+        tokens.sorted().map { token in
+            let amount = balances[token] ?? 0
+            return .init(token: .init(rawValue: token.rawValue)!, amount: amount, display: Amount.display(amount, token))
+        }
+    }
+
+    public func getAccount(_ input: Operations.GetAccount.Input) async throws -> Operations.GetAccount.Output {
+        guard let account = try reader.account(input.path.id) else {
+            return .notFound(.init(body: .applicationProblemJson(notFound("account \(input.path.id)"))))
+        }
+        return .ok(.init(body: .json(.init(
+            id: account.id, jurisdiction: account.jurisdiction, kycTier: account.kycTier,
+            deviceKeys: account.deviceKeys.map { .init(publicKey: $0.publicKeyHex, state: $0.revoked ? .revoked : .active) },
+            balances: Self.balances(account.balances, tokens: config.tokens)
+        ))))
+    }
+
+    public func getBalance(_ input: Operations.GetBalance.Input) async throws -> Operations.GetBalance.Output {
+        guard let account = try reader.account(input.path.id) else {
+            return .notFound(.init(body: .applicationProblemJson(notFound("account \(input.path.id)"))))
+        }
+        return .ok(.init(body: .json(.init(account: account.id, balances: Self.balances(account.balances, tokens: config.tokens)))))
+    }
+
+    public func getHistory(_ input: Operations.GetHistory.Input) async throws -> Operations.GetHistory.Output {
+        let limit = input.query.limit ?? 100
+        let after = input.query.after ?? 0
+        guard (1...500).contains(limit), after >= 0 else {
+            return .badRequest(.init(body: .applicationProblemJson(Problem.make(
+                status: 400, code: "invalid_field", detail: "limit must be 1...500 and after must be >= 0"
+            ))))
+        }
+        guard try reader.account(input.path.id) != nil else {
+            return .notFound(.init(body: .applicationProblemJson(notFound("account \(input.path.id)"))))
+        }
+        let postings = try reader.history(input.path.id, after: after, limit: limit)
+        return .ok(.init(body: .json(.init(
+            account: input.path.id,
+            postings: postings.map {
+                .init(sequence: $0.sequence, entryId: $0.entryID, kind: .init(rawValue: $0.kind.rawValue)!,
+                      token: .init(rawValue: $0.token.rawValue)!, amount: $0.amount, counterparty: $0.counterparty,
+                      blockHeight: $0.blockHeight)
+            },
+            nextAfter: postings.count == limit ? postings.last?.sequence : nil
+        ))))
+    }
+
+    public func getLedgerHead(_ input: Operations.GetLedgerHead.Input) async throws -> Operations.GetLedgerHead.Output {
+        let head = try reader.head()
+        return .ok(.init(body: .json(.init(
+            region: config.region, appliedSequence: head.appliedSequence, sealedHeight: head.sealedHeight,
+            sealedSequence: head.sealedSequence, finalHeight: head.finalHeight, finalSequence: head.finalSequence,
+            supply: Self.balances(head.supply, tokens: config.tokens)
+        ))))
+    }
+
+    public func getBlock(_ input: Operations.GetBlock.Input) async throws -> Operations.GetBlock.Output {
+        guard input.path.height >= 1 else {
+            return .badRequest(.init(body: .applicationProblemJson(Problem.make(status: 400, code: "invalid_field", detail: "height must be >= 1"))))
+        }
+        guard let block = try reader.block(height: input.path.height) else {
+            return .notFound(.init(body: .applicationProblemJson(notFound("block \(input.path.height)"))))
+        }
+        return .ok(.init(body: .json(Self.block(block))))
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import SDTCrypto
+
+/// The files of a node's data directory:
+/// - `ledger.sqlite` — the ledger (WAL mode);
+/// - `node-secret` — 32 random bytes keying the transaction-id MACs (mode 0600);
+/// - `block-key` — the region's single block-signing key seed (mode 0600). The custodian quorum
+///   replaces this file: with it, no single file holds the block key.
+public struct NodeData: Sendable {
+    public let directory: String
+
+    public init(directory: String) throws {
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } else if !isDirectory.boolValue {
+            throw ConfigError("--data \(directory) exists and is not a directory")
+        }
+        self.directory = directory
+    }
+
+    public var ledgerPath: String { (directory as NSString).appendingPathComponent("ledger.sqlite") }
+    var secretPath: String { (directory as NSString).appendingPathComponent("node-secret") }
+    var blockKeyPath: String { (directory as NSString).appendingPathComponent("block-key") }
+
+    /// The transaction-id secret, created on first use.
+    public func nodeSecret() throws -> [UInt8] {
+        try secret(at: secretPath, byteCount: TransactionIDIssuer.secretByteCount)
+    }
+
+    /// The block-signing key, created on first use.
+    public func blockKey() throws -> SigningKey {
+        try SigningKey(seed: secret(at: blockKeyPath, byteCount: Ed25519.seedByteCount))
+    }
+
+    /// The block public key, without creating anything (for the audit of a copied data directory).
+    public func existingBlockPublicKey() throws -> [UInt8] {
+        guard FileManager.default.fileExists(atPath: blockKeyPath) else {
+            throw ConfigError("\(blockKeyPath) is missing: pass --block-public-key")
+        }
+        return try blockKey().publicKey
+    }
+
+    private func secret(at path: String, byteCount: Int) throws -> [UInt8] {
+        if let existing = FileManager.default.contents(atPath: path) {
+            guard existing.count == byteCount else { throw ConfigError("\(path) should hold \(byteCount) bytes, holds \(existing.count)") }
+            return Array(existing)
+        }
+        let fresh = SecureRandom.bytes(byteCount)
+        let temporary = path + ".new"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(fresh), attributes: [.posixPermissions: 0o600]) else {
+            throw ConfigError("cannot write \(temporary)")
+        }
+        let file = open(temporary, O_RDONLY)
+        if file >= 0 { fsync(file); close(file) }
+        try FileManager.default.moveItem(atPath: temporary, toPath: path)
+        return fresh
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Hummingbird
+import Logging
+import OpenAPIHummingbird
+import SDTCrypto
+import SDTLedger
+import SDTQueue
+import ServiceLifecycle
+
+/// How `sdt node` runs: front and applier in one process (connected in memory), or either alone,
+/// connected over ZeroMQ tcp at the endpoints of the region config.
+public enum NodeRole: String, Sendable, CaseIterable {
+    case all
+    case applier
+    case front
+}
+
+public struct NodeOptions: Sendable {
+    public var config: RegionConfig
+    public var data: NodeData
+    public var role: NodeRole
+    public var clock: any NodeClock
+    public var logger: Logger
+
+    public init(config: RegionConfig, data: NodeData, role: NodeRole, clock: any NodeClock = SystemClock(), logger: Logger) {
+        self.config = config
+        self.data = data
+        self.role = role
+        self.clock = clock
+        self.logger = logger
+    }
+}
+
+public enum NodeRunner {
+    /// Milliseconds a front waits after connecting before it serves, so that its outcome subscription
+    /// is in place (ZeroMQ drops what a publisher sends before a subscriber has joined).
+    static let subscriptionSettleMilliseconds = 200
+
+    /// Runs until SIGINT or SIGTERM, then stops every part in order.
+    public static func run(_ options: NodeOptions) async throws {
+        let context = QueueContext()
+        let endpoints = options.role == .all
+            ? (work: "inproc://sdt-work", outcomes: "inproc://sdt-outcomes")
+            : (work: options.config.queueEndpoint, outcomes: options.config.outcomesEndpoint)
+        var services: [any Service] = []
+        if options.role != .front {
+            services += try applierServices(options, context: context, endpoints: endpoints)
+        }
+        if options.role != .applier {
+            services += try await frontServices(options, context: context, endpoints: endpoints)
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: options.logger
+        ))
+        try await group.run()
+        context.shutdown()
+    }
+
+    static func applierServices(
+        _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String)
+    ) throws -> [any Service] {
+        let config = options.config
+        let issuer = try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region)
+        let policy = LedgerPolicy(
+            region: config.region, tokensOffered: Set(config.tokens), operatorKeys: Set(config.operatorKeys), transactionIDs: issuer
+        )
+        let writer = try LedgerWriter(path: options.data.ledgerPath, policy: policy)
+        let work = try QueueSocket(context, .pull)
+        try work.bind(endpoints.work)
+        let outcomes = try QueueSocket(context, .publish)
+        try outcomes.bind(endpoints.outcomes)
+        let sealed = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let applier = Applier(
+            writer: writer, work: work, outcomes: outcomes, clock: options.clock, limits: config.limits, logger: options.logger,
+            onSealed: { sealed.continuation.yield() }
+        )
+        let signing = BlockSigningService(
+            store: try BlockSignatureStore(path: options.data.ledgerPath),
+            signer: SingleKeyBlockSigner(key: try options.data.blockKey()), sealed: sealed.stream, logger: options.logger
+        )
+        options.logger.info("applier for \(config.region) taking work at \(endpoints.work), ledger \(options.data.ledgerPath)")
+        return [applier, signing]
+    }
+
+    static func frontServices(
+        _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String)
+    ) async throws -> [any Service] {
+        let config = options.config
+        let work = try QueueSocket(context, .push)
+        try work.setSendTimeout(milliseconds: 2_000)
+        try work.connect(endpoints.work)
+        let outcomes = try QueueSocket(context, .subscribe)
+        try outcomes.connect(endpoints.outcomes)
+        let front = QueueFront(work: work, outcomes: outcomes, logger: options.logger)
+        let api = NodeAPI(
+            config: config, front: front, reader: try LedgerReader(path: options.data.ledgerPath),
+            issuer: try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region),
+            blockPublicKey: try options.data.blockKey().publicKey, clock: options.clock, contract: try contract(),
+            logger: options.logger
+        )
+        let router = Router()
+        router.middlewares.add(ProblemMiddleware(bodyBytesMax: config.limits.requestBodyBytesMax, logger: options.logger))
+        try api.registerHandlers(on: router)
+        let address = try HostAndPort(config.httpAddress)
+        try await Task.sleep(for: .milliseconds(subscriptionSettleMilliseconds))
+        let region = config.region
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "sdt"),
+            onServerRunning: { channel in
+                let line = "sdt node \(region) listening on http://\(address.host):\(channel.localAddress?.port ?? address.port)\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            },
+            logger: options.logger
+        )
+        return [front, app]
+    }
+
+    /// The contract the node serves at `GET /openapi.yaml`, embedded at build time from `openapi/`.
+    static func contract() throws -> String {
+        String(decoding: PackageResources.openapi_yaml, as: UTF8.self)
+    }
+}

@@ -1,0 +1,103 @@
+import SDTLedger
+import Synchronization
+
+/// Where HTTP requests wait for the applier's outcomes. A request registers the entries it sent
+/// before sending, and is resumed once all of them are decided or its wait runs out.
+final class OutcomeBoard: Sendable {
+    struct Key: Hashable, Sendable {
+        let kind: EntryKind
+        let entryID: String
+    }
+
+    private struct Waiter {
+        var remaining: Set<Key>
+        var results: [Key: Outcome]
+        let continuation: CheckedContinuation<[Key: Outcome], Never>
+    }
+
+    private struct State {
+        var waiters: [Int: Waiter] = [:]
+        var waitersByKey: [Key: [Int]] = [:]
+        var inFlight: Set<Key> = []
+        var nextID = 0
+    }
+
+    /// Entries remembered as queued for status queries; past this, new ones are not remembered.
+    static let inFlightMax = 200_000
+    private let state = Mutex(State())
+
+    /// Registers `keys`, runs `send`, and waits up to `timeout` for their outcomes. Keys without an
+    /// outcome by then are missing from the result (still queued). If `send` throws, nothing waits.
+    func wait(for keys: [Key], timeout: Duration, send: () throws -> Void) async throws -> [Key: Outcome] {
+        let unique = Set(keys)
+        var sendError: (any Error)?
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        var timer: Task<Void, Never>?
+        let results = await withCheckedContinuation { continuation in
+            state.withLock { state in
+                state.waiters[id] = Waiter(remaining: unique, results: [:], continuation: continuation)
+                for key in unique {
+                    state.waitersByKey[key, default: []].append(id)
+                    if state.inFlight.count < Self.inFlightMax { state.inFlight.insert(key) }
+                }
+            }
+            // The timer starts only once the waiter is registered, so it always finds it.
+            timer = Task {
+                try? await Task.sleep(for: timeout)
+                self.finish(id)
+            }
+            do {
+                try send()
+            } catch {
+                sendError = error
+                state.withLock { state in
+                    for key in unique { state.inFlight.remove(key) }
+                }
+                finish(id)
+            }
+        }
+        timer?.cancel()
+        if let sendError { throw sendError }
+        return results
+    }
+
+    func isInFlight(_ key: Key) -> Bool { state.withLock { $0.inFlight.contains(key) } }
+
+    func deliver(_ outcomes: [Outcome]) {
+        var ready: [(CheckedContinuation<[Key: Outcome], Never>, [Key: Outcome])] = []
+        state.withLock { state in
+            for outcome in outcomes {
+                let key = Key(kind: outcome.kind, entryID: outcome.entryID)
+                state.inFlight.remove(key)
+                guard let ids = state.waitersByKey.removeValue(forKey: key) else { continue }
+                for id in ids {
+                    guard var waiter = state.waiters[id] else { continue }
+                    waiter.results[key] = outcome
+                    waiter.remaining.remove(key)
+                    if waiter.remaining.isEmpty {
+                        state.waiters[id] = nil
+                        ready.append((waiter.continuation, waiter.results))
+                    } else {
+                        state.waiters[id] = waiter
+                    }
+                }
+            }
+        }
+        for (continuation, results) in ready { continuation.resume(returning: results) }
+    }
+
+    private func finish(_ id: Int) {
+        let waiter: Waiter? = state.withLock { state in
+            guard let waiter = state.waiters.removeValue(forKey: id) else { return nil }
+            for key in waiter.remaining {
+                state.waitersByKey[key]?.removeAll { $0 == id }
+                if state.waitersByKey[key]?.isEmpty == true { state.waitersByKey[key] = nil }
+            }
+            return waiter
+        }
+        waiter?.continuation.resume(returning: waiter?.results ?? [:])
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import SDTLedger
+import SDTQueue
+import ServiceLifecycle
+import Synchronization
+
+/// The front's side of the queue: pushes checked entries to the applier and listens for outcomes.
+public final class QueueFront: Service, @unchecked Sendable {
+    // @unchecked: `work` is used only under `workLock`; `outcomes` only on the listener thread.
+    private let work: QueueSocket
+    private let workLock = Mutex(())
+    private let outcomes: QueueSocket
+    let board = OutcomeBoard()
+    private let logger: Logger
+    private let running = Atomic<Bool>(true)
+
+    public init(work: QueueSocket, outcomes: QueueSocket, logger: Logger) {
+        self.work = work
+        self.outcomes = outcomes
+        self.logger = logger
+    }
+
+    /// Queues `submissions` as one message and waits up to `timeout` for their outcomes.
+    func submit(_ submissions: [Submission], timeout: Duration) async throws -> [OutcomeBoard.Key: Outcome] {
+        let keys = submissions.map { OutcomeBoard.Key(kind: $0.kind, entryID: $0.entryID) }
+        let message = SubmissionCodec.encode(submissions)
+        return try await board.wait(for: keys, timeout: timeout) {
+            try workLock.withLock { _ in try work.send(message) }
+        }
+    }
+
+    public func run() async throws {
+        let finished = AsyncStream<Void>.makeStream()
+        let thread = Thread { [self] in
+            listen()
+            finished.continuation.finish()
+        }
+        thread.name = "sdt-outcomes"
+        thread.start()
+        await withGracefulShutdownHandler {
+            for await _ in finished.stream {}
+        } onGracefulShutdown: {
+            self.running.store(false, ordering: .relaxed)
+        }
+    }
+
+    private func listen() {
+        while running.load(ordering: .relaxed) {
+            do {
+                guard let message = try outcomes.receive(timeoutMilliseconds: 100) else { continue }
+                board.deliver(try SubmissionCodec.decodeOutcomes(message))
+            } catch let error as QueueError where error.code == .closed {
+                return
+            } catch {
+                logger.error("unreadable outcome message: \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+extension RegionConfig {
+    /// The config as TOML in the layout of `regions/*.toml`; `parse(tomlText)` gives it back.
+    public var tomlText: String {
+        func quoted(_ values: [String]) -> String { "[" + values.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
+        return """
+        region = "\(region)"
+        name = "\(name)"
+        jurisdiction = "\(jurisdiction)"
+        tokens = \(quoted(tokens.map(\.rawValue)))
+
+        [endpoints]
+        http = "\(httpAddress)"
+        queue = "\(queueEndpoint)"
+        outcomes = "\(outcomesEndpoint)"
+
+        [operators]
+        keys = \(quoted(operatorKeys))
+
+        [limits]
+        transaction_id_lifetime_seconds = \(limits.transactionIDLifetimeSeconds)
+        transaction_ids_per_request_max = \(limits.transactionIDsPerRequestMax)
+        batch_transfers_max = \(limits.batchTransfersMax)
+        request_body_bytes_max = \(limits.requestBodyBytesMax)
+        apply_batch_max = \(limits.applyBatchMax)
+        block_entries_max = \(limits.blockEntriesMax)
+        sync_wait_milliseconds = \(limits.syncWaitMilliseconds)
+
+        """
+    }
+}

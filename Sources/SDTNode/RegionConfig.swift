@@ -1,0 +1,140 @@
+import Foundation
+import SDTCore
+import TOMLKit
+
+/// A region's configuration file (`regions/<code>.toml`): who it is, what it offers, where it
+/// listens, who may operate it, and its limits. See `regions/README.md` for every field.
+public struct RegionConfig: Sendable, Equatable {
+    public struct Limits: Sendable, Equatable {
+        public var transactionIDLifetimeSeconds = 600
+        public var transactionIDsPerRequestMax = 1_000
+        public var batchTransfersMax = 1_000
+        public var requestBodyBytesMax = 1 << 20
+        public var applyBatchMax = 2_048
+        public var blockEntriesMax = 4_096
+        public var syncWaitMilliseconds = 2_000
+    }
+
+    public var region: String
+    public var name: String
+    public var jurisdiction: String
+    public var tokens: [Token]
+    public var httpAddress: String
+    public var queueEndpoint: String
+    public var outcomesEndpoint: String
+    public var operatorKeys: [String]
+    public var limits: Limits
+
+    public static func load(path: String) throws -> RegionConfig {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigError("cannot read region config \(path)")
+        }
+        do {
+            return try parse(text)
+        } catch let error as ConfigError {
+            throw ConfigError("\(path): \(error.description)")
+        } catch {
+            throw ConfigError("\(path) is not valid TOML: \(error)")
+        }
+    }
+
+    public static func parse(_ text: String) throws -> RegionConfig {
+        let table = try TOMLTable(string: text)
+        try refuseUnknown(table, allowed: ["region", "name", "jurisdiction", "tokens", "endpoints", "operators", "limits"], in: "top level")
+        let endpoints = try subtable(table, "endpoints", allowed: ["http", "queue", "outcomes"])
+        let operators = try subtable(table, "operators", allowed: ["keys"])
+        var config = RegionConfig(
+            region: try string(table, "region"), name: try string(table, "name"),
+            jurisdiction: try string(table, "jurisdiction"), tokens: [],
+            httpAddress: try string(endpoints, "http", in: "endpoints"),
+            queueEndpoint: try string(endpoints, "queue", in: "endpoints"),
+            outcomesEndpoint: try string(endpoints, "outcomes", in: "endpoints"),
+            operatorKeys: try strings(operators, "keys", in: "operators"), limits: Limits()
+        )
+        config.tokens = try strings(table, "tokens").map { name in
+            guard let token = Token(rawValue: name) else { throw ConfigError("tokens: '\(name)' is not USD or GOLD") }
+            return token
+        }
+        if table.contains(key: "limits") { config.limits = try limits(subtable(table, "limits", allowed: nil)) }
+        try config.validate()
+        return config
+    }
+
+    private func validate() throws {
+        guard Identifier.isValidRegionCode(region[...]) else { throw ConfigError("region: '\(region)' is not a code like us-tx") }
+        guard Identifier.isValidJurisdiction(jurisdiction[...]) else { throw ConfigError("jurisdiction: '\(jurisdiction)' is not like US-TX") }
+        guard !tokens.isEmpty, Set(tokens).count == tokens.count else { throw ConfigError("tokens: list each of USD, GOLD at most once, at least one") }
+        guard !operatorKeys.isEmpty else { throw ConfigError("operators.keys: at least one operator public key is needed") }
+        for key in operatorKeys where !Identifier.isValidHex(key[...], byteCount: 32) {
+            throw ConfigError("operators.keys: '\(key)' is not 64 lowercase hex characters")
+        }
+        _ = try HostAndPort(httpAddress)
+    }
+
+    private static func limits(_ table: TOMLTable) throws -> Limits {
+        var limits = Limits()
+        let fields: [(String, WritableKeyPath<Limits, Int>, ClosedRange<Int>)] = [
+            ("transaction_id_lifetime_seconds", \.transactionIDLifetimeSeconds, 10...86_400),
+            ("transaction_ids_per_request_max", \.transactionIDsPerRequestMax, 1...10_000),
+            ("batch_transfers_max", \.batchTransfersMax, 1...10_000),
+            ("request_body_bytes_max", \.requestBodyBytesMax, 1_024...(16 << 20)),
+            ("apply_batch_max", \.applyBatchMax, 1...65_536),
+            ("block_entries_max", \.blockEntriesMax, 1...65_536),
+            ("sync_wait_milliseconds", \.syncWaitMilliseconds, 0...60_000),
+        ]
+        try refuseUnknown(table, allowed: Set(fields.map(\.0)), in: "limits")
+        for (name, keyPath, range) in fields where table.contains(key: name) {
+            guard let value = table[name]?.int, range.contains(value) else {
+                throw ConfigError("limits.\(name): must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            limits[keyPath: keyPath] = value
+        }
+        return limits
+    }
+
+    private static func refuseUnknown(_ table: TOMLTable, allowed: Set<String>, in place: String) throws {
+        for key in table.keys where !allowed.contains(key) {
+            throw ConfigError("unknown key '\(key)' in \(place); allowed: \(allowed.sorted().joined(separator: ", "))")
+        }
+    }
+
+    private static func subtable(_ table: TOMLTable, _ key: String, allowed: Set<String>?) throws -> TOMLTable {
+        guard let sub = table[key]?.table else { throw ConfigError("[\(key)] table is missing") }
+        if let allowed { try refuseUnknown(sub, allowed: allowed, in: "[\(key)]") }
+        return sub
+    }
+
+    private static func string(_ table: TOMLTable, _ key: String, in place: String? = nil) throws -> String {
+        guard let value = table[key]?.string else {
+            throw ConfigError("\(place.map { "\($0)." } ?? "")\(key): a string is required")
+        }
+        return value
+    }
+
+    private static func strings(_ table: TOMLTable, _ key: String, in place: String? = nil) throws -> [String] {
+        guard let array = table[key]?.array else { throw ConfigError("\(place.map { "\($0)." } ?? "")\(key): a list of strings is required") }
+        return try array.map { element in
+            guard let value = element.string else { throw ConfigError("\(key): every element must be a string") }
+            return value
+        }
+    }
+}
+
+/// `127.0.0.1:8080` split into host and port.
+public struct HostAndPort: Sendable, Equatable {
+    public let host: String
+    public let port: Int
+
+    public init(_ text: String) throws {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port),
+              colon != text.startIndex
+        else { throw ConfigError("'\(text)' is not HOST:PORT (for example 127.0.0.1:8080; port 0 picks a free port)") }
+        host = String(text[..<colon])
+        self.port = port
+    }
+}
+
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

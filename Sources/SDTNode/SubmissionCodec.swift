@@ -1,0 +1,71 @@
+import SDTCore
+import SDTLedger
+import SDTQueue
+
+/// The queue's message formats. A work message carries a batch of signed entries; an outcome message
+/// carries the applier's answers for one committed batch.
+enum SubmissionCodec {
+    static let workVersion: UInt8 = 1
+    static let outcomesVersion: UInt8 = 1
+
+    static func encode(_ submissions: [Submission]) -> [UInt8] {
+        var writer = WireWriter(capacity: submissions.count * 320)
+        writer.write(workVersion)
+        writer.write(UInt32(submissions.count))
+        for submission in submissions {
+            writer.write(submission.kind == .transfer ? UInt8(1) : UInt8(2))
+            writer.write(bytes: submission.signingBytes)
+            writer.write(bytes: submission.signature)
+        }
+        return writer.bytes
+    }
+
+    /// Decodes and re-parses every record from its signed bytes: the applier trusts no field that
+    /// the signature does not cover.
+    static func decode(_ bytes: [UInt8]) throws -> [Submission] {
+        var reader = WireReader(bytes)
+        guard try reader.read(UInt8.self) == workVersion else { throw WireError("unknown work message version") }
+        let count = Int(try reader.read(UInt32.self))
+        guard count <= 65_536 else { throw WireError("work message claims \(count) entries") }
+        var submissions: [Submission] = []
+        submissions.reserveCapacity(count)
+        for _ in 0..<count {
+            let kind = try reader.read(UInt8.self)
+            let bytes = try reader.readBytes()
+            let signature = try reader.readBytes()
+            switch kind {
+            case 1: submissions.append(.transfer(try Transfer(signingBytes: bytes), signature: signature))
+            case 2: submissions.append(.operatorAction(try OperatorAction(signingBytes: bytes), signature: signature))
+            default: throw WireError("unknown entry kind \(kind)")
+            }
+        }
+        return submissions
+    }
+
+    static func encode(_ outcomes: [Outcome]) -> [UInt8] {
+        var writer = WireWriter(capacity: outcomes.count * 96)
+        writer.write(outcomesVersion)
+        writer.write(UInt32(outcomes.count))
+        for outcome in outcomes {
+            writer.write(outcome.kind == .transfer ? UInt8(1) : UInt8(2))
+            writer.write(string: outcome.entryID)
+            writer.write(outcome.code.rawValue)
+            writer.write(outcome.sequence ?? -1)
+        }
+        return writer.bytes
+    }
+
+    static func decodeOutcomes(_ bytes: [UInt8]) throws -> [Outcome] {
+        var reader = WireReader(bytes)
+        guard try reader.read(UInt8.self) == outcomesVersion else { throw WireError("unknown outcome message version") }
+        let count = Int(try reader.read(UInt32.self))
+        guard count <= 65_536 else { throw WireError("outcome message claims \(count) entries") }
+        return try (0..<count).map { _ in
+            let kind: EntryKind = try reader.read(UInt8.self) == 1 ? .transfer : .operatorAction
+            let entryID = try reader.readString()
+            guard let code = OutcomeCode(rawValue: try reader.read(UInt16.self)) else { throw WireError("unknown outcome code") }
+            let sequence = try reader.read(Int64.self)
+            return Outcome(kind: kind, entryID: entryID, code: code, sequence: sequence >= 0 ? sequence : nil)
+        }
+    }
+}

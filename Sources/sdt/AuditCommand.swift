@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import SDTCore
+import SDTLedger
+import SDTNode
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Re-verify a node's whole ledger offline. Exit 0 when intact; otherwise name the first bad block or entry."
+    )
+
+    @Option(help: "The node's data directory.") var data: String
+    @Option(help: "Region config: its operator keys must have signed every operator action.") var region: String?
+    @Option(help: "Hex block public key to check signatures against (default: the data directory's block key).")
+    var blockPublicKey: String?
+
+    func run() throws {
+        let nodeData = try NodeData(directory: data)
+        guard FileManager.default.fileExists(atPath: nodeData.ledgerPath) else { throw fail("\(nodeData.ledgerPath) does not exist") }
+        let key: [UInt8]
+        if let blockPublicKey {
+            guard let decoded = Hex.decode(blockPublicKey), decoded.count == 32 else { throw ValidationError("--block-public-key must be 64 hex") }
+            key = decoded
+        } else {
+            key = try nodeData.existingBlockPublicKey()
+        }
+        let operators = try region.map { Set(try RegionConfig.load(path: $0).operatorKeys) }
+        let report = try LedgerAudit.run(path: nodeData.ledgerPath, blockPublicKey: key, operatorKeys: operators)
+        print("region \(report.region): \(report.entriesChecked) entries, \(report.blocksChecked) blocks checked "
+              + "(\(report.blocksUnsigned) sealed but not yet signed, \(report.entriesUnsealed) entries not yet sealed)")
+        for token in Token.allCases { print("  supply \(Amount.display(report.supply[token] ?? 0, token)) = sum of balances") }
+        if let problem = report.firstProblem {
+            print("AUDIT FAILED: \(problem)")
+            throw ExitCode(2)
+        }
+        print("audit passed: signatures, hash links, Merkle roots, block signatures, balances and supply are intact")
+    }
+}

@@ -1,0 +1,188 @@
+import ArgumentParser
+import Foundation
+import SDTAPI
+import SDTClient
+import SDTCore
+import SDTCrypto
+import SDTLedger
+import SDTNode
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the whole story on a fresh node: onboard, mint, transfer, reject, resubmit, verify a receipt, audit."
+    )
+
+    @Option(help: "A new or empty directory; the node's data, keys and log stay here.") var data: String
+    @Option(help: "The region config to start from.") var region: String = "regions/us-tx.toml"
+
+    func validate() throws {
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: data)) ?? []
+        guard contents.isEmpty else { throw ValidationError("--data \(data) is not empty; give a new directory (the demo leaves its data there)") }
+        guard FileManager.default.fileExists(atPath: region) else {
+            throw ValidationError("\(region) not found; run from the repository root or pass --region")
+        }
+    }
+
+    func run() async throws {
+        var story = DemoStory(directory: data)
+        do {
+            try await story.run(regionPath: region)
+        } catch {
+            story.stopNode()
+            throw fail("the demo stopped: \(error)")
+        }
+    }
+}
+
+/// The demo's steps, each printed as it happens.
+struct DemoStory {
+    let directory: String
+    var node: NodeProcess?
+    var step = 0
+
+    init(directory: String) { self.directory = directory }
+
+    func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+
+    mutating func say(_ title: String, _ lines: String...) {
+        step += 1
+        print("\n\(step). \(title)")
+        for line in lines { print("   \(line)") }
+    }
+
+    func stopNode() { node?.stop() }
+
+    mutating func run(regionPath: String) async throws {
+        try FileManager.default.createDirectory(atPath: path("keys"), withIntermediateDirectories: true)
+        let operatorKey = SigningKey()
+        var config = try RegionConfig.load(path: regionPath)
+        config.operatorKeys = [operatorKey.publicKeyHex]
+        config.httpAddress = "127.0.0.1:0"
+        try config.tomlText.write(toFile: path("\(config.region).toml"), atomically: true, encoding: .utf8)
+        let passphrase = "demo passphrase only"
+        try Keystore.seal(operatorKey, purpose: "operator", passphrase: passphrase).write(to: path("keys/operator.json"))
+        say("Configure", "region \(config.region) (\(config.name)) from \(regionPath)",
+            "demo operator key \(operatorKey.publicKeyHex.prefix(16))… replaces the configured operator keys: \(path("\(config.region).toml"))")
+
+        let process = try NodeProcess(
+            arguments: ["node", "--region", path("\(config.region).toml"), "--data", path("node")], logPath: path("node.log")
+        )
+        node = process
+        try await process.start()
+        let client = try NodeClient(baseURL: process.baseURL)
+        let regionInfo = try await client.region()
+        say("Start the node", "\(process.baseURL) — front, ZeroMQ work queue and applier in one process, SQLite ledger in \(path("node"))",
+            "block public key \(regionInfo.blockPublicKey)")
+
+        let alice = SigningKey()
+        let bob = SigningKey()
+        try Keystore.seal(alice, purpose: "device", passphrase: passphrase).write(to: path("keys/alice-phone.json"))
+        try Keystore.seal(bob, purpose: "device", passphrase: passphrase).write(to: path("keys/bob-laptop.json"))
+        var operations = DemoOperations(client: client, operatorKey: operatorKey, region: config.region)
+        try await operations.perform(.openAccount, "alice", .init(jurisdiction: "US-TX", kycTier: 2, deviceKeyHex: alice.publicKeyHex))
+        try await operations.perform(.openAccount, "bob", .init(jurisdiction: "US-WY", kycTier: 1, deviceKeyHex: bob.publicKeyHex))
+        say("Onboard two holders (operator actions signed by the operator key)",
+            "alice: US-TX, KYC tier 2, device key \(alice.publicKeyHex.prefix(16))… (keystore keys/alice-phone.json, Argon2id + AEAD)",
+            "bob:   US-WY, KYC tier 1, device key \(bob.publicKeyHex.prefix(16))…")
+
+        try await operations.perform(.mint, "alice", .init(token: "USD", amountMinorUnits: 100_000, reserveReference: "FROSTBANK-DEP-20261121-0001"))
+        try await operations.perform(.mint, "bob", .init(token: "GOLD", amountMinorUnits: 31_103, reserveReference: "TXBULLION-VR-0042/BAR-AU-77812"))
+        say("Mint against reserves", "1000.00 USD to alice against deposit FROSTBANK-DEP-20261121-0001",
+            "31.103 g GOLD to bob against vault receipt TXBULLION-VR-0042/BAR-AU-77812 (one troy ounce bar)")
+
+        let first = try await transfer(client, alice, config.region, "alice", "bob", .usd, 25_000)
+        try await settle(client, first, "alice pays bob 250.00 USD")
+        let gold = try await transfer(client, bob, config.region, "bob", "alice", .gold, 10_000)
+        try await settle(client, gold, "bob sends alice 10.000 g GOLD")
+        let tooMuch = try await transfer(client, bob, config.region, "bob", "alice", .usd, 500_000)
+        guard case .rejected(let problem) = tooMuch.result else { throw DemoError("the overdraft was not rejected") }
+        say("Transfer rejected", "bob tries to send 5000.00 USD: rejected with code \(problem.code) — \(problem.detail)")
+
+        let before = try await client.account("bob").balances
+        let again = try await client.submit(first.signed)
+        let after = try await client.account("bob").balances
+        guard case .accepted(let repeated) = again, repeated.sequence == first.sequence, before == after else {
+            throw DemoError("the resubmission was applied twice or answered differently")
+        }
+        say("Resubmit the same signed transfer", "answer: \(repeated.state.rawValue) at sequence \(repeated.sequence ?? 0), the same as the first time",
+            "bob's balances before and after: \(describe(after)) — applied once")
+
+        let receipt = try await client.receipt(first.signed.transactionId)
+        let receiptPath = path("receipt-\(first.signed.transactionId.prefix(12)).json")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(receipt).write(to: URL(fileURLWithPath: receiptPath))
+        let header = try Signing.verify(receipt: receipt, blockPublicKey: Hex.decode(regionInfo.blockPublicKey) ?? [])
+        say("Verify a receipt offline", "saved \(receiptPath)",
+            "leaf \(receipt.leafIndex) of \(receipt.entryCount) in block \(header.height); Merkle path of \(receipt.merklePath.count) hashes",
+            "block header signature, Merkle path and alice's signature all verify with the region key alone",
+            "same check from the shell: sdt wallet verify-receipt \(receiptPath) --region-key \(regionInfo.blockPublicKey)")
+
+        let head = try await client.head()
+        say("Balances and supply",
+            "alice: \(describe(try await client.account("alice").balances))",
+            "bob:   \(describe(after))",
+            "supply: \(describe(head.supply)) = sum of balances; \(head.appliedSequence) entries in \(head.finalHeight) signed blocks")
+
+        process.stop()
+        node = nil
+        let report = try LedgerAudit.run(
+            path: NodeData(directory: path("node")).ledgerPath, blockPublicKey: Hex.decode(regionInfo.blockPublicKey) ?? [],
+            operatorKeys: [operatorKey.publicKeyHex]
+        )
+        guard report.isIntact else { throw DemoError("audit failed: \(report.firstProblem ?? "")") }
+        say("Stop the node and audit the ledger offline",
+            "\(report.entriesChecked) entries and \(report.blocksChecked) blocks: every signature, hash link, Merkle root, balance and supply total checks out",
+            "again from the shell: sdt audit --data \(path("node"))")
+        print("\nDemo complete. Data, keys (passphrase: \"\(passphrase)\"), receipt and node log are in \(directory).")
+    }
+
+    struct Sent {
+        let signed: Components.Schemas.SignedTransfer
+        let result: NodeClient.SubmitResult
+        var sequence: Int64? {
+            if case .accepted(let status) = result { return status.sequence }
+            return nil
+        }
+    }
+
+    func transfer(_ client: NodeClient, _ key: SigningKey, _ region: String, _ from: String, _ to: String, _ token: Token,
+                  _ amount: Int64) async throws -> Sent {
+        let id = try await client.transactionIDs(account: from).transactionIds[0]
+        let signed = try Signing.transfer(key: key, region: region, transactionID: id, from: from, to: to, token: token, amountMinorUnits: amount)
+        return Sent(signed: signed, result: try await client.submit(signed))
+    }
+
+    mutating func settle(_ client: NodeClient, _ sent: Sent, _ title: String) async throws {
+        guard case .accepted(let status) = sent.result else { throw DemoError("\(title) was not accepted: \(sent.result)") }
+        let final = try await client.waitUntilSettled(sent.signed.transactionId)
+        say("Transfer: \(title)", "transaction id \(sent.signed.transactionId.prefix(24))… signed by the sender's device key",
+            "\(status.state.rawValue) at sequence \(status.sequence ?? 0); \(final.state.rawValue) in block \(final.blockHeight ?? 0) once the region key signed it")
+    }
+
+    func describe(_ balances: [Components.Schemas.TokenBalance]) -> String {
+        balances.map(\.display).joined(separator: ", ")
+    }
+}
+
+/// Performs operator actions for the demo, with fresh request ids.
+struct DemoOperations {
+    let client: NodeClient
+    let operatorKey: SigningKey
+    let region: String
+    var counter = 0
+
+    mutating func perform(_ kind: OperatorAction.Kind, _ account: String, _ details: OperatorAction.Details) async throws {
+        counter += 1
+        let result = try await client.operatorAction(Signing.operatorAction(
+            key: operatorKey, region: region, requestID: "demo-\(counter)", kind: kind, account: account, details: details
+        ))
+        guard result.state == .accepted else { throw DemoError("\(kind.rawValue) \(account) was \(result.state.rawValue)") }
+    }
+}
+
+struct DemoError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SDTNode
+
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Run a region node: HTTP front, work queue, applier and block signer.",
+        discussion: """
+        By default front and applier run in this one process. --role applier and --role front run them as
+        separate processes connected over ZeroMQ tcp at the region config's [endpoints] queue and outcomes.
+        """
+    )
+
+    @Option(help: "The region config, e.g. regions/us-tx.toml.") var region: String
+    @Option(help: "The data directory (created if missing): ledger.sqlite and the node's keys.") var data: String
+    @Option(help: "Listen on HOST:PORT, overriding the config's endpoints.http.") var http: String?
+    @Option(help: "all | applier | front") var role: String = NodeRole.all.rawValue
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+
+    func validate() throws {
+        guard NodeRole(rawValue: role) != nil else { throw ValidationError("--role must be all, applier or front") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a level") }
+        if let http { _ = try HostAndPort(http) }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "sdt.node")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        var config: RegionConfig
+        do {
+            config = try RegionConfig.load(path: region)
+        } catch {
+            throw fail("\(error)")
+        }
+        if let http { config.httpAddress = http }
+        let options = NodeOptions(config: config, data: try NodeData(directory: data), role: NodeRole(rawValue: role) ?? .all, logger: logger)
+        do {
+            try await NodeRunner.run(options)
+        } catch {
+            throw fail("node stopped: \(error)")
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import SDTAPI
+import SDTClient
+import SDTCore
+import SDTCrypto
+
+struct WalletCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wallet",
+        abstract: "A client's device key: generate it, ask for transaction ids, sign and send transfers, follow and verify them.",
+        subcommands: [Keygen.self, TransactionIDs.self, Send.self, Status.self, Receipt.self, VerifyReceipt.self]
+    )
+
+    struct Keygen: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Generate a device key, stored encrypted (Argon2id + XChaCha20-Poly1305).")
+        @Option(help: "Keystore file to create.") var out: String
+        @Option(help: "device or operator.") var purpose: String = "device"
+        @OptionGroup var passphrase: PassphraseOptions
+
+        func validate() throws {
+            guard !FileManager.default.fileExists(atPath: out) else { throw ValidationError("\(out) exists; choose another path") }
+            guard ["device", "operator"].contains(purpose) else { throw ValidationError("--purpose must be device or operator") }
+        }
+
+        func run() throws {
+            let key = SigningKey()
+            try Keystore.seal(key, purpose: purpose, passphrase: passphrase.passphrase(prompt: "New passphrase: ")).write(to: out)
+            print("public key \(key.publicKeyHex)\nkeystore   \(out)")
+        }
+    }
+
+    struct TransactionIDs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "txids", abstract: "Ask the node for single-use transaction ids.")
+        @Option(help: "Node URL, e.g. http://127.0.0.1:8401.") var node: String
+        @Option(help: "The sending account the ids are bound to.") var account: String
+        @Option(help: "How many (1-1000).") var count: Int = 1
+
+        func run() async throws {
+            let list = try await NodeClient(baseURL: node).transactionIDs(account: account, count: count)
+            for id in list.transactionIds { print(id) }
+        }
+    }
+
+    struct Send: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Sign a transfer with a device key and submit it.")
+        @Option var node: String
+        @Option(help: "The device keystore.") var key: String
+        @Option var from: String
+        @Option var to: String
+        @Option(help: "USD or GOLD.") var token: String
+        @Option(help: "Amount in display units: dollars (12.50) or grams of fine gold (31.103).") var amount: String
+        @Option(help: "Use this transaction id instead of asking for one.") var transactionID: String?
+        @Flag(help: "Wait until the transfer is final (its block is signed).") var wait = false
+        @OptionGroup var passphrase: PassphraseOptions
+
+        func validate() throws {
+            guard let token = Token(rawValue: token) else { throw ValidationError("--token must be USD or GOLD") }
+            guard token.minorUnits(decimal: amount) != nil else {
+                throw ValidationError("--amount \(amount) is not a positive amount with at most \(token.fractionDigits) decimals")
+            }
+        }
+
+        func run() async throws {
+            let client = try NodeClient(baseURL: node)
+            let signingKey = try passphrase.openKey(key)
+            let region = try await client.region().region
+            let id: String
+            if let transactionID {
+                id = transactionID
+            } else {
+                id = try await client.transactionIDs(account: from).transactionIds[0]
+            }
+            let token = Token(rawValue: token)!
+            let signed = try Signing.transfer(key: signingKey, region: region, transactionID: id, from: from, to: to, token: token,
+                                              amountMinorUnits: token.minorUnits(decimal: amount)!)
+            switch try await client.submit(signed) {
+            case .rejected(let problem):
+                print("rejected \(id): \(problem.code) — \(problem.detail)")
+                throw ExitCode(3)
+            case .queued(let status), .accepted(let status):
+                print("\(status.state.rawValue) \(id)\(status.sequence.map { " at sequence \($0)" } ?? "")")
+                if wait {
+                    let settled = try await client.waitUntilSettled(id)
+                    print("\(settled.state.rawValue) \(id)\(settled.blockHeight.map { " in block \($0)" } ?? "")")
+                }
+            }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Where a transfer stands.")
+        @Option var node: String
+        @Argument var transactionID: String
+
+        func run() async throws {
+            let status = try await NodeClient(baseURL: node).status(transactionID)
+            print("\(status.state.rawValue) \(status.code)\(status.blockHeight.map { " block \($0)" } ?? "") — \(status.detail ?? "")")
+        }
+    }
+
+    struct Receipt: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Fetch a final transfer's receipt as JSON.")
+        @Option var node: String
+        @Option(help: "Write the receipt here instead of standard output.") var out: String?
+        @Argument var transactionID: String
+
+        func run() async throws {
+            let receipt = try await NodeClient(baseURL: node).receipt(transactionID)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = try encoder.encode(receipt)
+            if let out {
+                try data.write(to: URL(fileURLWithPath: out))
+                print("receipt of \(transactionID) written to \(out)")
+            } else {
+                print(String(decoding: data, as: UTF8.self))
+            }
+        }
+    }
+
+    struct VerifyReceipt: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Verify a receipt offline with the region's block public key alone.")
+        @Argument(help: "The receipt JSON file.") var file: String
+        @Option(help: "The region's block public key (hex), from GET /v1/region.") var regionKey: String
+
+        func run() throws {
+            guard let key = Hex.decode(regionKey), key.count == 32 else { throw ValidationError("--region-key must be 64 hex characters") }
+            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            let receipt: Components.Schemas.Receipt
+            do {
+                receipt = try JSONDecoder().decode(Components.Schemas.Receipt.self, from: data)
+            } catch {
+                throw fail("\(file) is not a receipt: \(error)")
+            }
+            do {
+                let header = try Signing.verify(receipt: receipt, blockPublicKey: key)
+                let transfer = try Transfer(signingBytes: Hex.decode(receipt.entry.signingBytes) ?? [])
+                print("receipt verified: \(transfer.from) → \(transfer.to) \(Amount.display(transfer.amount.minorUnits, transfer.token)) "
+                      + "is leaf \(receipt.leafIndex) of block \(header.height) of \(header.region), signed by the region key")
+            } catch {
+                print("RECEIPT INVALID: \(error)")
+                throw ExitCode(2)
+            }
+        }
+    }
+}
