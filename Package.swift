@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),
         .testTarget(
             name: "SDTEndToEndTests",
-            dependencies: ["SDTClient", "SDTCrypto", "SDTCore", "SDTLedger", "SDTTesting"]
+            dependencies: ["SDTClient", "SDTCrypto", "SDTCore", "SDTLedger", "SDTNode", "SDTTesting", "SDTAPI"]
         ),
     ]
 )

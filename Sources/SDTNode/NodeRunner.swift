@@ -78,7 +78,8 @@ public enum NodeRunner {
             store: try BlockSignatureStore(path: options.data.ledgerPath),
             signer: SingleKeyBlockSigner(key: try options.data.blockKey()), sealed: sealed.stream, logger: options.logger
         )
-        options.logger.info("applier for \(config.region) taking work at \(endpoints.work), ledger \(options.data.ledgerPath)")
+        let ready = "sdt applier \(config.region) taking work at \(endpoints.work), ledger \(options.data.ledgerPath)\n"
+        FileHandle.standardOutput.write(Data(ready.utf8))
         return [applier, signing]
     }
 

@@ -1,0 +1,99 @@
+import Foundation
+import SDTAPI
+import SDTClient
+import SDTCore
+import SDTCrypto
+import Testing
+
+@Suite(.serialized) struct BadInputTests {
+    struct Case: CustomStringConvertible {
+        let description: String
+        let method: String
+        let path: String
+        let body: Data?
+        var contentType = "application/json"
+        let status: Int
+        let code: String
+    }
+
+    /// Edits a signed transfer's JSON object and returns the bytes.
+    static func edited(_ transfer: Components.Schemas.SignedTransfer, _ edit: (inout [String: Any]) -> Void) throws -> Data {
+        var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(transfer)) as! [String: Any]
+        edit(&object)
+        return try JSONSerialization.data(withJSONObject: object)
+    }
+
+    @Test func everyBadInputGetsAProblemAndChangesNothing() async throws {
+        let node = try TestNode()
+        try await node.start()
+        let alice = try await node.holder("alice", usd: 10_000)
+        _ = try await node.holder("bob")
+        let good = try await node.signedTransfer(alice, "alice", "bob", 100)
+        guard case .accepted = try await node.client.submit(good) else { throw TestFailure("the good transfer was refused") }
+
+        let fresh = try await node.signedTransfer(alice, "alice", "bob", 100)
+        let issuer = try TransactionIDIssuer(secret: Array(FileManager.default.contents(atPath: node.dataPath + "/node-secret")!), region: "us-tx")
+        let expiredID = issuer.issue(account: "alice", expiresAtMilliseconds: 1_000)
+        let expired = try await node.signedTransfer(alice, "alice", "bob", 100, transactionID: expiredID)
+        let forgedID = try await node.signedTransfer(alice, "alice", "bob", 100, transactionID: "tx" + String(repeating: "ab", count: 32))
+        let reused = try await node.signedTransfer(alice, "alice", "bob", 200, transactionID: good.transactionId)
+        let toNobody = try await node.signedTransfer(alice, "alice", "carol", 100)
+        let tooMany = Components.Schemas.TransferBatch(transfers: Array(repeating: fresh, count: 1_001))
+        let stranger = SigningKey()
+        let strangerAction = try Signing.operatorAction(key: stranger, region: "us-tx", requestID: "x-1", kind: .mint, account: "alice",
+                                                        details: .init(token: "USD", amountMinorUnits: 1, reserveReference: "FAKE"))
+        var wrongSignature = fresh
+        wrongSignature.signature = Hex.encode(alice.sign(Array("something else".utf8)))
+
+        let cases: [Case] = [
+            Case(description: "malformed JSON", method: "POST", path: "/v1/transactions", body: Data("{\"region\":".utf8), status: 400, code: "malformed_request"),
+            Case(description: "amount as a string", method: "POST", path: "/v1/transactions", body: try Self.edited(fresh) { $0["amount"] = "100" }, status: 400, code: "malformed_request"),
+            Case(description: "missing signature", method: "POST", path: "/v1/transactions", body: try Self.edited(fresh) { $0["signature"] = nil }, status: 400, code: "malformed_request"),
+            Case(description: "unknown field", method: "POST", path: "/v1/transactions", body: try Self.edited(fresh) { $0["memo"] = "hi" }, status: 400, code: "malformed_request"),
+            Case(description: "mixed token", method: "POST", path: "/v1/transactions", body: try Self.edited(fresh) { $0["token"] = "USD+GOLD" }, status: 400, code: "malformed_request"),
+            Case(description: "zero amount", method: "POST", path: "/v1/transactions", body: try Self.edited(fresh) { $0["amount"] = 0 }, status: 400, code: "invalid_field"),
+            Case(description: "negative amount", method: "POST", path: "/v1/transactions", body: try Self.edited(fresh) { $0["amount"] = -5 }, status: 400, code: "invalid_field"),
+            Case(description: "amount above the maximum", method: "POST", path: "/v1/transactions", body: try Self.edited(fresh) { $0["amount"] = 1_000_000_000_000_001 }, status: 400, code: "invalid_field"),
+            Case(description: "amount overflowing 64 bits", method: "POST", path: "/v1/transactions",
+                 body: Data(String(decoding: try Self.edited(fresh) { $0["amount"] = 7 }, as: UTF8.self)
+                    .replacingOccurrences(of: "\"amount\":7", with: "\"amount\":99999999999999999999999").utf8), status: 400, code: "malformed_request"),
+            Case(description: "wrong signature", method: "POST", path: "/v1/transactions", body: try node.json(wrongSignature), status: 400, code: "signature_invalid"),
+            Case(description: "signature not hex", method: "POST", path: "/v1/transactions", body: try Self.edited(fresh) { $0["signature"] = "zz" }, status: 400, code: "signature_invalid"),
+            Case(description: "unknown region", method: "POST", path: "/v1/transactions", body: try Self.edited(fresh) { $0["region"] = "us-zz" }, status: 400, code: "invalid_field"),
+            Case(description: "bad account id", method: "POST", path: "/v1/transactions", body: try Self.edited(fresh) { $0["to"] = "Bob Smith" }, status: 400, code: "invalid_field"),
+            Case(description: "forged transaction id", method: "POST", path: "/v1/transactions", body: try node.json(forgedID), status: 422, code: "transaction_id_invalid"),
+            Case(description: "expired transaction id", method: "POST", path: "/v1/transactions", body: try node.json(expired), status: 422, code: "transaction_id_expired"),
+            Case(description: "reused transaction id", method: "POST", path: "/v1/transactions", body: try node.json(reused), status: 422, code: "transaction_id_used"),
+            Case(description: "unknown receiver", method: "POST", path: "/v1/transactions", body: try node.json(toNobody), status: 422, code: "receiver_unknown"),
+            Case(description: "ids for an unknown account", method: "POST", path: "/v1/transaction-ids", body: Data("{\"account\":\"ghost\"}".utf8), status: 404, code: "not_found"),
+            Case(description: "too many ids", method: "POST", path: "/v1/transaction-ids", body: Data("{\"account\":\"alice\",\"count\":100000}".utf8), status: 400, code: "invalid_field"),
+            Case(description: "oversize body", method: "POST", path: "/v1/transactions", body: Data(repeating: 0x20, count: 2 << 20), status: 413, code: "body_too_large"),
+            Case(description: "batch too large", method: "POST", path: "/v1/transactions/batch", body: try node.json(tooMany), status: 400, code: "batch_too_large"),
+            Case(description: "wrong media type", method: "POST", path: "/v1/transactions", body: try node.json(fresh), contentType: "text/plain", status: 415, code: "unsupported_media_type"),
+            Case(description: "unknown operator key", method: "POST", path: "/v1/admin/operations", body: try node.json(strangerAction), status: 403, code: "operator_key_unknown"),
+            Case(description: "unknown route", method: "GET", path: "/v1/nothing-here", body: nil, status: 404, code: "not_found"),
+            Case(description: "unknown transaction", method: "GET", path: "/v1/transactions/tx00", body: nil, status: 404, code: "not_found"),
+            Case(description: "unknown account", method: "GET", path: "/v1/accounts/ghost/balance", body: nil, status: 404, code: "not_found"),
+            Case(description: "history limit out of range", method: "GET", path: "/v1/accounts/alice/history?limit=0", body: nil, status: 400, code: "invalid_field"),
+            Case(description: "history limit not a number", method: "GET", path: "/v1/accounts/alice/history?limit=ten", body: nil, status: 400, code: "malformed_request"),
+            Case(description: "receipt of a rejected transfer", method: "GET", path: "/v1/transactions/\(toNobody.transactionId)/receipt", body: nil, status: 409, code: "rejected"),
+        ]
+        for item in cases {
+            let answer = try await node.raw(item.method, item.path, body: item.body, contentType: item.contentType)
+            #expect(answer.status == item.status, "\(item): status \(answer.status) \(answer.json)")
+            #expect(answer.json["code"] as? String == item.code, "\(item): \(answer.json)")
+            #expect(answer.contentType.hasPrefix("application/problem+json"), "\(item): content type \(answer.contentType)")
+            #expect((answer.json["detail"] as? String)?.isEmpty == false, "\(item): no detail")
+        }
+        #expect(try await node.client.account("alice").balances.first { $0.token == .usd }?.amount == 9_900)
+        #expect(try await node.client.account("bob").balances.first { $0.token == .usd }?.amount == 100)
+        #expect(try await node.client.head().supply.first { $0.token == .usd }?.amount == 10_000)
+        #expect(try await node.client.health().status == .ok)
+        #expect(!node.log.contains("unexpected error"), "a bad input reached an unexpected error: \(node.log)")
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

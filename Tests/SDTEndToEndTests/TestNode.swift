@@ -1,0 +1,100 @@
+import Foundation
+import SDTAPI
+import SDTClient
+import SDTCore
+import SDTCrypto
+import SDTNode
+import SDTTesting
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A real `sdt node` process on free loopback ports, with its own data directory and operator key.
+final class TestNode: @unchecked Sendable {
+    let directory = TemporaryDirectory("node")
+    let operatorKey = SigningKey()
+    var config: RegionConfig
+    var processes: [NodeProcess] = []
+    var client: NodeClient!
+    private var requestCounter = 0
+
+    var dataPath: String { directory.file("data") }
+    var configPath: String { directory.file("region.toml") }
+
+    init(limits: (inout RegionConfig.Limits) -> Void = { _ in }) throws {
+        let base = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../regions/us-tx.toml")
+        config = try RegionConfig.load(path: base.path)
+        config.operatorKeys = [operatorKey.publicKeyHex]
+        config.httpAddress = "127.0.0.1:\(FreePort.next())"
+        config.queueEndpoint = "tcp://127.0.0.1:\(FreePort.next())"
+        config.outcomesEndpoint = "tcp://127.0.0.1:\(FreePort.next())"
+        limits(&config.limits)
+        try config.tomlText.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts `sdt node` with `role` (all-in-one by default) and waits until it serves.
+    @discardableResult
+    func start(role: String = "all") async throws -> NodeProcess {
+        let process = try NodeProcess(
+            arguments: ["node", "--region", configPath, "--data", dataPath, "--role", role],
+            logPath: directory.file("node-\(processes.count).log")
+        )
+        try await process.start(marker: role == "applier" ? "taking work" : "listening on")
+        processes.append(process)
+        if role != "applier" { client = try NodeClient(baseURL: process.baseURL) }
+        return process
+    }
+
+    func stopAll() { for process in processes { process.stop() } }
+
+    var log: String {
+        (0..<processes.count).compactMap { try? String(contentsOfFile: directory.file("node-\($0).log"), encoding: .utf8) }.joined()
+    }
+
+    func operate(_ kind: OperatorAction.Kind, _ account: String, _ details: OperatorAction.Details) async throws
+        -> Components.Schemas.OperatorResult {
+        requestCounter += 1
+        return try await client.operatorAction(Signing.operatorAction(
+            key: operatorKey, region: config.region, requestID: "test-\(requestCounter)", kind: kind, account: account, details: details
+        ))
+    }
+
+    /// Opens `account` with a fresh device key and mints `usd` cents to it.
+    func holder(_ account: String, usd: Int64 = 0, jurisdiction: String = "US-TX") async throws -> SigningKey {
+        let key = SigningKey()
+        _ = try await operate(.openAccount, account, .init(jurisdiction: jurisdiction, kycTier: 2, deviceKeyHex: key.publicKeyHex))
+        if usd > 0 {
+            _ = try await operate(.mint, account, .init(token: "USD", amountMinorUnits: usd, reserveReference: "DEP-\(account)-\(usd)"))
+        }
+        return key
+    }
+
+    func signedTransfer(_ key: SigningKey, _ from: String, _ to: String, _ amount: Int64, token: Token = .usd,
+                        transactionID: String? = nil) async throws -> Components.Schemas.SignedTransfer {
+        let id: String
+        if let transactionID {
+            id = transactionID
+        } else {
+            id = try await client.transactionIDs(account: from).transactionIds[0]
+        }
+        return try Signing.transfer(key: key, region: config.region, transactionID: id, from: from, to: to, token: token,
+                                    amountMinorUnits: amount)
+    }
+
+    /// Sends raw bytes, as a careless or hostile client would; returns the status and the JSON body.
+    func raw(_ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json")
+        async throws -> (status: Int, json: [String: Any], contentType: String) {
+        var request = URLRequest(url: URL(string: client.baseURL + path)!)
+        request.httpMethod = method
+        request.httpBody = body
+        if body != nil { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        return (http.statusCode, json, http.value(forHTTPHeaderField: "Content-Type") ?? "")
+    }
+
+    func json(_ value: some Encodable) throws -> Data { try JSONEncoder().encode(value) }
+
+    deinit { stopAll() }
+}
