@@ -1,0 +1,98 @@
+import Foundation
+import SDTAPI
+import SDTClient
+import SDTCore
+import SDTCrypto
+import SDTLedger
+import SDTNode
+import Synchronization
+import Testing
+
+final class Acknowledged: Sendable {
+    let state = Mutex<[String: Int64]>([:])
+}
+
+@Suite(.serialized) struct CrashRecoveryTests {
+    static let holders = 8
+
+    /// Sends single transfers from every holder until `stopAfter` or a failure, and returns the ones
+    /// the node acknowledged as accepted, with their sequences. Bounded in count and time.
+    static func submitUntilKilled(
+        _ node: TestNode, keys: [SigningKey], client: NodeClient, stopAfter: Duration, kill: @escaping @Sendable () -> Void
+    ) async throws -> [String: Int64] {
+        let acknowledged = Acknowledged()
+        let deadline = ContinuousClock.now + stopAfter
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, key) in keys.enumerated() {
+                let ids = try await client.transactionIDs(account: "h\(index)", count: 400).transactionIds
+                let to = "h\((index + 1) % keys.count)"
+                group.addTask {
+                    for id in ids where ContinuousClock.now < deadline {
+                        let signed = try Signing.transfer(key: key, region: "us-tx", transactionID: id, from: "h\(index)", to: to,
+                                                          token: .usd, amountMinorUnits: 1)
+                        guard let result = try? await client.submit(signed) else { return }
+                        if case .accepted(let status) = result { acknowledged.state.withLock { $0[id] = status.sequence ?? -1 } }
+                    }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(700))
+                kill()
+            }
+            try await group.waitForAll()
+        }
+        return acknowledged.state.withLock { $0 }
+    }
+
+    static func prepare(_ node: TestNode) async throws -> [SigningKey] {
+        var keys: [SigningKey] = []
+        for index in 0..<holders { keys.append(try await node.holder("h\(index)", usd: 1_000_000)) }
+        return keys
+    }
+
+    /// After a restart: every acknowledged transfer is there at its sequence, becomes final, is not
+    /// applied again when resubmitted, and the audit passes.
+    static func checkRecovered(_ node: TestNode, _ acknowledged: [String: Int64]) async throws {
+        #expect(acknowledged.count > 10, "too few transfers were acknowledged before the kill to test anything")
+        for (id, sequence) in acknowledged {
+            let status = try await node.client.waitUntilSettled(id, timeout: .seconds(20))
+            #expect(status.state == .final, "\(id) is \(status.state)")
+            #expect(status.sequence == sequence, "\(id) moved from sequence \(sequence) to \(status.sequence ?? -1)")
+        }
+        let head = try await node.client.head()
+        node.stopAll()
+        let report = try LedgerAudit.run(
+            path: NodeData(directory: node.dataPath).ledgerPath, blockPublicKey: try NodeData(directory: node.dataPath).existingBlockPublicKey(),
+            operatorKeys: [node.operatorKey.publicKeyHex]
+        )
+        #expect(report.isIntact, "\(report.firstProblem ?? "")")
+        #expect(Int64(report.entriesChecked) == head.appliedSequence)
+        #expect(report.supply[.usd] == Int64(holders) * 1_000_000)
+    }
+
+    @Test func acknowledgedTransfersSurviveKillNineOfTheNode() async throws {
+        let node = try TestNode()
+        let process = try await node.start()
+        let keys = try await Self.prepare(node)
+        let acknowledged = try await Self.submitUntilKilled(node, keys: keys, client: node.client, stopAfter: .seconds(5)) {
+            process.kill9()
+        }
+        try await node.start()
+        try await Self.checkRecovered(node, acknowledged)
+    }
+
+    @Test func acknowledgedTransfersSurviveKillNineOfTheApplierProcess() async throws {
+        let node = try TestNode()
+        let applier = try await node.start(role: "applier")
+        try await node.start(role: "front")
+        let keys = try await Self.prepare(node)
+        let acknowledged = try await Self.submitUntilKilled(node, keys: keys, client: node.client, stopAfter: .seconds(5)) {
+            applier.kill9()
+        }
+        let during = try await node.raw("POST", "/v1/transactions",
+                                        body: try node.json(try await node.signedTransfer(keys[0], "h0", "h1", 1)))
+        #expect([202, 503].contains(during.status), "with the applier down the front answered \(during.status)")
+        try await node.start(role: "applier")
+        try await Self.checkRecovered(node, acknowledged)
+    }
+}
