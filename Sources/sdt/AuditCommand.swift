@@ -29,11 +29,11 @@ struct AuditCommand: ParsableCommand {
         let report = try LedgerAudit.run(path: nodeData.ledgerPath, blockPublicKey: key, operatorKeys: operators)
         print("region \(report.region): \(report.entriesChecked) entries, \(report.blocksChecked) blocks checked "
               + "(\(report.blocksUnsigned) sealed but not yet signed, \(report.entriesUnsealed) entries not yet sealed)")
-        for token in Token.allCases { print("  supply \(Amount.display(report.supply[token] ?? 0, token)) = sum of balances") }
         if let problem = report.firstProblem {
             print("AUDIT FAILED: \(problem)")
             throw ExitCode(2)
         }
+        for token in Token.allCases { print("  supply \(Amount.display(report.supply[token] ?? 0, token)) = sum of balances") }
         print("audit passed: signatures, hash links, Merkle roots, block signatures, balances and supply are intact")
     }
 }

@@ -1,6 +1,96 @@
 import ArgumentParser
+import Foundation
+import SDTAPI
+import SDTClient
+import SDTCore
+import SDTCrypto
+import SDTNode
 
 struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark the node through real HTTP on loopback.")
-    func run() async throws { throw ValidationError("not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmark a real node through HTTP on loopback against the machine's Ed25519 verify-only rate.",
+        discussion: "The last line printed is one JSON object with the figures. Build with -c release for meaningful numbers."
+    )
+
+    @Option(help: "Accounts that send to each other.") var accounts = 64
+    @Option(help: "Transfers on the batch path (bounded: at most 200000).") var transfers = 20_000
+    @Option(help: "Transfers per batch request.") var batch = 500
+    @Option(help: "Batch requests in flight at once.") var concurrency = 4
+    @Option(help: "Transfers on the one-per-request path.") var single = 2_000
+    @Option(help: "Single requests in flight at once.") var singleConcurrency = 16
+    @Option(help: "Signatures verified for the verify-only baseline.") var verifications = 100_000
+    @Option(help: "Data directory for the benchmark node (default: a new temporary one).") var data: String?
+    @Option(help: "Region config to start from.") var region = "regions/us-tx.toml"
+
+    func validate() throws {
+        guard (2...10_000).contains(accounts) else { throw ValidationError("--accounts must be 2...10000") }
+        guard (1...200_000).contains(transfers), (0...200_000).contains(single) else { throw ValidationError("--transfers 1...200000, --single 0...200000") }
+        guard (1...1_000).contains(batch), (1...64).contains(concurrency), (1...256).contains(singleConcurrency) else {
+            throw ValidationError("--batch 1...1000, --concurrency 1...64, --single-concurrency 1...256")
+        }
+        guard (1_000...10_000_000).contains(verifications) else { throw ValidationError("--verifications 1000...10000000") }
+    }
+
+    func run() async throws {
+        let verifyRate = await VerifyBaseline.measure(count: verifications)
+        print("verify-only: \(Int(verifyRate)) signatures/s on \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        let directory = data ?? FileManager.default.temporaryDirectory.appendingPathComponent("sdt-bench-\(UUID().uuidString.prefix(8))").path
+        var bench = try await BenchNode(directory: directory, regionPath: region, accounts: accounts)
+        defer { bench.process.stop() }
+        print("node \(bench.client.baseURL), \(accounts) accounts, data in \(directory)")
+
+        let batchTransfers = try await bench.presign(count: transfers)
+        let batchRun = try await bench.drive(batchTransfers, batchSize: batch, concurrency: concurrency)
+        print(batchRun.summary(label: "batch of \(batch), \(concurrency) in flight", verifyRate: verifyRate))
+        var figures: [String: Any] = [
+            "transfers_per_second": batchRun.transfersPerSecond.rounded(), "verify_only_per_second": verifyRate.rounded(),
+            "ratio": (batchRun.transfersPerSecond / verifyRate * 1000).rounded() / 1000,
+            "p50_ms": batchRun.percentile(0.50), "p99_ms": batchRun.percentile(0.99),
+            "transfers": batchRun.count, "batch": batch, "concurrency": concurrency, "cores": ProcessInfo.processInfo.activeProcessorCount,
+        ]
+        if single > 0 {
+            let singleTransfers = try await bench.presign(count: single)
+            let singleRun = try await bench.drive(singleTransfers, batchSize: 1, concurrency: singleConcurrency)
+            print(singleRun.summary(label: "one per request, \(singleConcurrency) in flight", verifyRate: verifyRate))
+            figures["single_transfers_per_second"] = singleRun.transfersPerSecond.rounded()
+            figures["single_ratio"] = (singleRun.transfersPerSecond / verifyRate * 1000).rounded() / 1000
+            figures["single_p50_ms"] = singleRun.percentile(0.50)
+            figures["single_p99_ms"] = singleRun.percentile(0.99)
+        }
+        let json = try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys])
+        print(String(decoding: json, as: UTF8.self))
+    }
+}
+
+/// libsodium's Ed25519 verification rate with every core busy: the ceiling for a signed-transfer node.
+enum VerifyBaseline {
+    static func measure(count: Int) async -> Double {
+        let key = SigningKey()
+        let messages = (0..<1_024).map { index in
+            Array("SDT-TRANSFER-V1\nregion:us-tx\ntransaction_id:tx\(index)\nfrom:a\nto:b\ntoken:USD\namount:1\npublic_key:\(key.publicKeyHex)\n".utf8)
+        }
+        let signatures = messages.map { key.sign($0) }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let start = ContinuousClock.now
+        let verified = await withTaskGroup(of: Int.self) { group in
+            for core in 0..<cores {
+                group.addTask {
+                    var valid = 0
+                    for index in stride(from: core, to: count, by: cores) {
+                        let slot = index % messages.count
+                        if Ed25519.verify(signature: signatures[slot], message: messages[slot], publicKey: key.publicKey) { valid += 1 }
+                    }
+                    return valid
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        precondition(verified == count, "baseline verified \(verified) of \(count)")
+        return Double(count) / (ContinuousClock.now - start).seconds
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

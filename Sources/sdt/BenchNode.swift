@@ -1,0 +1,154 @@
+import Foundation
+import SDTAPI
+import SDTClient
+import SDTCore
+import SDTCrypto
+import SDTNode
+import Synchronization
+
+/// A node started for the benchmark, with funded accounts and their keys.
+struct BenchNode {
+    let process: NodeProcess
+    let client: NodeClient
+    let region: String
+    let keys: [SigningKey]
+    var next = 0
+
+    init(directory: String, regionPath: String, accounts: Int) async throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let operatorKey = SigningKey()
+        var config = try RegionConfig.load(path: regionPath)
+        config.operatorKeys = [operatorKey.publicKeyHex]
+        config.httpAddress = "127.0.0.1:0"
+        config.limits.syncWaitMilliseconds = 10_000
+        let configPath = (directory as NSString).appendingPathComponent("bench.toml")
+        try config.tomlText.write(toFile: configPath, atomically: true, encoding: .utf8)
+        process = try NodeProcess(
+            arguments: ["node", "--region", configPath, "--data", (directory as NSString).appendingPathComponent("node"), "--log-level", "warning"],
+            logPath: (directory as NSString).appendingPathComponent("node.log")
+        )
+        try await process.start()
+        client = try NodeClient(baseURL: process.baseURL)
+        region = config.region
+        keys = (0..<accounts).map { _ in SigningKey() }
+        for (index, key) in keys.enumerated() {
+            for (kind, details) in [
+                (OperatorAction.Kind.openAccount, OperatorAction.Details(jurisdiction: "US-TX", kycTier: 2, deviceKeyHex: key.publicKeyHex)),
+                (.mint, .init(token: "USD", amountMinorUnits: 1_000_000_000, reserveReference: "BENCH-DEP-\(index)")),
+            ] {
+                _ = try await client.operatorAction(Signing.operatorAction(
+                    key: operatorKey, region: region, requestID: "bench-\(kind.rawValue)-\(index)", kind: kind, account: "a\(index)", details: details
+                ))
+            }
+        }
+    }
+
+    /// Signs `count` one-cent transfers among the accounts, before any timing starts.
+    mutating func presign(count: Int) async throws -> [Components.Schemas.SignedTransfer] {
+        var transfers: [Components.Schemas.SignedTransfer] = []
+        transfers.reserveCapacity(count)
+        var remaining = count
+        while remaining > 0 {
+            let index = next % keys.count
+            next += 1
+            let take = min(remaining, 1_000, max(1, count / keys.count + 1))
+            let ids = try await client.transactionIDs(account: "a\(index)", count: take).transactionIds
+            for (offset, id) in ids.enumerated() {
+                let to = (index + 1 + offset % (keys.count - 1)) % keys.count
+                transfers.append(try Signing.transfer(key: keys[index], region: region, transactionID: id, from: "a\(index)", to: "a\(to)",
+                                                      token: .usd, amountMinorUnits: 1))
+            }
+            remaining -= take
+        }
+        return transfers.shuffled()
+    }
+
+    /// Submits in requests of `batchSize` with `concurrency` in flight, while a poller watches the
+    /// final sequence; each transfer's latency runs from its request's start to the first poll that
+    /// shows its sequence final.
+    func drive(_ transfers: [Components.Schemas.SignedTransfer], batchSize: Int, concurrency: Int) async throws -> BenchRun {
+        let chunks = stride(from: 0, to: transfers.count, by: batchSize).map { Array(transfers[$0..<min($0 + batchSize, transfers.count)]) }
+        let cursor = SharedCounter()
+        let target = SharedCounter()
+        target.value.withLock { $0 = Int.max }
+        let start = ContinuousClock.now
+        // Watches the final sequence from the first request on, until it reaches the last accepted one.
+        let poller = Task { [client] in
+            var samples: [(sequence: Int64, at: ContinuousClock.Instant)] = []
+            let deadline = ContinuousClock.now + .seconds(120)
+            while samples.last.map({ $0.sequence < Int64(target.value.withLock { $0 }) }) ?? true {
+                guard ContinuousClock.now < deadline else { throw BenchError("transfers did not become final within 120 s") }
+                samples.append((try await client.head().finalSequence ?? 0, ContinuousClock.now))
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            return samples
+        }
+        let submitted = try await withThrowingTaskGroup(of: [(sequence: Int64, at: ContinuousClock.Instant)].self) { group in
+            for _ in 0..<concurrency {
+                group.addTask { [client] in
+                    var mine: [(sequence: Int64, at: ContinuousClock.Instant)] = []
+                    while true {
+                        let index = cursor.value.withLock { value in
+                            defer { value += 1 }
+                            return value
+                        }
+                        guard index < chunks.count else { return mine }
+                        let sentAt = ContinuousClock.now
+                        let statuses: [Components.Schemas.TransferStatus]
+                        if batchSize == 1, case .accepted(let status) = try await client.submit(chunks[index][0]) {
+                            statuses = [status]
+                        } else {
+                            statuses = batchSize == 1 ? [] : try await client.submitBatch(chunks[index])
+                        }
+                        for status in statuses {
+                            guard status.state == .accepted, let sequence = status.sequence else {
+                                throw BenchError("transfer \(status.transactionId) was \(status.state.rawValue): \(status.code)")
+                            }
+                            mine.append((sequence, sentAt))
+                        }
+                    }
+                }
+            }
+            return try await group.reduce([], +)
+        }
+        guard submitted.count == transfers.count else { throw BenchError("\(transfers.count - submitted.count) transfers were not accepted") }
+        let lastSequence = submitted.map(\.sequence).max() ?? 0
+        target.value.withLock { $0 = Int(lastSequence) }
+        let finals = try await poller.value
+        let elapsed = (finals.last!.at - start).seconds
+        let latencies = submitted.map { transfer -> Double in
+            let seen = finals.first { $0.sequence >= transfer.sequence }!.at
+            return max(0, (seen - transfer.at).seconds * 1000)
+        }.sorted()
+        return BenchRun(count: transfers.count, seconds: elapsed, latenciesMilliseconds: latencies)
+    }
+}
+
+/// An integer shared by the benchmark tasks: the next request to send, the sequence to wait for.
+final class SharedCounter: Sendable {
+    let value = Mutex(0)
+}
+
+struct BenchRun {
+    let count: Int
+    let seconds: Double
+    let latenciesMilliseconds: [Double]
+
+    var transfersPerSecond: Double { Double(count) / seconds }
+
+    func percentile(_ fraction: Double) -> Double {
+        let index = min(latenciesMilliseconds.count - 1, Int(Double(latenciesMilliseconds.count) * fraction))
+        return (latenciesMilliseconds[index] * 10).rounded() / 10
+    }
+
+    func summary(label: String, verifyRate: Double) -> String {
+        "\(label): \(count) transfers final in \(String(format: "%.2f", seconds)) s = \(Int(transfersPerSecond))/s "
+            + "(ratio \(String(format: "%.3f", transfersPerSecond / verifyRate)) of verify-only), "
+            + "submit→final p50 \(percentile(0.5)) ms, p99 \(percentile(0.99)) ms"
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
