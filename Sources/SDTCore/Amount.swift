@@ -14,7 +14,7 @@ public struct Amount: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Parses the canonical decimal form: digits only, no sign, no leading zero.
     public init?(canonical text: Substring) {
-        guard !text.isEmpty, text.count <= 16, text.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        guard !text.isEmpty, text.utf8.count <= 16, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         guard text == "0" || text.first != "0", let value = Int64(text) else { return nil }
         self.init(minorUnits: value)
     }

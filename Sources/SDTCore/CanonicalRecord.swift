@@ -12,29 +12,40 @@ public struct CanonicalRecord: Sendable, Equatable {
     }
 
     public var bytes: [UInt8] {
-        var text = header + "\n"
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(header.utf8.count + fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 2 } + 1)
+        bytes += header.utf8
+        bytes.append(0x0A)
         for field in fields {
-            text += field.name + ":" + field.value + "\n"
+            bytes += field.name.utf8
+            bytes.append(UInt8(ascii: ":"))
+            bytes += field.value.utf8
+            bytes.append(0x0A)
         }
-        return Array(text.utf8)
+        return bytes
     }
 
     /// Parses `bytes` that must start with `header` and carry exactly the fields `names`, in order.
     public static func parse(_ bytes: [UInt8], header: String, names: [String]) throws(RecordError) -> [String] {
-        guard let text = String(validating: bytes, as: UTF8.self), text.last == "\n" else {
-            throw RecordError("record is not UTF-8 text ending in a line feed")
-        }
-        let lines = text.dropLast().split(separator: "\n", omittingEmptySubsequences: false)
-        guard lines.first == Substring(header) else {
+        guard bytes.last == 0x0A else { throw RecordError("record does not end in a line feed") }
+        let lines = bytes.dropLast().split(separator: 0x0A, omittingEmptySubsequences: false)
+        guard let first = lines.first, first.elementsEqual(header.utf8) else {
             throw RecordError("record does not start with \(header)")
         }
         guard lines.count == names.count + 1 else {
             throw RecordError("record has \(lines.count - 1) fields, expected \(names.count)")
         }
         var values: [String] = []
+        values.reserveCapacity(names.count)
         for (line, name) in zip(lines.dropFirst(), names) {
-            guard line.hasPrefix(name + ":") else { throw RecordError("expected field \(name), found \(line)") }
-            values.append(String(line.dropFirst(name.count + 1)))
+            let prefix = name.utf8.count + 1
+            guard line.count >= prefix, line.prefix(prefix - 1).elementsEqual(name.utf8),
+                  line[line.startIndex + prefix - 1] == UInt8(ascii: ":")
+            else { throw RecordError("expected field \(name)") }
+            guard let value = String(validating: line.dropFirst(prefix), as: UTF8.self) else {
+                throw RecordError("field \(name) is not UTF-8")
+            }
+            values.append(value)
         }
         return values
     }

@@ -1,43 +1,43 @@
 /// Rules for the identifiers that appear in signed records. Restricting their alphabet keeps the
-/// canonical signing format unambiguous: no value can contain the line or field separators.
+/// canonical signing format unambiguous: no value can contain the line or field separators. The
+/// checks work on UTF-8 bytes, since they run for every transfer on the hot path.
 public enum Identifier {
+    private static func isLower(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") }
+    private static func isUpper(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") }
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
     /// Account ids: 1–64 of `a-z 0-9 . _ -`, starting with a letter or digit.
     public static func isValidAccountID(_ text: Substring) -> Bool {
-        guard let first = text.first, text.count <= 64, first.isASCII, first.isLetter || first.isNumber else {
-            return false
-        }
-        return text.allSatisfy { character in
-            character.isASCII && (character.isLowercase || character.isNumber || "._-".contains(character))
-        }
+        let bytes = text.utf8
+        guard let first = bytes.first, bytes.count <= 64, isLower(first) || isDigit(first) else { return false }
+        return bytes.allSatisfy { isLower($0) || isDigit($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
     /// Region codes: `us-tx` style, 2–16 of `a-z 0-9 -`.
     public static func isValidRegionCode(_ text: Substring) -> Bool {
-        (2...16).contains(text.count)
-            && text.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
+        let bytes = text.utf8
+        return (2...16).contains(bytes.count) && bytes.allSatisfy { isLower($0) || isDigit($0) || $0 == UInt8(ascii: "-") }
     }
 
     /// Jurisdictions: ISO 3166-1 alpha-2 country (`MX`) or ISO 3166-2 subdivision (`US-TX`).
     public static func isValidJurisdiction(_ text: Substring) -> Bool {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 1 || parts.count == 2 else { return false }
-        guard parts[0].count == 2, parts[0].allSatisfy({ $0.isASCII && $0.isUppercase }) else { return false }
-        if parts.count == 2 {
-            return (1...3).contains(parts[1].count)
-                && parts[1].allSatisfy { $0.isASCII && ($0.isUppercase || $0.isNumber) }
-        }
-        return true
+        let bytes = Array(text.utf8)
+        guard bytes.count == 2 || (4...6).contains(bytes.count), isUpper(bytes[0]), isUpper(bytes[1]) else { return false }
+        guard bytes.count > 2 else { return true }
+        return bytes[2] == UInt8(ascii: "-") && bytes[3...].allSatisfy { isUpper($0) || isDigit($0) }
     }
 
     /// Request ids, transaction ids and reserve references: 1–128 printable ASCII characters
     /// without spaces (`!`…`~`).
     public static func isValidToken(_ text: Substring, lengthMax: Int = 128) -> Bool {
-        (1...lengthMax).contains(text.count) && text.allSatisfy { $0.isASCII && $0 > " " && $0 <= "~" }
+        let bytes = text.utf8
+        return (1...lengthMax).contains(bytes.count) && bytes.allSatisfy { $0 > 0x20 && $0 < 0x7f }
     }
 
     /// Lowercase hex of exactly `byteCount` bytes.
     public static func isValidHex(_ text: Substring, byteCount: Int) -> Bool {
-        text.count == byteCount * 2 && text.allSatisfy { $0.isHexDigit && !$0.isUppercase }
+        let bytes = text.utf8
+        return bytes.count == byteCount * 2 && bytes.allSatisfy { isDigit($0) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f")) }
     }
 }
 

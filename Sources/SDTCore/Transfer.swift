@@ -13,6 +13,8 @@ public struct Transfer: Sendable, Hashable {
     public let amount: Amount
     /// Hex (lowercase, 64 characters) of the 32-byte Ed25519 device public key that signs.
     public let publicKeyHex: String
+    /// The exact bytes a client signs, built once when the transfer is made.
+    public let signingBytes: [UInt8]
 
     /// Validates every field; the error names the field and what is allowed.
     public init(
@@ -41,17 +43,11 @@ public struct Transfer: Sendable, Hashable {
         self.token = parsedToken
         self.amount = parsedAmount
         self.publicKeyHex = publicKeyHex
-    }
-
-    public var record: CanonicalRecord {
-        CanonicalRecord(header: Self.header, fields: [
+        signingBytes = CanonicalRecord(header: Self.header, fields: [
             ("region", region), ("transaction_id", transactionID), ("from", from), ("to", to),
-            ("token", token.rawValue), ("amount", amount.description), ("public_key", publicKeyHex),
-        ])
+            ("token", parsedToken.rawValue), ("amount", parsedAmount.description), ("public_key", publicKeyHex),
+        ]).bytes
     }
-
-    /// The exact bytes a client signs.
-    public var signingBytes: [UInt8] { record.bytes }
 
     /// Parses signed bytes back into a transfer (used by the audit and by receipt checks).
     public init(signingBytes: [UInt8]) throws(RecordError) {
