@@ -54,22 +54,4 @@ extension LedgerWriter {
     func reserveKey(_ action: OperatorAction) -> String {
         "\(action.details.token ?? "")/\(action.kind.rawValue)/\(action.details.reserveReference ?? "")"
     }
-
-    func accountExists(_ id: String) throws(LedgerError) -> Bool {
-        try !connection.query("SELECT 1 FROM accounts WHERE id = ?", [.text(id)]).isEmpty
-    }
-
-    func deviceKey(_ publicKeyHex: String) throws(LedgerError) -> (account: String, revoked: Bool)? {
-        try connection.query("SELECT account_id, revoked_sequence FROM device_keys WHERE public_key = ?", [.text(publicKeyHex)])
-            .first.map { ($0.text(0), $0.optionalInt(1) != nil) }
-    }
-
-    func balance(_ account: String, _ token: Token) throws(LedgerError) -> Int64 {
-        try connection.query("SELECT amount FROM balances WHERE account_id = ? AND token = ?", [.text(account), .text(token.rawValue)])
-            .first?.int(0) ?? 0
-    }
-
-    func supply(_ token: Token) throws(LedgerError) -> Int64 {
-        try connection.query("SELECT amount FROM supply WHERE token = ?", [.text(token.rawValue)]).first?.int(0) ?? 0
-    }
 }

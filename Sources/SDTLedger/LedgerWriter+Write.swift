@@ -14,6 +14,7 @@ extension LedgerWriter {
                 "INSERT INTO accounts (id, jurisdiction, kyc_tier, opened_sequence) VALUES (?, ?, ?, ?)",
                 [.text(action.account), .text(details.jurisdiction ?? ""), .integer(Int64(details.kycTier ?? 0)), .integer(sequence)]
             )
+            working.accounts.insert(action.account)
             try addKey(details.deviceKeyHex ?? "", account: action.account, sequence: sequence)
         case .addKey:
             try addKey(details.deviceKeyHex ?? "", account: action.account, sequence: sequence)
@@ -22,6 +23,7 @@ extension LedgerWriter {
                 "UPDATE device_keys SET revoked_sequence = ? WHERE public_key = ?",
                 [.integer(sequence), .text(details.deviceKeyHex ?? "")]
             )
+            working.keys[details.deviceKeyHex ?? ""] = (action.account, true)
         case .mint, .redeem:
             guard let token = action.token, let amount = action.amount else {
                 preconditionFailure("a validated \(action.kind.rawValue) has a token and an amount")
@@ -43,6 +45,7 @@ extension LedgerWriter {
             "INSERT INTO device_keys (public_key, account_id, added_sequence) VALUES (?, ?, ?)",
             [.text(publicKeyHex), .text(account), .integer(sequence)]
         )
+        working.keys[publicKeyHex] = (account, false)
     }
 
     /// Debits `from` and credits `to` by `amount`. The issuer account has no balance row: its
@@ -56,20 +59,11 @@ extension LedgerWriter {
             if account == issuerAccountID {
                 let supply = try supply(token) - delta
                 precondition(supply >= 0, "supply of \(token.rawValue) would become \(supply) at sequence \(sequence)")
-                try connection.query(
-                    "INSERT INTO supply (token, amount) VALUES (?, ?) ON CONFLICT (token) DO UPDATE SET amount = excluded.amount",
-                    [.text(token.rawValue), .integer(supply)]
-                )
+                setSupply(token, supply)
             } else {
                 let balance = try balance(account, token) + delta
                 precondition(balance >= 0, "balance of \(account) in \(token.rawValue) would become \(balance) at sequence \(sequence)")
-                try connection.query(
-                    """
-                    INSERT INTO balances (account_id, token, amount) VALUES (?, ?, ?)
-                    ON CONFLICT (account_id, token) DO UPDATE SET amount = excluded.amount
-                    """,
-                    [.text(account), .text(token.rawValue), .integer(balance)]
-                )
+                setBalance(account, token, balance)
             }
         }
     }

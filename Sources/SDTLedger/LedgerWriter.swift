@@ -8,6 +8,7 @@ public final class LedgerWriter: @unchecked Sendable {
     let connection: SQLiteConnection
     let policy: LedgerPolicy
     private var nextSequence: Int64
+    var working = WorkingSet()
 
     public init(path: String, policy: LedgerPolicy) throws(LedgerError) {
         connection = try SQLiteConnection(path: path)
@@ -34,10 +35,12 @@ public final class LedgerWriter: @unchecked Sendable {
                 for submission in batch {
                     outcomes.append(try applyOne(submission, nowMilliseconds: nowMilliseconds))
                 }
+                try flushWorkingSet()
                 return outcomes
             }
         } catch {
             nextSequence = sequenceBefore
+            working.reset()
             throw error
         }
     }

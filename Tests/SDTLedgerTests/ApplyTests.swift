@@ -102,4 +102,25 @@ import Testing
         let otherRegion = LedgerPolicy(region: "us-wy", tokensOffered: [.usd], operatorKeys: [], transactionIDs: ledger.issuer)
         #expect(throws: LedgerError.self) { try LedgerWriter(path: ledger.path, policy: otherRegion) }
     }
+
+    @Test func aFailedBatchLeavesNothingBehindInTheFileOrTheWorkingSet() throws {
+        let ledger = try LedgerFixture()
+        let (alice, _) = try ledger.openTwoHolders()
+        try ledger.apply(ledger.transfer("alice", "bob", 1_000, key: alice))
+        // Another writer takes the next sequence, so the applier's insert fails halfway through a batch.
+        try ledger.tamper("""
+            INSERT INTO entries (sequence, kind, entry_id, signing_bytes, public_key, signature, applied_at_ms)
+            VALUES (6, 'transfer', 'blocker', x'00', '\(String(repeating: "0", count: 64))', zeroblob(64), 0)
+            """)
+        #expect(throws: LedgerError.self) {
+            try ledger.apply(ledger.transfer("alice", "bob", 2_000, key: alice), ledger.transfer("alice", "bob", 3_000, key: alice))
+        }
+        let reader = try LedgerReader(path: ledger.path)
+        #expect(try reader.account("alice")?.balances[.usd] == 99_000)
+        #expect(try reader.account("bob")?.balances[.usd] == 1_000)
+        try ledger.tamper("DELETE FROM entries WHERE entry_id = 'blocker'")
+        #expect(try ledger.apply(ledger.transfer("alice", "bob", 500, key: alice))[0].code == .accepted)
+        #expect(try reader.account("alice")?.balances[.usd] == 98_500)
+        #expect(try reader.account("bob")?.balances[.usd] == 1_500)
+    }
 }
