@@ -74,14 +74,11 @@ final class OutcomeBoard: Sendable {
                 state.inFlight.remove(key)
                 guard let ids = state.waitersByKey.removeValue(forKey: key) else { continue }
                 for id in ids {
-                    guard var waiter = state.waiters[id] else { continue }
-                    waiter.results[key] = outcome
-                    waiter.remaining.remove(key)
-                    if waiter.remaining.isEmpty {
-                        state.waiters[id] = nil
+                    // Mutate in place: copying the waiter out would copy its results for every outcome.
+                    state.waiters[id]?.results[key] = outcome
+                    state.waiters[id]?.remaining.remove(key)
+                    if state.waiters[id]?.remaining.isEmpty == true, let waiter = state.waiters.removeValue(forKey: id) {
                         ready.append((waiter.continuation, waiter.results))
-                    } else {
-                        state.waiters[id] = waiter
                     }
                 }
             }
