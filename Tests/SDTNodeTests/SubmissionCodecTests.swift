@@ -1,0 +1,51 @@
+import SDTCore
+import SDTCrypto
+import SDTLedger
+import Testing
+@testable import SDTNode
+
+@Suite struct SubmissionCodecTests {
+    func submissions() throws -> [Submission] {
+        let key = SigningKey()
+        let transfer = try Transfer(region: "us-tx", transactionID: "tx1", from: "a", to: "b", token: "GOLD",
+                                    amountMinorUnits: 7, publicKeyHex: key.publicKeyHex)
+        let action = try OperatorAction(region: "us-tx", requestID: "r1", kind: .addKey, account: "a",
+                                        details: .init(deviceKeyHex: key.publicKeyHex), operatorKeyHex: key.publicKeyHex)
+        return [.transfer(transfer, signature: key.sign(transfer.signingBytes)),
+                .operatorAction(action, signature: key.sign(action.signingBytes))]
+    }
+
+    @Test func workAndOutcomesRoundTrip() throws {
+        let original = try submissions()
+        #expect(try SubmissionCodec.decode(SubmissionCodec.encode(original)) == original)
+        let outcomes = [Outcome(kind: .transfer, entryID: "tx1", code: .accepted, sequence: 9),
+                        Outcome(kind: .operatorAction, entryID: "r1", code: .deviceKeyInUse, sequence: nil)]
+        #expect(try SubmissionCodec.decodeOutcomes(SubmissionCodec.encode(outcomes)) == outcomes)
+    }
+
+    @Test func damagedMessagesAreErrorsNotCrashes() throws {
+        let bytes = SubmissionCodec.encode(try submissions())
+        for length in [0, 1, 5, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: (any Error).self) { try SubmissionCodec.decode(Array(bytes.prefix(length))) }
+        }
+        var wrongVersion = bytes
+        wrongVersion[0] = 99
+        #expect(throws: (any Error).self) { try SubmissionCodec.decode(wrongVersion) }
+        var alteredRecord = bytes
+        if let index = alteredRecord.firstIndex(of: UInt8(ascii: "G")) { alteredRecord[index] = UInt8(ascii: "g") }
+        #expect(throws: (any Error).self) { try SubmissionCodec.decode(alteredRecord) }
+    }
+
+    @Test func waitersTimeOutWithoutOutcomesAndResumeWithThem() async throws {
+        let board = OutcomeBoard()
+        let key = OutcomeBoard.Key(kind: .transfer, entryID: "tx1")
+        let nothing = try await board.wait(for: [key], timeout: .milliseconds(20)) {}
+        #expect(nothing.isEmpty)
+        let outcome = Outcome(kind: .transfer, entryID: "tx1", code: .accepted, sequence: 1)
+        let delivered = try await board.wait(for: [key, key], timeout: .seconds(5)) { board.deliver([outcome]) }
+        #expect(delivered == [key: outcome])
+        struct SendFailed: Error {}
+        await #expect(throws: SendFailed.self) { try await board.wait(for: [key], timeout: .seconds(5)) { throw SendFailed() } }
+        #expect(!board.isInFlight(key))
+    }
+}
