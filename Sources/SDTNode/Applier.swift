@@ -35,18 +35,7 @@ public final class Applier: Service, @unchecked Sendable {
     }
 
     public func run() async throws {
-        let finished = AsyncStream<Void>.makeStream()
-        let thread = Thread { [self] in
-            loop()
-            finished.continuation.finish()
-        }
-        thread.name = "sdt-applier"
-        thread.start()
-        await withGracefulShutdownHandler {
-            for await _ in finished.stream {}
-        } onGracefulShutdown: {
-            self.running.store(false, ordering: .relaxed)
-        }
+        await runBlockingLoop(named: "sdt-applier", { self.loop() }, stop: { self.running.store(false, ordering: .relaxed) })
     }
 
     private func loop() {

@@ -31,18 +31,7 @@ public final class QueueFront: Service, @unchecked Sendable {
     }
 
     public func run() async throws {
-        let finished = AsyncStream<Void>.makeStream()
-        let thread = Thread { [self] in
-            listen()
-            finished.continuation.finish()
-        }
-        thread.name = "sdt-outcomes"
-        thread.start()
-        await withGracefulShutdownHandler {
-            for await _ in finished.stream {}
-        } onGracefulShutdown: {
-            self.running.store(false, ordering: .relaxed)
-        }
+        await runBlockingLoop(named: "sdt-outcomes", { self.listen() }, stop: { self.running.store(false, ordering: .relaxed) })
     }
 
     private func listen() {

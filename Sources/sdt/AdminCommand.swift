@@ -69,34 +69,32 @@ struct AdminCommand: AsyncParsableCommand {
     struct Mint: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Mint tokens against a reserve record (USD: deposit reference; GOLD: vault receipt).")
         @OptionGroup var options: OperatorOptions
-        @Option var account: String
-        @Option var token: String
-        @Option(help: "Dollars (1000.00) or grams of fine gold (31.103).") var amount: String
-        @Option var reserveReference: String
+        @OptionGroup var reserve: ReserveOptions
 
-        func run() async throws {
-            try await options.submit(.mint, account: account, details: try reserveDetails(token, amount, reserveReference))
-        }
+        func run() async throws { try await options.submit(.mint, account: reserve.account, details: try reserve.details()) }
     }
 
     struct Redeem: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Redeem (burn) tokens against a withdrawal or release record.")
         @OptionGroup var options: OperatorOptions
-        @Option var account: String
-        @Option var token: String
-        @Option var amount: String
-        @Option var reserveReference: String
+        @OptionGroup var reserve: ReserveOptions
 
-        func run() async throws {
-            try await options.submit(.redeem, account: account, details: try reserveDetails(token, amount, reserveReference))
-        }
+        func run() async throws { try await options.submit(.redeem, account: reserve.account, details: try reserve.details()) }
     }
 }
 
-func reserveDetails(_ tokenName: String, _ amount: String, _ reference: String) throws -> OperatorAction.Details {
-    guard let token = Token(rawValue: tokenName) else { throw ValidationError("--token must be USD or GOLD") }
-    guard let minorUnits = token.minorUnits(decimal: amount) else {
-        throw ValidationError("--amount \(amount) is not a positive amount with at most \(token.fractionDigits) decimals")
+/// What a mint or a redemption names: the account, the token, the amount and its reserve record.
+struct ReserveOptions: ParsableArguments {
+    @Option var account: String
+    @Option(help: "USD or GOLD.") var token: String
+    @Option(help: "Dollars (1000.00) or grams of fine gold (31.103).") var amount: String
+    @Option(help: "USD: the deposit or withdrawal reference; GOLD: the vault receipt.") var reserveReference: String
+
+    func details() throws -> OperatorAction.Details {
+        guard let token = Token(rawValue: token) else { throw ValidationError("--token must be USD or GOLD") }
+        guard let minorUnits = token.minorUnits(decimal: amount) else {
+            throw ValidationError("--amount \(amount) is not a positive amount with at most \(token.fractionDigits) decimals")
+        }
+        return .init(token: token.rawValue, amountMinorUnits: minorUnits, reserveReference: reserveReference)
     }
-    return .init(token: token.rawValue, amountMinorUnits: minorUnits, reserveReference: reference)
 }
