@@ -68,6 +68,7 @@ let package = Package(
         .testTarget(name: "SDTCryptoTests", dependencies: ["SDTCrypto"], resources: [.copy("Vectors")]),
         .testTarget(name: "SDTLedgerTests", dependencies: ["SDTLedger", "SDTCrypto", "SDTCore", "SDTTesting"]),
         .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),
+        .testTarget(name: "SDTClientTests", dependencies: ["SDTClient", "SDTCore", "SDTCrypto", "SDTAPI"]),
         .testTarget(name: "SDTNodeTests", dependencies: ["SDTNode", "SDTLedger", "SDTCore", "SDTCrypto"]),
         .testTarget(
             name: "SDTEndToEndTests",

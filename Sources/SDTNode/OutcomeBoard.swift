@@ -18,12 +18,17 @@ final class OutcomeBoard: Sendable {
     private struct State {
         var waiters: [Int: Waiter] = [:]
         var waitersByKey: [Key: [Int]] = [:]
-        var inFlight: Set<Key> = []
+        /// Entries sent and not yet decided, with when they were sent.
+        var inFlight: [Key: ContinuousClock.Instant] = [:]
+        var lastPrune = ContinuousClock.now
         var nextID = 0
     }
 
     /// Entries remembered as queued for status queries; past this, new ones are not remembered.
     static let inFlightMax = 200_000
+    /// How long an entry counts as queued without an outcome. Work lost in a crash of the applier
+    /// never gets one; after this the node stops calling it queued and the client resubmits.
+    static let inFlightLifetime: Duration = .seconds(60)
     private let state = Mutex(State())
 
     /// Registers `keys`, runs `send`, and waits up to `timeout` for their outcomes. Keys without an
@@ -41,7 +46,8 @@ final class OutcomeBoard: Sendable {
                 state.waiters[id] = Waiter(remaining: unique, results: [:], continuation: continuation)
                 for key in unique {
                     state.waitersByKey[key, default: []].append(id)
-                    if state.inFlight.count < Self.inFlightMax { state.inFlight.insert(key) }
+                    if state.inFlight.count >= Self.inFlightMax { Self.pruneExpired(&state) }
+                    if state.inFlight.count < Self.inFlightMax { state.inFlight[key] = .now }
                 }
             }
             // The timer starts only once the waiter is registered, so it always finds it.
@@ -54,7 +60,7 @@ final class OutcomeBoard: Sendable {
             } catch {
                 sendError = error
                 state.withLock { state in
-                    for key in unique { state.inFlight.remove(key) }
+                    for key in unique { state.inFlight[key] = nil }
                 }
                 finish(id)
             }
@@ -64,14 +70,24 @@ final class OutcomeBoard: Sendable {
         return results
     }
 
-    func isInFlight(_ key: Key) -> Bool { state.withLock { $0.inFlight.contains(key) } }
+    func isInFlight(_ key: Key) -> Bool {
+        state.withLock { state in state.inFlight[key].map { ContinuousClock.now - $0 < Self.inFlightLifetime } ?? false }
+    }
+
+    /// Drops expired entries, at most once a second so that a full table is not scanned per insert.
+    private static func pruneExpired(_ state: inout State) {
+        let now = ContinuousClock.now
+        guard now - state.lastPrune >= .seconds(1) else { return }
+        state.lastPrune = now
+        state.inFlight = state.inFlight.filter { now - $0.value < inFlightLifetime }
+    }
 
     func deliver(_ outcomes: [Outcome]) {
         var ready: [(CheckedContinuation<[Key: Outcome], Never>, [Key: Outcome])] = []
         state.withLock { state in
             for outcome in outcomes {
                 let key = Key(kind: outcome.kind, entryID: outcome.entryID)
-                state.inFlight.remove(key)
+                state.inFlight[key] = nil
                 guard let ids = state.waitersByKey.removeValue(forKey: key) else { continue }
                 for id in ids {
                     // Mutate in place: copying the waiter out would copy its results for every outcome.
