@@ -23,10 +23,11 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // libzmq's pkg-config file adds an -isystem flag SwiftPM refuses; the module map links it directly.
         .systemLibrary(name: "CZMQ", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CGMP", pkgConfig: "gmp", providers: [.apt(["libgmp-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         .target(name: "SDTCore"),
-        .target(name: "SDTCrypto", dependencies: ["SDTCore", "CSodium", "COpenSSL"]),
+        .target(name: "SDTCrypto", dependencies: ["SDTCore", "CSodium", "COpenSSL", "CGMP"]),
         .target(name: "SDTLedger", dependencies: ["SDTCore", "SDTCrypto", "CSQLite"]),
         .target(name: "SDTQueue", dependencies: ["CZMQ"]),
         .target(
