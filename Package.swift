@@ -30,6 +30,7 @@ let package = Package(
         .target(name: "SDTCrypto", dependencies: ["SDTCore", "CSodium", "COpenSSL", "CGMP"]),
         .target(name: "SDTLedger", dependencies: ["SDTCore", "SDTCrypto", "CSQLite"]),
         .target(name: "SDTQueue", dependencies: ["CZMQ"]),
+        .target(name: "SDTCustody", dependencies: ["SDTCore", "SDTCrypto", "SDTLedger", "SDTQueue"]),
         .target(
             name: "SDTAPI",
             dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
@@ -38,7 +39,7 @@ let package = Package(
         .target(
             name: "SDTNode",
             dependencies: [
-                "SDTCore", "SDTCrypto", "SDTLedger", "SDTQueue", "SDTAPI",
+                "SDTCore", "SDTCrypto", "SDTLedger", "SDTQueue", "SDTAPI", "SDTCustody",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -58,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "sdt",
             dependencies: [
-                "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient",
+                "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -69,6 +70,7 @@ let package = Package(
         .testTarget(name: "SDTCryptoTests", dependencies: ["SDTCrypto"], resources: [.copy("Vectors")]),
         .testTarget(name: "SDTLedgerTests", dependencies: ["SDTLedger", "SDTCrypto", "SDTCore", "SDTTesting"]),
         .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),
+        .testTarget(name: "SDTCustodyTests", dependencies: ["SDTCustody", "SDTCrypto", "SDTCore", "SDTLedger", "SDTQueue", "SDTTesting"]),
         .testTarget(name: "SDTClientTests", dependencies: ["SDTClient", "SDTCore", "SDTCrypto", "SDTAPI"]),
         .testTarget(name: "SDTNodeTests", dependencies: ["SDTNode", "SDTLedger", "SDTCore", "SDTCrypto"]),
         .testTarget(

@@ -37,6 +37,14 @@ public struct Keystore: Codable, Sendable, Equatable {
 
     /// Encrypts `key`'s seed under `passphrase`.
     public static func seal(_ key: SigningKey, purpose: String, passphrase: String) throws(CryptoError) -> Keystore {
+        var seed = key.seed
+        defer { sodium_memzero(&seed, seed.count) }
+        return try seal(secret: seed, publicKeyHex: key.publicKeyHex, purpose: purpose, passphrase: passphrase)
+    }
+
+    /// Encrypts a 32-byte secret (a seed, a key share) under `passphrase`; `publicKeyHex` names
+    /// what it is the secret of and is bound to it as additional data.
+    public static func seal(secret: [UInt8], publicKeyHex: String, purpose: String, passphrase: String) throws(CryptoError) -> Keystore {
         Sodium.ensureInitialised()
         guard passphrase.utf8.count >= passphraseLengthMin else {
             throw CryptoError("the passphrase must be at least \(passphraseLengthMin) characters")
@@ -44,14 +52,14 @@ public struct Keystore: Codable, Sendable, Equatable {
         let salt = SecureRandom.bytes(Int(crypto_pwhash_SALTBYTES))
         let nonce = SecureRandom.bytes(Int(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES))
         var store = Keystore(
-            format: formatName, purpose: purpose, publicKey: key.publicKeyHex, kdf: "argon2id13",
+            format: formatName, purpose: purpose, publicKey: publicKeyHex, kdf: "argon2id13",
             opsLimit: opsLimitDefault, memLimitBytes: memLimitDefault, salt: Hex.encode(salt),
             aead: "xchacha20poly1305-ietf", nonce: Hex.encode(nonce), ciphertext: ""
         )
+        guard secret.count == 32 else { throw CryptoError("a keystore holds a 32-byte secret, got \(secret.count)") }
         var derived = try store.deriveKey(passphrase: passphrase, salt: salt)
         defer { sodium_memzero(&derived, derived.count) }
-        var seed = key.seed
-        defer { sodium_memzero(&seed, seed.count) }
+        let seed = secret
         let additional = store.additionalData
         var sealed = [UInt8](repeating: 0, count: seed.count + Int(crypto_aead_xchacha20poly1305_ietf_ABYTES))
         var sealedLength: UInt64 = 0
@@ -65,6 +73,15 @@ public struct Keystore: Codable, Sendable, Equatable {
 
     /// Decrypts the key; a wrong passphrase or a changed file gives a clear error.
     public func open(passphrase: String) throws(CryptoError) -> SigningKey {
+        var seed = try openSecret(passphrase: passphrase)
+        defer { sodium_memzero(&seed, seed.count) }
+        let key = try SigningKey(seed: seed)
+        guard key.publicKeyHex == publicKey else { throw CryptoError("the keystore's public key does not match its secret") }
+        return key
+    }
+
+    /// Decrypts the 32-byte secret; the caller wipes it after use.
+    public func openSecret(passphrase: String) throws(CryptoError) -> [UInt8] {
         guard format == Self.formatName, kdf == "argon2id13", aead == "xchacha20poly1305-ietf" else {
             throw CryptoError("not an \(Self.formatName) keystore (format \(format), kdf \(kdf), aead \(aead))")
         }
@@ -75,7 +92,6 @@ public struct Keystore: Codable, Sendable, Equatable {
         var derived = try deriveKey(passphrase: passphrase, salt: salt)
         defer { sodium_memzero(&derived, derived.count) }
         var seed = [UInt8](repeating: 0, count: 32)
-        defer { sodium_memzero(&seed, seed.count) }
         var seedLength: UInt64 = 0
         let additional = additionalData
         let result = crypto_aead_xchacha20poly1305_ietf_decrypt(
@@ -84,9 +100,7 @@ public struct Keystore: Codable, Sendable, Equatable {
         guard result == 0 else {
             throw CryptoError("wrong passphrase, or the keystore file was changed (authentication failed)")
         }
-        let key = try SigningKey(seed: seed)
-        guard key.publicKeyHex == publicKey else { throw CryptoError("the keystore's public key does not match its secret") }
-        return key
+        return seed
     }
 
     private var additionalData: [UInt8] { Array("\(format)\n\(purpose)\n\(publicKey)".utf8) }

@@ -9,6 +9,11 @@ public struct ShamirSharing: Sendable {
         /// The participant's identifier, x = 1, 2, …; never 0 (f(0) is the secret).
         public let identifier: Int
         public let value: BigInteger
+
+        public init(identifier: Int, value: BigInteger) {
+            self.identifier = identifier
+            self.value = value
+        }
     }
 
     public init(field: PrimeField, threshold: Int) throws(CryptoError) {

@@ -73,7 +73,7 @@ extension LedgerWriter {
 /// never holds up the applier.
 public final class BlockSignatureStore: @unchecked Sendable {
     // @unchecked: owned by the one task that signs blocks.
-    private let connection: SQLiteConnection
+    let connection: SQLiteConnection
 
     public init(path: String) throws(LedgerError) {
         connection = try SQLiteConnection(path: path)

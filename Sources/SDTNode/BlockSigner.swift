@@ -1,27 +1,7 @@
 import Logging
-import SDTCrypto
+import SDTCustody
 import SDTLedger
 import ServiceLifecycle
-
-/// Signs block headers for the region. The single-key signer below is the first implementation; the
-/// custodian quorum (threshold signing) replaces it behind this same interface.
-public protocol BlockSigner: Sendable {
-    /// The key a verifier checks block signatures against.
-    var publicKey: [UInt8] { get }
-    /// An Ed25519 signature of `header` that verifies with `publicKey`.
-    func sign(header: [UInt8]) async throws -> [UInt8]
-}
-
-/// Signs with one region key held by the node.
-public struct SingleKeyBlockSigner: BlockSigner {
-    private let key: SigningKey
-
-    public init(key: SigningKey) { self.key = key }
-
-    public var publicKey: [UInt8] { key.publicKey }
-
-    public func sign(header: [UInt8]) async throws -> [UInt8] { key.sign(header) }
-}
 
 /// Signs sealed blocks as they appear, oldest first; a block is final once its signature is stored.
 /// While the signer fails, blocks stay sealed and unsigned — nothing is lost — and are retried.
@@ -54,7 +34,7 @@ public struct BlockSigningService: Service {
             guard !blocks.isEmpty else { return }
             for block in blocks {
                 do {
-                    let signature = try await signer.sign(header: block.headerBytes)
+                    let signature = try await signer.sign(try store.signingRequest(for: block))
                     try store.store(signature: signature, for: block, publicKey: signer.publicKey)
                 } catch {
                     logger.warning("block \(block.height) not signed yet: \(error)")

@@ -1,4 +1,5 @@
 import Foundation
+import SDTCore
 import SDTCrypto
 
 /// The files of a node's data directory:
@@ -34,10 +35,21 @@ public struct NodeData: Sendable {
         try SigningKey(seed: secret(at: blockKeyPath, byteCount: Ed25519.seedByteCount))
     }
 
-    /// The block public key, without creating anything (for the audit of a copied data directory).
+    var blockPublicKeyPath: String { (directory as NSString).appendingPathComponent("block-public-key") }
+
+    /// Records the key blocks are signed with (the single key's, or the custodian quorum's).
+    public func recordBlockPublicKey(_ key: [UInt8]) throws {
+        try Hex.encode(key).write(toFile: blockPublicKeyPath, atomically: true, encoding: .utf8)
+    }
+
+    /// The block public key the node recorded, without creating anything (for the audit). Pin it
+    /// with `sdt audit --block-public-key` or `--transcript` when the data directory is not trusted.
     public func existingBlockPublicKey() throws -> [UInt8] {
+        if let text = try? String(contentsOfFile: blockPublicKeyPath, encoding: .utf8), let key = Hex.decode(text), key.count == 32 {
+            return key
+        }
         guard FileManager.default.fileExists(atPath: blockKeyPath) else {
-            throw ConfigError("\(blockKeyPath) is missing: pass --block-public-key")
+            throw ConfigError("no block public key recorded in \(directory): pass --block-public-key or --transcript")
         }
         return try blockKey().publicKey
     }

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import OpenAPIHummingbird
 import SDTCrypto
+import SDTCustody
 import SDTLedger
 import SDTQueue
 import ServiceLifecycle
@@ -74,9 +75,10 @@ public enum NodeRunner {
             writer: writer, work: work, outcomes: outcomes, clock: options.clock, limits: config.limits, logger: options.logger,
             onSealed: { sealed.continuation.yield() }
         )
+        let signer = try blockSigner(options, context: context)
+        try options.data.recordBlockPublicKey(signer.publicKey)
         let signing = BlockSigningService(
-            store: try BlockSignatureStore(path: options.data.ledgerPath),
-            signer: SingleKeyBlockSigner(key: try options.data.blockKey()), sealed: sealed.stream, logger: options.logger
+            store: try BlockSignatureStore(path: options.data.ledgerPath), signer: signer, sealed: sealed.stream, logger: options.logger
         )
         let ready = "sdt applier \(config.region) taking work at \(endpoints.work), ledger \(options.data.ledgerPath)\n"
         FileHandle.standardOutput.write(Data(ready.utf8))
@@ -96,7 +98,7 @@ public enum NodeRunner {
         let api = NodeAPI(
             config: config, front: front, reader: try LedgerReader(path: options.data.ledgerPath),
             issuer: try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region),
-            blockPublicKey: try options.data.blockKey().publicKey, clock: options.clock, contract: try contract(),
+            blockPublicKey: try blockPublicKey(options), clock: options.clock, contract: try contract(),
             logger: options.logger
         )
         let router = Router()
@@ -114,6 +116,26 @@ public enum NodeRunner {
             logger: options.logger
         )
         return [front, app]
+    }
+
+    /// The custodian quorum when the config names one (its transcript must be signed by all three
+    /// custodians and be for this region), else the node's single block key.
+    static func blockSigner(_ options: NodeOptions, context: QueueContext) throws -> any BlockSigner {
+        guard let custody = options.config.custody else { return SingleKeyBlockSigner(key: try options.data.blockKey()) }
+        let transcript = try CeremonyTranscript.read(from: custody.transcriptPath)
+        guard transcript.region == options.config.region else {
+            throw ConfigError("the custody transcript is for region \(transcript.region), not \(options.config.region)")
+        }
+        return try QuorumBlockSigner(
+            transcript: transcript, endpoints: custody.endpoints, context: context, timeoutMilliseconds: Int32(custody.timeoutMilliseconds)
+        )
+    }
+
+    static func blockPublicKey(_ options: NodeOptions) throws -> [UInt8] {
+        guard let custody = options.config.custody else { return try options.data.blockKey().publicKey }
+        let transcript = try CeremonyTranscript.read(from: custody.transcriptPath)
+        try transcript.verify(requireAllSignatures: true)
+        return transcript.groupPublicKeyBytes
     }
 
     /// The contract the node serves at `GET /openapi.yaml`, embedded at build time from `openapi/`.

@@ -25,6 +25,15 @@ extension RegionConfig {
         block_entries_max = \(limits.blockEntriesMax)
         sync_wait_milliseconds = \(limits.syncWaitMilliseconds)
 
-        """
+        """ + (custody.map { custody in
+            """
+
+            [custody]
+            transcript = "\(custody.transcriptPath)"
+            custodians = \(quoted(custody.endpoints))
+            timeout_milliseconds = \(custody.timeoutMilliseconds)
+
+            """
+        } ?? "")
     }
 }

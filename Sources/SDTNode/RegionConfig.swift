@@ -24,13 +24,27 @@ public struct RegionConfig: Sendable, Equatable {
     public var outcomesEndpoint: String
     public var operatorKeys: [String]
     public var limits: Limits
+    /// The custodian quorum that signs blocks; without it one region key held by the node signs.
+    public var custody: Custody?
+
+    public struct Custody: Sendable, Equatable {
+        /// The ceremony transcript, signed by all custodians (relative paths: from the config's folder).
+        public var transcriptPath: String
+        /// Custodian i+1's ZeroMQ endpoint at index i.
+        public var endpoints: [String]
+        public var timeoutMilliseconds: Int
+    }
 
     public static func load(path: String) throws -> RegionConfig {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ConfigError("cannot read region config \(path)")
         }
         do {
-            return try parse(text)
+            var config = try parse(text)
+            if let transcript = config.custody?.transcriptPath, !transcript.hasPrefix("/") {
+                config.custody?.transcriptPath = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(transcript)
+            }
+            return config
         } catch let error as ConfigError {
             throw ConfigError("\(path): \(error.description)")
         } catch {
@@ -40,7 +54,7 @@ public struct RegionConfig: Sendable, Equatable {
 
     public static func parse(_ text: String) throws -> RegionConfig {
         let table = try TOMLTable(string: text)
-        try refuseUnknown(table, allowed: ["region", "name", "jurisdiction", "tokens", "endpoints", "operators", "limits"], in: "top level")
+        try refuseUnknown(table, allowed: ["region", "name", "jurisdiction", "tokens", "endpoints", "operators", "limits", "custody"], in: "top level")
         let endpoints = try subtable(table, "endpoints", allowed: ["http", "queue", "outcomes"])
         let operators = try subtable(table, "operators", allowed: ["keys"])
         var config = RegionConfig(
@@ -49,13 +63,23 @@ public struct RegionConfig: Sendable, Equatable {
             httpAddress: try string(endpoints, "http", in: "endpoints"),
             queueEndpoint: try string(endpoints, "queue", in: "endpoints"),
             outcomesEndpoint: try string(endpoints, "outcomes", in: "endpoints"),
-            operatorKeys: try strings(operators, "keys", in: "operators"), limits: Limits()
+            operatorKeys: try strings(operators, "keys", in: "operators"), limits: Limits(), custody: nil
         )
         config.tokens = try strings(table, "tokens").map { name in
             guard let token = Token(rawValue: name) else { throw ConfigError("tokens: '\(name)' is not USD or GOLD") }
             return token
         }
         if table.contains(key: "limits") { config.limits = try limits(subtable(table, "limits", allowed: nil)) }
+        if table.contains(key: "custody") {
+            let custody = try subtable(table, "custody", allowed: ["transcript", "custodians", "timeout_milliseconds"])
+            let timeout = custody.contains(key: "timeout_milliseconds") ? custody["timeout_milliseconds"]?.int : 2_000
+            guard let timeout, (50...60_000).contains(timeout) else { throw ConfigError("custody.timeout_milliseconds: must be 50...60000") }
+            config.custody = Custody(
+                transcriptPath: try string(custody, "transcript", in: "custody"), endpoints: try strings(custody, "custodians", in: "custody"),
+                timeoutMilliseconds: timeout
+            )
+            guard config.custody?.endpoints.count == 3 else { throw ConfigError("custody.custodians: list the 3 custodians' endpoints, in identifier order") }
+        }
         try config.validate()
         return config
     }

@@ -22,7 +22,7 @@ public final class QueueContext: @unchecked Sendable {
 public final class QueueSocket: @unchecked Sendable {
     // @unchecked: see the ownership rule above.
     public enum Kind {
-        case push, pull, publish, subscribe
+        case push, pull, publish, subscribe, request, reply
 
         var zmqType: Int32 {
             switch self {
@@ -30,6 +30,8 @@ public final class QueueSocket: @unchecked Sendable {
             case .pull: ZMQ_PULL
             case .publish: ZMQ_PUB
             case .subscribe: ZMQ_SUB
+            case .request: ZMQ_REQ
+            case .reply: ZMQ_REP
             }
         }
     }

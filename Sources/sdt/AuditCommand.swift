@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SDTCore
+import SDTCustody
 import SDTLedger
 import SDTNode
 
@@ -12,14 +13,20 @@ struct AuditCommand: ParsableCommand {
 
     @Option(help: "The node's data directory.") var data: String
     @Option(help: "Region config: its operator keys must have signed every operator action.") var region: String?
-    @Option(help: "Hex block public key to check signatures against (default: the data directory's block key).")
+    @Option(help: "Hex block public key to check signatures against (default: the key the node recorded).")
     var blockPublicKey: String?
+    @Option(help: "Ceremony transcript: check block signatures against its region key (all custodians must have signed it).")
+    var transcript: String?
 
     func run() throws {
         let nodeData = try NodeData(directory: data)
         guard FileManager.default.fileExists(atPath: nodeData.ledgerPath) else { throw fail("\(nodeData.ledgerPath) does not exist") }
         let key: [UInt8]
-        if let blockPublicKey {
+        if let transcript {
+            let loaded = try CeremonyTranscript.read(from: transcript)
+            try loaded.verify(requireAllSignatures: true)
+            key = loaded.groupPublicKeyBytes
+        } else if let blockPublicKey {
             guard let decoded = Hex.decode(blockPublicKey), decoded.count == 32 else { throw ValidationError("--block-public-key must be 64 hex") }
             key = decoded
         } else {

@@ -44,3 +44,24 @@ import Testing
         #expect(issuer.issue(account: "alice", expiresAtMilliseconds: 10_000) != id)
     }
 }
+
+@Suite struct SealedBoxTests {
+    @Test func onlyTheAddresseeOpensASealedBox() throws {
+        let custodian = SigningKey()
+        let other = SigningKey()
+        let sealed = try SealedBox.seal(Array("share 2".utf8), to: custodian.publicKey)
+        #expect(try custodian.open(sealed: sealed) == Array("share 2".utf8))
+        #expect(throws: CryptoError.self) { try other.open(sealed: sealed) }
+        var changed = sealed
+        changed[changed.count - 1] ^= 1
+        #expect(throws: CryptoError.self) { try custodian.open(sealed: changed) }
+    }
+
+    @Test func rawSecretsSealInKeystores() throws {
+        let share = Ed25519Group.randomScalar()
+        let store = try Keystore.seal(secret: share, publicKeyHex: Hex.encode(try Ed25519Group.baseMultiply(share)),
+                                      purpose: "custodian-share", passphrase: "share passphrase")
+        #expect(try store.openSecret(passphrase: "share passphrase") == share)
+        #expect(throws: CryptoError.self) { try store.openSecret(passphrase: "wrong passphrase") }
+    }
+}

@@ -1,0 +1,70 @@
+import SDTCore
+import SDTCrypto
+import SDTLedger
+
+/// What a custodian checks before it contributes a signature share, in this order: the header
+/// parses and is for its region; the chain continues from a block the quorum signed (or from
+/// genesis); the entries hash to the header's Merkle root and count; every entry's signature
+/// verifies (policy `full`: all of them); and it has not signed a different block at this height.
+public struct BlockValidator: Sendable {
+    public let region: String
+    public let groupPublicKey: [UInt8]
+
+    public init(region: String, groupPublicKey: [UInt8]) {
+        self.region = region
+        self.groupPublicKey = groupPublicKey
+    }
+
+    public func validate(_ request: BlockSigningRequest) throws(CryptoError) -> BlockHeader {
+        let header: BlockHeader
+        do {
+            header = try BlockHeader(signingBytes: request.headerBytes)
+        } catch {
+            throw CryptoError("the header does not parse: \(error)")
+        }
+        guard header.region == region else { throw CryptoError("the block is for region \(header.region), not \(region)") }
+        try checkContinuity(header, request)
+        guard header.entryCount == Int64(request.entries.count), header.lastSequence - header.firstSequence + 1 == header.entryCount,
+              !request.entries.isEmpty
+        else { throw CryptoError("the header counts \(header.entryCount) entries, \(request.entries.count) were sent") }
+        let leaves = request.entries.map { Merkle.leafHash($0.signingBytes + $0.signature) }
+        guard Hex.encode(Merkle.root(leafHashes: leaves)) == header.merkleRootHex else {
+            throw CryptoError("the entries do not hash to the header's Merkle root")
+        }
+        for (index, entry) in request.entries.enumerated() where !Self.signatureVerifies(entry) {
+            throw CryptoError("entry \(header.firstSequence + Int64(index)) has a signature that does not verify")
+        }
+        return header
+    }
+
+    private func checkContinuity(_ header: BlockHeader, _ request: BlockSigningRequest) throws(CryptoError) {
+        if header.height == 1 {
+            guard header.previousHashHex == BlockHeader.genesisPreviousHashHex, header.firstSequence == 1 else {
+                throw CryptoError("block 1 must start the chain at sequence 1 from the genesis hash")
+            }
+            return
+        }
+        guard let previousBytes = request.previousHeader, let previousSignature = request.previousSignature,
+              let previous = try? BlockHeader(signingBytes: previousBytes)
+        else { throw CryptoError("block \(header.height) came without its signed predecessor") }
+        guard Ed25519.verify(signature: previousSignature, message: previousBytes, publicKey: groupPublicKey) else {
+            throw CryptoError("the predecessor of block \(header.height) is not signed by the region key")
+        }
+        guard previous.height == header.height - 1, Hex.encode(SHA3.hash256(previousBytes)) == header.previousHashHex,
+              previous.lastSequence + 1 == header.firstSequence
+        else { throw CryptoError("block \(header.height) does not continue the chain from block \(previous.height)") }
+    }
+
+    static func signatureVerifies(_ entry: SignedEntry) -> Bool {
+        let publicKeyHex: String
+        switch entry.kind {
+        case .transfer:
+            guard let transfer = try? Transfer(signingBytes: entry.signingBytes) else { return false }
+            publicKeyHex = transfer.publicKeyHex
+        case .operatorAction:
+            guard let action = try? OperatorAction(signingBytes: entry.signingBytes) else { return false }
+            publicKeyHex = action.operatorKeyHex
+        }
+        return Ed25519.verify(signature: entry.signature, message: entry.signingBytes, publicKey: Hex.decode(publicKeyHex) ?? [])
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import SDTCore
+import SDTCrypto
+import SDTCustody
+
+struct CeremonyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ceremony", abstract: "Key ceremonies for the region's block key (see keyceremony/RUNBOOK.md).",
+        subcommands: [Deal.self, Verify.self]
+    )
+
+    struct Deal: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Dealer ceremony, on an offline machine: make the region key, split it 2-of-3, seal each share to its custodian, forget the key."
+        )
+        @Option(help: "Region code, e.g. us-tx.") var region: String
+        @Option(name: .customLong("custodian"), help: "NAME=IDENTITY_PUBLIC_KEY_HEX, three times, in identifier order.")
+        var custodians: [String]
+        @Option(help: "Folder for transcript.json and the sealed shares (created; must not hold a transcript).") var out: String
+
+        func validate() throws {
+            guard Identifier.isValidRegionCode(region[...]) else { throw ValidationError("--region must be a code like us-tx") }
+            guard custodians.count == 3 else { throw ValidationError("give --custodian NAME=KEY three times") }
+            for custodian in custodians {
+                let parts = custodian.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, Identifier.isValidHex(parts[1], byteCount: 32) else {
+                    throw ValidationError("--custodian \(custodian): expected NAME=64-hex identity public key")
+                }
+            }
+            guard !FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("transcript.json")) else {
+                throw ValidationError("\(out) already holds a transcript; use a new folder")
+            }
+        }
+
+        func run() throws {
+            let identities = custodians.map { entry in
+                let parts = entry.split(separator: "=", maxSplits: 1)
+                return DealerCeremony.Identity(name: String(parts[0]), identityKey: Hex.decode(parts[1]) ?? [])
+            }
+            let (transcript, sealed) = try DealerCeremony.deal(region: region, custodians: identities)
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try transcript.write(to: (out as NSString).appendingPathComponent("transcript.json"))
+            for custodian in transcript.custodians {
+                let path = (out as NSString).appendingPathComponent("share-\(custodian.identifier)-\(custodian.name).sealed")
+                try Data(sealed[custodian.identifier]!).write(to: URL(fileURLWithPath: path))
+                print("custodian \(custodian.identifier) \(custodian.name): sealed share \(path)")
+            }
+            print("region \(region) block public key \(transcript.groupPublicKey)")
+            print("transcript \((out as NSString).appendingPathComponent("transcript.json")) — each custodian must now run `sdt custodian accept`")
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check a transcript: mathematics, and that all custodians signed it.")
+        @Argument var transcript: String
+
+        func run() throws {
+            let loaded = try CeremonyTranscript.read(from: transcript)
+            do {
+                try loaded.verify(requireAllSignatures: true)
+            } catch {
+                throw fail("\(transcript): \(error)")
+            }
+            print("transcript valid: region \(loaded.region), 2-of-3, key \(loaded.groupPublicKey), signed by all custodians")
+        }
+    }
+}

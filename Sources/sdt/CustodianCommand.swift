@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import SDTCore
+import SDTCrypto
+import SDTCustody
+import SDTQueue
+
+struct CustodianCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "custodian", abstract: "A custodian's tools: identity key, accepting a share, and the signing daemon.",
+        subcommands: [Keygen.self, Accept.self, Serve.self]
+    )
+
+    struct Keygen: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make the custodian's identity key (encrypted keystore).")
+        @Option var out: String
+        @OptionGroup var passphrase: PassphraseOptions
+
+        func validate() throws {
+            guard !FileManager.default.fileExists(atPath: out) else { throw ValidationError("\(out) exists; choose another path") }
+        }
+
+        func run() throws {
+            let key = SigningKey()
+            try Keystore.seal(key, purpose: "custodian-identity", passphrase: passphrase.passphrase(prompt: "New passphrase: ")).write(to: out)
+            print("identity public key \(key.publicKeyHex)\nkeystore            \(out)")
+        }
+    }
+
+    struct Accept: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open my sealed share, check it against the transcript's commitments, store it encrypted, and sign the transcript."
+        )
+        @Option(help: "The ceremony transcript; my signature is added to it.") var transcript: String
+        @Option(help: "My sealed share from the dealer.") var sealedShare: String
+        @Option(help: "My identity keystore.") var identity: String
+        @Option(help: "Where to write my encrypted share.") var out: String
+        @OptionGroup var passphrase: PassphraseOptions
+
+        func run() throws {
+            var loaded = try CeremonyTranscript.read(from: transcript)
+            guard let sealed = FileManager.default.contents(atPath: sealedShare) else { throw ValidationError("cannot read \(sealedShare)") }
+            let key = try passphrase.openKey(identity)
+            do {
+                let (share, signature) = try CustodianShareFile.accept(
+                    transcript: loaded, sealedShare: Array(sealed), identity: key,
+                    passphrase: passphrase.passphrase(prompt: "Passphrase for the share: ")
+                )
+                try share.write(to: out)
+                loaded.signatures[String(share.identifier)] = Hex.encode(signature)
+                try loaded.write(to: transcript)
+                print("custodian \(share.identifier): share verified against the commitments, stored in \(out); transcript signed")
+            } catch let error as CryptoError {
+                throw fail("share refused: \(error)")
+            }
+        }
+    }
+
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the custodian daemon: check each block, then contribute a signature share.")
+        @Option(help: "My encrypted share file.") var share: String
+        @Option(help: "The ceremony transcript (signed by all custodians).") var transcript: String
+        @Option(help: "ZeroMQ endpoint to listen on, e.g. tcp://127.0.0.1:8501.") var listen: String
+        @Option(help: "Folder for my state (the heights I signed).") var state: String
+        @OptionGroup var passphrase: PassphraseOptions
+
+        func run() throws {
+            let loaded = try CeremonyTranscript.read(from: transcript)
+            try loaded.verify(requireAllSignatures: true)
+            let file = try CustodianShareFile.read(from: share)
+            let secret = try file.open(passphrase: passphrase.passphrase(prompt: "Passphrase for the share: "), transcript: loaded)
+            let context = QueueContext()
+            let daemon = try CustodianDaemon(
+                share: secret, identifier: file.identifier, transcript: loaded, context: context, endpoint: listen, stateDirectory: state
+            )
+            let stop = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+            signal(SIGTERM, SIG_IGN)
+            stop.setEventHandler { daemon.stop() }
+            stop.resume()
+            FileHandle.standardOutput.write(Data("custodian \(file.identifier) of \(loaded.region) serving at \(listen)\n".utf8))
+            daemon.run { line in
+                FileHandle.standardError.write(Data("custodian \(file.identifier): \(line)\n".utf8))
+            }
+        }
+    }
+}
