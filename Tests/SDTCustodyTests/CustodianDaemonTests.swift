@@ -1,0 +1,142 @@
+import Foundation
+import SDTCore
+import SDTCrypto
+import SDTLedger
+import SDTQueue
+import SDTTesting
+import Testing
+@testable import SDTCustody
+
+/// Three custodian daemons on loopback ZeroMQ sockets, each on its own thread, and a coordinator.
+final class Quorum: @unchecked Sendable {
+    let ceremony: Ceremony
+    let context = QueueContext()
+    let state = TemporaryDirectory("custody")
+    var daemons: [Int: CustodianDaemon] = [:]
+    var endpoints: [String] = []
+
+    init() throws {
+        ceremony = try Ceremony()
+        endpoints = (1...3).map { _ in "tcp://127.0.0.1:\(FreePort.next())" }
+        for identifier in 1...3 { try start(identifier) }
+    }
+
+    func start(_ identifier: Int) throws {
+        let daemon = try CustodianDaemon(share: ceremony.shares[identifier]!, identifier: identifier, transcript: ceremony.transcript,
+                                         context: context, endpoint: endpoints[identifier - 1], stateDirectory: state.path)
+        daemons[identifier] = daemon
+        Thread { daemon.run { _ in } }.start()
+    }
+
+    func stop(_ identifier: Int) {
+        daemons[identifier]?.stop()
+        daemons[identifier] = nil
+        usleep(300_000)
+    }
+
+    func signer(timeoutMilliseconds: Int32 = 300) throws -> QuorumBlockSigner {
+        try QuorumBlockSigner(transcript: ceremony.transcript, endpoints: endpoints, context: context, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    deinit { for daemon in daemons.values { daemon.stop() } }
+}
+
+/// Builds blocks of signed transfers the way the sealer does.
+struct BlockMaker {
+    let client = SigningKey()
+    var previous: (header: [UInt8], signature: [UInt8])?
+    var nextSequence: Int64 = 1
+    var height: Int64 = 1
+
+    func entry(amount: Int64) throws -> SignedEntry {
+        let transfer = try Transfer(region: "us-tx", transactionID: "tx\(nextSequence)-\(amount)", from: "a", to: "b", token: "USD",
+                                    amountMinorUnits: amount, publicKeyHex: client.publicKeyHex)
+        return SignedEntry(kind: .transfer, signingBytes: transfer.signingBytes, signature: client.sign(transfer.signingBytes))
+    }
+
+    func request(_ entries: [SignedEntry], previousHash: String? = nil) -> BlockSigningRequest {
+        let leaves = entries.map { Merkle.leafHash($0.signingBytes + $0.signature) }
+        let header = BlockHeader(
+            region: "us-tx", height: height,
+            previousHashHex: previousHash ?? previous.map { Hex.encode(SHA3.hash256($0.header)) } ?? BlockHeader.genesisPreviousHashHex,
+            merkleRootHex: Hex.encode(Merkle.root(leafHashes: leaves)), entryCount: Int64(entries.count), firstSequence: nextSequence,
+            lastSequence: nextSequence + Int64(entries.count) - 1, supply: [:], sealedAtMilliseconds: 1
+        )
+        return BlockSigningRequest(headerBytes: header.signingBytes, entries: entries, previousHeader: previous?.header,
+                                   previousSignature: previous?.signature)
+    }
+
+    mutating func signed(_ request: BlockSigningRequest, _ signature: [UInt8]) {
+        previous = (request.headerBytes, signature)
+        nextSequence += Int64(request.entries.count)
+        height += 1
+    }
+}
+
+@Suite(.serialized) struct CustodianDaemonTests {
+    @Test func everyPairSignsAndTheResultIsAnOrdinaryEd25519Signature() async throws {
+        let quorum = try Quorum()
+        let signer = try quorum.signer()
+        var maker = BlockMaker()
+        for down in [3, 2, 1] {
+            quorum.stop(down)
+            let request = maker.request([try maker.entry(amount: 5), try maker.entry(amount: 7)])
+            let signature = try await signer.sign(request)
+            #expect(Ed25519.verify(signature: signature, message: request.headerBytes, publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
+            maker.signed(request, signature)
+            try quorum.start(down)
+        }
+    }
+
+    @Test func withOneCustodianLeftNothingIsSignedUntilAnotherReturns() async throws {
+        let quorum = try Quorum()
+        let signer = try quorum.signer(timeoutMilliseconds: 200)
+        let maker = BlockMaker()
+        quorum.stop(1)
+        quorum.stop(2)
+        let request = maker.request([try maker.entry(amount: 5)])
+        await #expect(throws: CryptoError.self) { try await signer.sign(request) }
+        try quorum.start(2)
+        let signature = try await signer.sign(request)
+        #expect(Ed25519.verify(signature: signature, message: request.headerBytes, publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
+    }
+
+    @Test func honestCustodiansRefuseTamperedBlocks() async throws {
+        let quorum = try Quorum()
+        let signer = try quorum.signer()
+        var maker = BlockMaker()
+        let first = maker.request([try maker.entry(amount: 5)])
+        maker.signed(first, try await signer.sign(first))
+
+        let good = try maker.entry(amount: 9)
+        let changedTransfer = SignedEntry(kind: .transfer, signingBytes: try maker.entry(amount: 900).signingBytes, signature: good.signature)
+        let badSignature = SignedEntry(kind: .transfer, signingBytes: good.signingBytes, signature: SigningKey().sign(good.signingBytes))
+        var withChangedEntry = maker.request([good])
+        withChangedEntry = BlockSigningRequest(headerBytes: withChangedEntry.headerBytes, entries: [changedTransfer],
+                                               previousHeader: withChangedEntry.previousHeader, previousSignature: withChangedEntry.previousSignature)
+        let tampered: [(String, BlockSigningRequest)] = [
+            ("changed transfer", withChangedEntry),
+            ("bad client signature (Merkle root recomputed)", maker.request([badSignature])),
+            ("wrong previous hash", maker.request([good], previousHash: String(repeating: "ab", count: 32))),
+            ("unsigned predecessor", BlockSigningRequest(headerBytes: maker.request([good]).headerBytes, entries: [good],
+                                                         previousHeader: first.headerBytes, previousSignature: SigningKey().sign(first.headerBytes))),
+        ]
+        for (name, request) in tampered {
+            await #expect(throws: CryptoError.self, "\(name) was signed") { try await signer.sign(request) }
+        }
+        let honest = maker.request([good])
+        #expect(Ed25519.verify(signature: try await signer.sign(honest), message: honest.headerBytes,
+                               publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
+    }
+
+    @Test func aCustodianNeverSignsTwoDifferentBlocksAtOneHeight() async throws {
+        let quorum = try Quorum()
+        let signer = try quorum.signer()
+        let maker = BlockMaker()
+        let one = maker.request([try maker.entry(amount: 1)])
+        _ = try await signer.sign(one)
+        let fork = maker.request([try maker.entry(amount: 2)])
+        await #expect(throws: CryptoError.self) { try await signer.sign(fork) }
+        _ = try await signer.sign(one)
+    }
+}
