@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "SDTNodeTests", dependencies: ["SDTNode", "SDTLedger", "SDTCore", "SDTCrypto"]),
         .testTarget(
             name: "SDTEndToEndTests",
-            dependencies: ["SDTClient", "SDTCrypto", "SDTCore", "SDTLedger", "SDTNode", "SDTTesting", "SDTAPI"]
+            dependencies: ["SDTClient", "SDTCrypto", "SDTCore", "SDTLedger", "SDTNode", "SDTTesting", "SDTAPI", "SDTCustody"]
         ),
     ]
 )

@@ -16,9 +16,10 @@ public final class NodeProcess: @unchecked Sendable {
         return me.deletingLastPathComponent().appendingPathComponent("sdt").path
     }
 
-    public init(arguments: [String], logPath: String) throws {
+    public init(arguments: [String], logPath: String, environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: Self.sdtExecutable())
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = output
         FileManager.default.createFile(atPath: logPath, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))

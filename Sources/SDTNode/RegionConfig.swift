@@ -33,6 +33,12 @@ public struct RegionConfig: Sendable, Equatable {
         /// Custodian i+1's ZeroMQ endpoint at index i.
         public var endpoints: [String]
         public var timeoutMilliseconds: Int
+
+        public init(transcriptPath: String, endpoints: [String], timeoutMilliseconds: Int) {
+            self.transcriptPath = transcriptPath
+            self.endpoints = endpoints
+            self.timeoutMilliseconds = timeoutMilliseconds
+        }
     }
 
     public static func load(path: String) throws -> RegionConfig {

@@ -1,0 +1,108 @@
+import Foundation
+import SDTClient
+import SDTCore
+import SDTCrypto
+import SDTCustody
+import SDTLedger
+import SDTNode
+import SDTTesting
+import Testing
+
+/// A node whose blocks are signed by three `sdt custodian serve` processes after a dealer ceremony.
+final class CustodiedNode: @unchecked Sendable {
+    let node: TestNode
+    let transcriptPath: String
+    var custodians: [Int: NodeProcess] = [:]
+    let endpoints = (1...3).map { _ in "tcp://127.0.0.1:\(FreePort.next())" }
+    static let passphrase = "custodian passphrase"
+    var groupPublicKey: [UInt8] = []
+
+    init() throws {
+        node = try TestNode()
+        transcriptPath = node.directory.file("transcript.json")
+        let identities = (0..<3).map { _ in SigningKey() }
+        let (dealt, sealed) = try DealerCeremony.deal(
+            region: "us-tx", custodians: zip(["ana", "ben", "cai"], identities).map { .init(name: $0, identityKey: $1.publicKey) }
+        )
+        var transcript = dealt
+        for (index, identity) in identities.enumerated() {
+            let (file, signature) = try CustodianShareFile.accept(transcript: dealt, sealedShare: sealed[index + 1]!, identity: identity,
+                                                                  passphrase: Self.passphrase)
+            try file.write(to: node.directory.file("share-\(index + 1).json"))
+            transcript.signatures[String(index + 1)] = Hex.encode(signature)
+        }
+        try transcript.write(to: transcriptPath)
+        groupPublicKey = transcript.groupPublicKeyBytes
+        node.config.custody = .init(transcriptPath: transcriptPath, endpoints: endpoints, timeoutMilliseconds: 300)
+        try node.config.tomlText.write(toFile: node.configPath, atomically: true, encoding: .utf8)
+    }
+
+    func startCustodian(_ identifier: Int) async throws {
+        let process = try NodeProcess(
+            arguments: ["custodian", "serve", "--share", node.directory.file("share-\(identifier).json"), "--transcript", transcriptPath,
+                        "--listen", endpoints[identifier - 1], "--state", node.directory.file("custodian-state")],
+            logPath: node.directory.file("custodian-\(identifier).log"), environment: ["SDT_PASSPHRASE": Self.passphrase]
+        )
+        try await process.start(marker: "serving at")
+        custodians[identifier] = process
+    }
+
+    func start() async throws {
+        for identifier in 1...3 { try await startCustodian(identifier) }
+        try await node.start()
+    }
+
+    func stopAll() {
+        node.stopAll()
+        for process in custodians.values { process.stop() }
+    }
+
+    deinit { stopAll() }
+}
+
+@Suite(.serialized) struct CustodyTests {
+    @Test func aCustodianKilledDuringSigningDoesNotStopTheOtherTwo() async throws {
+        let custodied = try CustodiedNode()
+        try await custodied.start()
+        let node = custodied.node
+        let keys = try await CrashRecoveryTests.prepare(node)
+        let victim = custodied.custodians[1]!
+        let acknowledged = try await CrashRecoveryTests.submitUntilKilled(node, keys: keys, client: node.client, stopAfter: .seconds(3)) {
+            victim.kill9()
+        }
+        #expect(acknowledged.count > 10)
+        for id in acknowledged.keys {
+            #expect(try await node.client.waitUntilSettled(id, timeout: .seconds(20)).state == .final)
+        }
+        let region = try await node.client.region()
+        #expect(region.blockPublicKey == Hex.encode(custodied.groupPublicKey))
+        custodied.stopAll()
+        let report = try LedgerAudit.run(path: NodeData(directory: node.dataPath).ledgerPath, blockPublicKey: custodied.groupPublicKey,
+                                         operatorKeys: [node.operatorKey.publicKeyHex])
+        #expect(report.isIntact, "\(report.firstProblem ?? "")")
+        #expect(report.blocksUnsigned == 0)
+    }
+
+    @Test func withTwoCustodiansDownTheNodeAcceptsFinalizesNothingAndCatchesUp() async throws {
+        let custodied = try CustodiedNode()
+        try await custodied.start()
+        let node = custodied.node
+        let alice = try await node.holder("alice", usd: 10_000)
+        _ = try await node.holder("bob")
+        custodied.custodians[1]!.kill9()
+        custodied.custodians[2]!.stop()
+        var pending: [String] = []
+        for _ in 0..<5 {
+            let signed = try await node.signedTransfer(alice, "alice", "bob", 100)
+            guard case .accepted = try await node.client.submit(signed) else { throw TestFailure("not accepted with custodians down") }
+            pending.append(signed.transactionId)
+        }
+        try await Task.sleep(for: .seconds(1))
+        for id in pending { #expect(try await node.client.status(id).state == .accepted, "\(id) became final with one custodian") }
+        let head = try await node.client.head()
+        #expect((head.finalSequence ?? 0) < head.appliedSequence)
+        try await custodied.startCustodian(2)
+        for id in pending { #expect(try await node.client.waitUntilSettled(id, timeout: .seconds(20)).state == .final) }
+        #expect(try await node.client.account("bob").balances.first { $0.token == .usd }?.amount == 500)
+    }
+}
