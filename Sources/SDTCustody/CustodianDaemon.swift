@@ -12,6 +12,8 @@ import Synchronization
 public final class CustodianDaemon: @unchecked Sendable {
     // @unchecked: everything but `running` is used only on the daemon's own thread (`run`).
     public let identifier: Int
+    /// Where the daemon listens (with the actual port when asked for `tcp://HOST:*`).
+    public let endpoint: String
     private let share: SecretScalar
     private let transcript: CeremonyTranscript
     private let validator: BlockValidator
@@ -33,6 +35,7 @@ public final class CustodianDaemon: @unchecked Sendable {
         validator = BlockValidator(region: transcript.region, groupPublicKey: transcript.groupPublicKeyBytes)
         socket = try QueueSocket(context, .reply)
         try socket.bind(endpoint)
+        self.endpoint = socket.lastEndpoint
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         statePath = (stateDirectory as NSString).appendingPathComponent("signed-heights-\(identifier).log")
         signedHeights = Self.loadSignedHeights(statePath)

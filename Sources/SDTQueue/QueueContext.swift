@@ -76,6 +76,14 @@ public final class QueueSocket: @unchecked Sendable {
 
     /// Connects to a bound peer. Messages are queued only on completed connections (`ZMQ_IMMEDIATE`),
     /// so a send while the peer is down times out instead of piling up work nobody takes.
+    /// The endpoint this socket last bound, with the port chosen when it was bound to `:*`.
+    public var lastEndpoint: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        var size = buffer.count
+        guard zmq_getsockopt(handle, ZMQ_LAST_ENDPOINT, &buffer, &size) == 0 else { return "" }
+        return String(cString: buffer)
+    }
+
     public func connect(_ endpoint: String) throws(QueueError) {
         try set(ZMQ_IMMEDIATE, 1)
         guard zmq_connect(handle, endpoint) == 0 else { throw QueueError("zmq_connect(\(endpoint))") }

@@ -60,7 +60,7 @@ struct CustodianCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run the custodian daemon: check each block, then contribute a signature share.")
         @Option(help: "My encrypted share file.") var share: String
         @Option(help: "The ceremony transcript (signed by all custodians).") var transcript: String
-        @Option(help: "ZeroMQ endpoint to listen on, e.g. tcp://127.0.0.1:8501.") var listen: String
+        @Option(help: "ZeroMQ endpoint to listen on, e.g. tcp://127.0.0.1:8501 (tcp://127.0.0.1:* picks a free port).") var listen: String
         @Option(help: "Folder for my state (the heights I signed).") var state: String
         @OptionGroup var passphrase: PassphraseOptions
 
@@ -77,7 +77,7 @@ struct CustodianCommand: ParsableCommand {
             signal(SIGTERM, SIG_IGN)
             stop.setEventHandler { daemon.stop() }
             stop.resume()
-            FileHandle.standardOutput.write(Data("custodian \(file.identifier) of \(loaded.region) serving at \(listen)\n".utf8))
+            FileHandle.standardOutput.write(Data("custodian \(file.identifier) of \(loaded.region) serving at \(daemon.endpoint)\n".utf8))
             daemon.run { line in
                 FileHandle.standardError.write(Data("custodian \(file.identifier): \(line)\n".utf8))
             }

@@ -4,6 +4,7 @@ import SDTAPI
 import SDTClient
 import SDTCore
 import SDTCrypto
+import SDTCustody
 import SDTLedger
 import SDTNode
 
@@ -51,7 +52,60 @@ struct DemoStory {
         for line in lines { print("   \(line)") }
     }
 
-    func stopNode() { node?.stop() }
+    var custodians: [Int: NodeProcess] = [:]
+
+    func stopNode() {
+        node?.stop()
+        stopCustodians()
+    }
+
+    func stopCustodians() { for process in custodians.values { process.stop() } }
+
+    /// Dealer ceremony for three custodians, each accepting its share and signing the transcript;
+    /// then their daemons start on free loopback ports and the config points the node at them.
+    mutating func runCeremony(config: inout RegionConfig, passphrase: String) async throws {
+        let names = ["ana", "ben", "cai"]
+        let identities = names.map { _ in SigningKey() }
+        let (dealt, sealed) = try DealerCeremony.deal(
+            region: config.region, custodians: zip(names, identities).map { .init(name: $0, identityKey: $1.publicKey) }
+        )
+        var transcript = dealt
+        try FileManager.default.createDirectory(atPath: path("custody"), withIntermediateDirectories: true)
+        for (index, identity) in identities.enumerated() {
+            let (file, signature) = try CustodianShareFile.accept(transcript: dealt, sealedShare: sealed[index + 1]!, identity: identity,
+                                                                  passphrase: passphrase)
+            try file.write(to: path("custody/share-\(index + 1)-\(names[index]).json"))
+            try Keystore.seal(identity, purpose: "custodian-identity", passphrase: passphrase).write(to: path("custody/identity-\(names[index]).json"))
+            transcript.signatures[String(index + 1)] = Hex.encode(signature)
+        }
+        try transcript.write(to: path("custody/transcript.json"))
+        try transcript.verify(requireAllSignatures: true)
+        say("Key ceremony (dealer)", "the region key was made, split 2-of-3 with Shamir over GMP, and forgotten",
+            "each custodian (ana, ben, cai) opened its sealed share, checked it against the Feldman commitments, stored it encrypted, signed the transcript",
+            "region block key \(transcript.groupPublicKey) — transcript \(path("custody/transcript.json"))")
+        var endpoints: [String] = []
+        for (index, name) in names.enumerated() {
+            let process = try NodeProcess(
+                arguments: ["custodian", "serve", "--share", path("custody/share-\(index + 1)-\(name).json"), "--transcript",
+                            path("custody/transcript.json"), "--listen", "tcp://127.0.0.1:*", "--state", path("custody/state")],
+                logPath: path("custody/custodian-\(index + 1)-\(name).log"), environment: ["SDT_PASSPHRASE": passphrase]
+            )
+            let line = try await process.start(marker: "serving at")
+            custodians[index + 1] = process
+            endpoints.append(String(line.split(separator: " ").last ?? ""))
+        }
+        config.custody = .init(transcriptPath: path("custody/transcript.json"), endpoints: endpoints, timeoutMilliseconds: 500)
+        say("Start three custodian daemons", "ana \(endpoints[0]), ben \(endpoints[1]), cai \(endpoints[2]) — each checks every block before it signs")
+    }
+
+    func custodianSummary() -> String {
+        ["ana", "ben", "cai"].enumerated().map { index, name in
+            let log = (try? String(contentsOfFile: path("custody/custodian-\(index + 1)-\(name).log"), encoding: .utf8)) ?? ""
+            let signed = log.components(separatedBy: "signed block").count - 1
+            let refused = log.components(separatedBy: "refused:").count - 1
+            return "custodian \(index + 1) (\(name)): checked and co-signed \(signed) blocks, refused \(refused)"
+        }.joined(separator: "\n   ")
+    }
 
     mutating func run(regionPath: String) async throws {
         try FileManager.default.createDirectory(atPath: path("keys"), withIntermediateDirectories: true)
@@ -65,6 +119,8 @@ struct DemoStory {
         say("Configure", "region \(config.region) (\(config.name)) from \(regionPath)",
             "demo operator key \(operatorKey.publicKeyHex.prefix(16))… replaces the configured operator keys: \(path("\(config.region).toml"))")
 
+        try await runCeremony(config: &config, passphrase: passphrase)
+        try config.tomlText.write(toFile: path("\(config.region).toml"), atomically: true, encoding: .utf8)
         let process = try NodeProcess(
             arguments: ["node", "--region", path("\(config.region).toml"), "--data", path("node")], logPath: path("node.log")
         )
@@ -73,7 +129,7 @@ struct DemoStory {
         let client = try NodeClient(baseURL: process.baseURL)
         let regionInfo = try await client.region()
         say("Start the node", "\(process.baseURL) — front, ZeroMQ work queue and applier in one process, SQLite ledger in \(path("node"))",
-            "block public key \(regionInfo.blockPublicKey)")
+            "blocks are signed by 2 of the 3 custodians; block public key \(regionInfo.blockPublicKey) (the ceremony's)")
 
         let alice = SigningKey()
         let bob = SigningKey()
@@ -119,6 +175,10 @@ struct DemoStory {
             "block header signature, Merkle path and alice's signature all verify with the region key alone",
             "same check from the shell: sdt wallet verify-receipt \(receiptPath) --region-key \(regionInfo.blockPublicKey)")
 
+        custodians[3]?.kill9()
+        let resilient = try await transfer(client, alice, config.region, "alice", "bob", .usd, 100)
+        try await settle(client, resilient, "with custodian 3 killed (kill -9), alice pays bob 1.00 USD")
+
         let head = try await client.head()
         say("Balances and supply",
             "alice: \(describe(try await client.account("alice").balances))",
@@ -127,6 +187,8 @@ struct DemoStory {
 
         process.stop()
         node = nil
+        stopCustodians()
+        say("What each custodian did", custodianSummary())
         let report = try LedgerAudit.run(
             path: NodeData(directory: path("node")).ledgerPath, blockPublicKey: Hex.decode(regionInfo.blockPublicKey) ?? [],
             operatorKeys: [operatorKey.publicKeyHex]
@@ -158,7 +220,7 @@ struct DemoStory {
         guard case .accepted(let status) = sent.result else { throw DemoError("\(title) was not accepted: \(sent.result)") }
         let final = try await client.waitUntilSettled(sent.signed.transactionId)
         say("Transfer: \(title)", "transaction id \(sent.signed.transactionId.prefix(24))… signed by the sender's device key",
-            "\(status.state.rawValue) at sequence \(status.sequence ?? 0); \(final.state.rawValue) in block \(final.blockHeight ?? 0) once the region key signed it")
+            "\(status.state.rawValue) at sequence \(status.sequence ?? 0); \(final.state.rawValue) in block \(final.blockHeight ?? 0) once two custodians co-signed its block")
     }
 
     func describe(_ balances: [Components.Schemas.TokenBalance]) -> String {
