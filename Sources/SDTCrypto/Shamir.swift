@@ -94,11 +94,12 @@ public enum Feldman {
         return (try? publicShare(identifier: share.identifier, commitments: commitments)) == left
     }
 
-    /// The public key share Y_i = Σⱼ [iʲ]Cⱼ of participant i, from the commitments alone.
-    public static func publicShare(identifier: Int, commitments: [[UInt8]]) throws(CryptoError) -> [UInt8] {
+    /// The public key share Y_i = Σⱼ [iʲ]Cⱼ of participant i, from the commitments alone. With
+    /// `firstPower` 1 the commitments are of a polynomial without constant term (a refresh's).
+    public static func publicShare(identifier: Int, commitments: [[UInt8]], firstPower: UInt = 0) throws(CryptoError) -> [UInt8] {
         let field = PrimeField.ed25519Order
         let x = BigInteger(UInt(identifier))
-        var power = BigInteger(1)
+        var power = firstPower == 0 ? BigInteger(1) : field.power(x, BigInteger(firstPower))
         var sum: [UInt8]?
         for commitment in commitments {
             let term = try Ed25519Group.multiply(commitment, power.littleEndianBytes(count: 32))

@@ -35,17 +35,20 @@ public struct CeremonyTranscript: Codable, Sendable, Equatable {
     public var custodians: [Custodian]
     /// Custodian identifier (as a string) → hex Ed25519 signature of `signingBytes` by its identity key.
     public var signatures: [String: String]
+    /// For a refresh or a replacement: SHA3-256 of the transcript it follows, so epochs form a chain.
+    public var previousTranscriptSHA3: String?
 
     enum CodingKeys: String, CodingKey {
         case format, region, kind, threshold, commitments, custodians, signatures
         case groupPublicKey = "group_public_key"
+        case previousTranscriptSHA3 = "previous_transcript_sha3"
     }
 
     /// What each custodian signs: every field but the signatures, as a canonical record.
     public var signingBytes: [UInt8] {
         var fields: [(name: String, value: String)] = [
-            ("region", region), ("kind", kind), ("threshold", String(threshold)), ("group_public_key", groupPublicKey),
-            ("commitments", commitments.joined(separator: ",")),
+            ("region", region), ("kind", kind), ("previous", previousTranscriptSHA3 ?? "none"), ("threshold", String(threshold)),
+            ("group_public_key", groupPublicKey), ("commitments", commitments.joined(separator: ",")),
         ]
         for custodian in custodians {
             fields.append(("custodian_\(custodian.identifier)",
@@ -63,6 +66,9 @@ public struct CeremonyTranscript: Codable, Sendable, Equatable {
     /// every custodian signed this exact transcript with its identity key.
     public func verify(requireAllSignatures: Bool) throws(CryptoError) {
         guard format == Self.formatName else { throw CryptoError("transcript format is \(format), expected \(Self.formatName)") }
+        guard ["dealer", "refresh", "replace"].contains(kind), (kind == "dealer") == (previousTranscriptSHA3 == nil) else {
+            throw CryptoError("transcript kind \(kind) is not dealer, refresh or replace, or its link to the previous transcript is wrong")
+        }
         guard threshold == Self.threshold, custodians.map(\.identifier) == Array(1...Self.custodianCount) else {
             throw CryptoError("the transcript must describe \(Self.threshold)-of-\(Self.custodianCount) custody with custodians 1, 2, 3")
         }

@@ -39,12 +39,7 @@ public struct CustodianShareFile: Codable, Sendable {
         guard secret.count == 32,
               Feldman.verify(share: .init(identifier: entry.identifier, value: BigInteger(littleEndian: secret)), commitments: commitments)
         else { throw CryptoError("the share does not match the Feldman commitments: refuse it and stop the ceremony") }
-        let keystore = try Keystore.seal(secret: secret, publicKeyHex: entry.publicShare, purpose: "custodian-share", passphrase: passphrase)
-        let file = CustodianShareFile(
-            format: formatName, region: transcript.region, identifier: entry.identifier, groupPublicKey: transcript.groupPublicKey,
-            transcriptSHA3: Hex.encode(transcript.hash), keystore: keystore
-        )
-        return (file, identity.sign(transcript.signingBytes))
+        return try make(share: secret, identifier: entry.identifier, transcript: transcript, identity: identity, passphrase: passphrase)
     }
 
     /// The share, after checking it belongs to `transcript`; the caller wipes it after use.

@@ -46,7 +46,7 @@ public enum DealerCeremony {
         let transcript = CeremonyTranscript(
             format: CeremonyTranscript.formatName, region: region, kind: "dealer", threshold: CeremonyTranscript.threshold,
             groupPublicKey: Hex.encode(commitments[0]), commitments: commitments.map { Hex.encode($0) }, custodians: entries,
-            signatures: [:]
+            signatures: [:], previousTranscriptSHA3: nil
         )
         try transcript.verify(requireAllSignatures: false)
         return (transcript, sealed)
