@@ -19,6 +19,12 @@ public enum SecureRandom {
         if count > 0 { buffer.withUnsafeMutableBytes { randombytes_buf($0.baseAddress!, count) } }
         return buffer
     }
+
+    /// A uniform random integer in 0..<upperBound, unpredictable to anyone else.
+    public static func uniform(_ upperBound: Int) -> Int {
+        Sodium.ensureInitialised()
+        return Int(randombytes_uniform(UInt32(upperBound)))
+    }
 }
 
 /// A library error from the crypto module, with the context needed to act on it.

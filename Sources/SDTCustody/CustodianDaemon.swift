@@ -27,12 +27,13 @@ public final class CustodianDaemon: @unchecked Sendable {
     static let pendingNoncesMax = 64
 
     public init(
-        share: [UInt8], identifier: Int, transcript: CeremonyTranscript, context: QueueContext, endpoint: String, stateDirectory: String
+        share: [UInt8], identifier: Int, transcript: CeremonyTranscript, context: QueueContext, endpoint: String, stateDirectory: String,
+        policy: CheckPolicy = .full
     ) throws {
         self.share = SecretScalar(share)
         self.identifier = identifier
         self.transcript = transcript
-        validator = BlockValidator(region: transcript.region, groupPublicKey: transcript.groupPublicKeyBytes)
+        validator = BlockValidator(region: transcript.region, groupPublicKey: transcript.groupPublicKeyBytes, policy: policy)
         socket = try QueueSocket(context, .reply)
         try socket.bind(endpoint)
         self.endpoint = socket.lastEndpoint

@@ -62,7 +62,15 @@ struct CustodianCommand: ParsableCommand {
         @Option(help: "The ceremony transcript (signed by all custodians).") var transcript: String
         @Option(help: "ZeroMQ endpoint to listen on, e.g. tcp://127.0.0.1:8501 (tcp://127.0.0.1:* picks a free port).") var listen: String
         @Option(help: "Folder for my state (the heights I signed).") var state: String
+        @Option(help: "Which client signatures I verify: full, or sampled:THRESHOLD_MINOR_UNITS:PER_MILLE (see keyceremony/README.md).")
+        var checkPolicy: String = "full"
         @OptionGroup var passphrase: PassphraseOptions
+
+        func validate() throws {
+            guard CheckPolicy(checkPolicy) != nil else {
+                throw ValidationError("--check-policy must be full or sampled:THRESHOLD:PER_MILLE, e.g. sampled:100000:50")
+            }
+        }
 
         func run() throws {
             let loaded = try CeremonyTranscript.read(from: transcript)
@@ -71,13 +79,14 @@ struct CustodianCommand: ParsableCommand {
             let secret = try file.open(passphrase: passphrase.passphrase(prompt: "Passphrase for the share: "), transcript: loaded)
             let context = QueueContext()
             let daemon = try CustodianDaemon(
-                share: secret, identifier: file.identifier, transcript: loaded, context: context, endpoint: listen, stateDirectory: state
+                share: secret, identifier: file.identifier, transcript: loaded, context: context, endpoint: listen, stateDirectory: state,
+                policy: CheckPolicy(checkPolicy) ?? .full
             )
             let stop = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
             signal(SIGTERM, SIG_IGN)
             stop.setEventHandler { daemon.stop() }
             stop.resume()
-            FileHandle.standardOutput.write(Data("custodian \(file.identifier) of \(loaded.region) serving at \(daemon.endpoint)\n".utf8))
+            FileHandle.standardOutput.write(Data("custodian \(file.identifier) of \(loaded.region), check policy \(checkPolicy), serving at \(daemon.endpoint)\n".utf8))
             daemon.run { line in
                 FileHandle.standardError.write(Data("custodian \(file.identifier): \(line)\n".utf8))
             }

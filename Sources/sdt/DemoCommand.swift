@@ -52,59 +52,24 @@ struct DemoStory {
         for line in lines { print("   \(line)") }
     }
 
-    var custodians: [Int: NodeProcess] = [:]
+    var quorum: LocalQuorum?
 
     func stopNode() {
         node?.stop()
-        stopCustodians()
+        quorum?.stop()
     }
-
-    func stopCustodians() { for process in custodians.values { process.stop() } }
 
     /// Dealer ceremony for three custodians, each accepting its share and signing the transcript;
     /// then their daemons start on free loopback ports and the config points the node at them.
     mutating func runCeremony(config: inout RegionConfig, passphrase: String) async throws {
-        let names = ["ana", "ben", "cai"]
-        let identities = names.map { _ in SigningKey() }
-        let (dealt, sealed) = try DealerCeremony.deal(
-            region: config.region, custodians: zip(names, identities).map { .init(name: $0, identityKey: $1.publicKey) }
-        )
-        var transcript = dealt
-        try FileManager.default.createDirectory(atPath: path("custody"), withIntermediateDirectories: true)
-        for (index, identity) in identities.enumerated() {
-            let (file, signature) = try CustodianShareFile.accept(transcript: dealt, sealedShare: sealed[index + 1]!, identity: identity,
-                                                                  passphrase: passphrase)
-            try file.write(to: path("custody/share-\(index + 1)-\(names[index]).json"))
-            try Keystore.seal(identity, purpose: "custodian-identity", passphrase: passphrase).write(to: path("custody/identity-\(names[index]).json"))
-            transcript.signatures[String(index + 1)] = Hex.encode(signature)
-        }
-        try transcript.write(to: path("custody/transcript.json"))
-        try transcript.verify(requireAllSignatures: true)
+        let started = try await LocalQuorum.start(directory: path("custody"), region: config.region, passphrase: passphrase)
+        quorum = started
         say("Key ceremony (dealer)", "the region key was made, split 2-of-3 with Shamir over GMP, and forgotten",
             "each custodian (ana, ben, cai) opened its sealed share, checked it against the Feldman commitments, stored it encrypted, signed the transcript",
-            "region block key \(transcript.groupPublicKey) — transcript \(path("custody/transcript.json"))")
-        var endpoints: [String] = []
-        for (index, name) in names.enumerated() {
-            let process = try NodeProcess(
-                arguments: ["custodian", "serve", "--share", path("custody/share-\(index + 1)-\(name).json"), "--transcript",
-                            path("custody/transcript.json"), "--listen", "tcp://127.0.0.1:*", "--state", path("custody/state")],
-                logPath: path("custody/custodian-\(index + 1)-\(name).log"), environment: ["SDT_PASSPHRASE": passphrase]
-            )
-            let line = try await process.start(marker: "serving at")
-            custodians[index + 1] = process
-            endpoints.append(String(line.split(separator: " ").last ?? ""))
-        }
-        config.custody = .init(transcriptPath: path("custody/transcript.json"), endpoints: endpoints, timeoutMilliseconds: 500)
-        say("Start three custodian daemons", "ana \(endpoints[0]), ben \(endpoints[1]), cai \(endpoints[2]) — each checks every block before it signs")
-    }
-
-    func custodianSummary() -> String {
-        ["ana", "ben", "cai"].enumerated().map { index, name in
-            let log = (try? String(contentsOfFile: path("custody/custodian-\(index + 1)-\(name).log"), encoding: .utf8)) ?? ""
-            let signed = log.components(separatedBy: "signed block").count - 1
-            let refused = log.components(separatedBy: "refused:").count - 1
-            return "custodian \(index + 1) (\(name)): checked and co-signed \(signed) blocks, refused \(refused)"
-        }.joined(separator: "\n   ")
+            "region block key \(started.transcript.groupPublicKey) — transcript \(started.transcriptPath)")
+        config.custody = started.custody()
+        say("Start three custodian daemons",
+            "ana \(started.endpoints[0]), ben \(started.endpoints[1]), cai \(started.endpoints[2]) — each checks every block before it signs")
     }
 
     mutating func run(regionPath: String) async throws {
@@ -175,9 +140,9 @@ struct DemoStory {
             "block header signature, Merkle path and alice's signature all verify with the region key alone",
             "same check from the shell: sdt wallet verify-receipt \(receiptPath) --region-key \(regionInfo.blockPublicKey)")
 
-        custodians[3]?.kill9()
+        quorum?.processes[1]?.kill9()
         let resilient = try await transfer(client, alice, config.region, "alice", "bob", .usd, 100)
-        try await settle(client, resilient, "with custodian 3 killed (kill -9), alice pays bob 1.00 USD")
+        try await settle(client, resilient, "with custodian 1 (ana) killed by kill -9, alice pays bob 1.00 USD")
 
         let head = try await client.head()
         say("Balances and supply",
@@ -187,8 +152,9 @@ struct DemoStory {
 
         process.stop()
         node = nil
-        stopCustodians()
-        say("What each custodian did", custodianSummary())
+        quorum?.stop()
+        let summary = quorum?.summary() ?? []
+        say("What each custodian did", summary.joined(separator: "\n   "))
         let report = try LedgerAudit.run(
             path: NodeData(directory: path("node")).ledgerPath, blockPublicKey: Hex.decode(regionInfo.blockPublicKey) ?? [],
             operatorKeys: [operatorKey.publicKeyHex]
