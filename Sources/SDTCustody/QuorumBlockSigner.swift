@@ -44,9 +44,16 @@ public final class QuorumBlockSigner: BlockSigner, @unchecked Sendable {
         }
     }
 
-    /// Custodians that failed recently are asked last.
+    /// Custodians that never failed first, by identifier; then those that failed, longest ago first.
     private var order: [Int] {
-        links.keys.sorted { (lastFailure[$0] ?? .now - .seconds(3600), $0) < (lastFailure[$1] ?? .now - .seconds(3600), $1) }
+        links.keys.sorted { left, right in
+            switch (lastFailure[left], lastFailure[right]) {
+            case (nil, nil): left < right
+            case (nil, _): true
+            case (_, nil): false
+            case let (leftFailure?, rightFailure?): leftFailure == rightFailure ? left < right : leftFailure < rightFailure
+            }
+        }
     }
 
     private func signNow(_ request: BlockSigningRequest) throws -> [UInt8] {
