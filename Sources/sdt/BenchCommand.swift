@@ -22,6 +22,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Signatures verified for the verify-only baseline.") var verifications = 100_000
     @Option(help: "Data directory for the benchmark node (default: a new temporary one).") var data: String?
     @Option(help: "Region config to start from.") var region = "regions/us-tx.toml"
+    @Flag(help: "Also run the batch path with a custodian quorum checking every signature and with the sampled policy, and measure block signing latency.")
+    var custody = false
+    @Option(help: "Custodian policy for the sampled run.") var samplePolicy = "sampled:100000:50"
 
     func validate() throws {
         guard (2...10_000).contains(accounts) else { throw ValidationError("--accounts must be 2...10000") }
@@ -58,8 +61,46 @@ struct BenchCommand: AsyncParsableCommand {
             figures["single_p50_ms"] = singleRun.percentile(0.50)
             figures["single_p99_ms"] = singleRun.percentile(0.99)
         }
+        bench.process.stop()
+        if custody {
+            try await compareCustody(directory: directory, verifyRate: verifyRate, single: batchRun, figures: &figures)
+        }
         let json = try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
+    }
+}
+
+extension BenchCommand {
+    /// (b) and (c): the same batch path with three custodian processes co-signing every block, first
+    /// checking every client signature, then with the sampled policy; and block signing latency.
+    func compareCustody(directory: String, verifyRate: Double, single: BenchRun, figures: inout [String: Any]) async throws {
+        for (label, policy) in [("quorum_full", "full"), ("quorum_sampled", samplePolicy)] {
+            let base = (directory as NSString).appendingPathComponent(label)
+            let quorum = try await LocalQuorum.start(directory: (base as NSString).appendingPathComponent("custody"), region: "us-tx",
+                                                     passphrase: "bench passphrase", policy: policy)
+            defer { quorum.stop() }
+            var node = try await BenchNode(directory: base, regionPath: region, accounts: accounts, custody: quorum.custody(timeoutMilliseconds: 5_000))
+            defer { node.process.stop() }
+            let run = try await node.drive(try await node.presign(count: transfers), batchSize: batch, concurrency: concurrency)
+            print(run.summary(label: "\(label) (\(policy)), batch of \(batch)", verifyRate: verifyRate)
+                  + String(format: " — %.2f of the single-key run", run.transfersPerSecond / single.transfersPerSecond))
+            figures["\(label)_transfers_per_second"] = run.transfersPerSecond.rounded()
+            figures["\(label)_vs_single_key"] = (run.transfersPerSecond / single.transfersPerSecond * 1000).rounded() / 1000
+            figures["\(label)_p50_ms"] = run.percentile(0.50)
+            figures["\(label)_p99_ms"] = run.percentile(0.99)
+            if policy == "full" {
+                // A quorum of its own: custodians never sign two different blocks at one height.
+                let fresh = try await LocalQuorum.start(directory: (base as NSString).appendingPathComponent("latency-custody"), region: "us-tx",
+                                                        passphrase: "bench passphrase", policy: policy)
+                defer { fresh.stop() }
+                let latencies = try await SigningLatency.measure(quorum: fresh, blocks: 200, entriesPerBlock: 100)
+                print("block signing (3 custodian processes on loopback, full checks, 100 entries per block, 200 blocks): "
+                      + "p50 \(latencies.percentile(0.5)) ms, p99 \(latencies.percentile(0.99)) ms")
+                figures["signing_p50_ms"] = latencies.percentile(0.5)
+                figures["signing_p99_ms"] = latencies.percentile(0.99)
+            }
+        }
+        figures["sample_policy"] = samplePolicy
     }
 }
 

@@ -14,13 +14,14 @@ struct BenchNode {
     let keys: [SigningKey]
     var next = 0
 
-    init(directory: String, regionPath: String, accounts: Int) async throws {
+    init(directory: String, regionPath: String, accounts: Int, custody: RegionConfig.Custody? = nil) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let operatorKey = SigningKey()
         var config = try RegionConfig.load(path: regionPath)
         config.operatorKeys = [operatorKey.publicKeyHex]
         config.httpAddress = "127.0.0.1:0"
         config.limits.syncWaitMilliseconds = 10_000
+        config.custody = custody
         let configPath = (directory as NSString).appendingPathComponent("bench.toml")
         try config.tomlText.write(toFile: configPath, atomically: true, encoding: .utf8)
         process = try NodeProcess(
