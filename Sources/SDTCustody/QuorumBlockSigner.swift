@@ -60,28 +60,33 @@ public final class QuorumBlockSigner: BlockSigner, @unchecked Sendable {
         var excluded: Set<Int> = []
         var reasons: [String] = []
         for _ in 0..<links.count {
+            // Round one: ask the preferred custodians at once; replace any that fail by the next one.
             var committed: [FROST.Commitment] = []
-            for identifier in order where !excluded.contains(identifier) && committed.count < transcript.threshold {
-                switch links[identifier]!.call(.commit(header: request.headerBytes)) {
-                case .ok(let parts) where parts.count == 2:
+            var candidates = order.filter { !excluded.contains($0) }
+            while committed.count < transcript.threshold, !candidates.isEmpty {
+                let asked = Array(candidates.prefix(transcript.threshold - committed.count))
+                candidates.removeFirst(asked.count)
+                for (identifier, answer) in exchange(asked, .commit(header: request.headerBytes)) {
+                    guard case .ok(let parts)? = answer, parts.count == 2 else {
+                        fail(identifier, "commit: \(answer.map { "\($0)" } ?? "no answer")", &excluded, &reasons)
+                        continue
+                    }
                     committed.append(.init(identifier: identifier, hiding: parts[0], binding: parts[1]))
-                case let answer:
-                    fail(identifier, "commit: \(answer.map { "\($0)" } ?? "no answer")", &excluded, &reasons)
                 }
             }
             guard committed.count == transcript.threshold else { break }
+            // Round two: both custodians check the block and sign at the same time.
             let list = committed.sorted { $0.identifier < $1.identifier }
             var shares: [Int: [UInt8]] = [:]
-            for commitment in list {
-                let answer = links[commitment.identifier]!.call(.sign(request, commitments: list))
+            for (identifier, answer) in exchange(list.map(\.identifier), .sign(request, commitments: list)) {
                 guard case .ok(let parts)? = answer, parts.count == 1,
-                      FROST.verifyShare(identifier: commitment.identifier, publicShare: publicShares[commitment.identifier]!,
-                                        signatureShare: parts[0], commitments: list, groupPublicKey: publicKey, message: request.headerBytes)
+                      FROST.verifyShare(identifier: identifier, publicShare: publicShares[identifier]!, signatureShare: parts[0],
+                                        commitments: list, groupPublicKey: publicKey, message: request.headerBytes)
                 else {
-                    fail(commitment.identifier, "sign: \(answer.map { "\($0)" } ?? "no answer") (or its share did not verify)", &excluded, &reasons)
-                    break
+                    fail(identifier, "sign: \(answer.map { "\($0)" } ?? "no answer") (or its share did not verify)", &excluded, &reasons)
+                    continue
                 }
-                shares[commitment.identifier] = parts[0]
+                shares[identifier] = parts[0]
             }
             guard shares.count == list.count else { continue }
             let signature = try FROST.aggregate(commitments: list, shares: shares, groupPublicKey: publicKey, message: request.headerBytes)
@@ -91,6 +96,13 @@ public final class QuorumBlockSigner: BlockSigner, @unchecked Sendable {
             return signature
         }
         throw CryptoError("fewer than \(transcript.threshold) custodians signed: \(reasons.joined(separator: "; "))")
+    }
+
+    /// Sends `message` to every custodian in `identifiers`, then collects their replies (nil: none in time).
+    private func exchange(_ identifiers: [Int], _ message: CustodianMessage) -> [(Int, CustodianReply?)] {
+        let bytes = message.encode()
+        let sent = identifiers.map { ($0, links[$0]!.send(bytes)) }
+        return sent.map { identifier, ok in (identifier, ok ? links[identifier]!.receive() : nil) }
     }
 
     private func fail(_ identifier: Int, _ reason: String, _ excluded: inout Set<Int>, _ reasons: inout [String]) {
@@ -114,8 +126,8 @@ final class CustodianLink {
         self.timeoutMilliseconds = timeoutMilliseconds
     }
 
-    /// The custodian's reply, or nil when it did not answer in time.
-    func call(_ message: CustodianMessage) -> CustodianReply? {
+    /// Sends a request; false when the custodian cannot take it now.
+    func send(_ bytes: [UInt8]) -> Bool {
         do {
             if socket == nil {
                 let fresh = try QueueSocket(context, .request)
@@ -123,16 +135,23 @@ final class CustodianLink {
                 try fresh.connect(endpoint)
                 socket = fresh
             }
-            try socket!.send(message.encode())
-            guard let bytes = try socket!.receive(timeoutMilliseconds: timeoutMilliseconds) else {
-                reset()
-                return nil
-            }
-            return try CustodianReply.decode(bytes)
+            try socket!.send(bytes)
+            return true
         } catch {
+            reset()
+            return false
+        }
+    }
+
+    /// The reply to the request just sent, or nil when none came in time.
+    func receive() -> CustodianReply? {
+        guard let socket, let bytes = try? socket.receive(timeoutMilliseconds: timeoutMilliseconds),
+              let reply = try? CustodianReply.decode(bytes)
+        else {
             reset()
             return nil
         }
+        return reply
     }
 
     private func reset() {

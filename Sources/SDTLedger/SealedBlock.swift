@@ -24,6 +24,16 @@ public struct SealedBlock: Sendable, Hashable {
 }
 
 extension LedgerWriter {
+    /// Whether the next block should be sealed now: when the newest block is already signed (blocks
+    /// are signed in order, so all are), or when a full block's worth of entries waits. While a
+    /// signature is outstanding, entries gather into one larger block instead of many small ones.
+    public func shouldSeal(entriesMax: Int) throws(LedgerError) -> Bool {
+        let newestSigned = try connection.query("SELECT signature IS NOT NULL FROM blocks ORDER BY height DESC LIMIT 1").first?.int(0) ?? 1
+        if newestSigned == 1 { return true }
+        let waiting = try connection.query("SELECT COUNT(*) FROM entries WHERE block_height IS NULL").first?.int(0) ?? 0
+        return waiting >= Int64(entriesMax)
+    }
+
     /// Seals up to `entriesMax` applied, unsealed entries into the next block, in one transaction.
     /// Returns nil when there is nothing to seal. The block is not final until it is signed.
     public func sealNextBlock(entriesMax: Int, nowMilliseconds: Int64) throws(LedgerError) -> SealedBlock? {

@@ -18,8 +18,8 @@ public final class Applier: Service, @unchecked Sendable {
     private let onSealed: @Sendable () -> Void
     private let logger: Logger
     private let running = Atomic<Bool>(true)
-    /// How long one wait for work lasts before the loop checks whether it should stop.
-    static let pollMilliseconds: Int32 = 100
+    /// How long one wait for work lasts before the loop checks whether it should stop or seal.
+    static let pollMilliseconds: Int32 = 20
 
     public init(
         writer: LedgerWriter, work: QueueSocket, outcomes: QueueSocket, clock: any NodeClock, limits: RegionConfig.Limits,
@@ -42,7 +42,10 @@ public final class Applier: Service, @unchecked Sendable {
         sealPending()
         while running.load(ordering: .relaxed) {
             do {
-                guard let first = try work.receive(timeoutMilliseconds: Self.pollMilliseconds) else { continue }
+                guard let first = try work.receive(timeoutMilliseconds: Self.pollMilliseconds) else {
+                    sealPending()
+                    continue
+                }
                 var batch = decode(first)
                 while batch.count < limits.applyBatchMax, let next = try work.receive(timeoutMilliseconds: 0) {
                     batch += decode(next)
@@ -72,7 +75,8 @@ public final class Applier: Service, @unchecked Sendable {
     private func sealPending() {
         do {
             var sealedAny = false
-            while try writer.sealNextBlock(entriesMax: limits.blockEntriesMax, nowMilliseconds: clock.nowMilliseconds()) != nil {
+            while try writer.shouldSeal(entriesMax: limits.blockEntriesMax),
+                  try writer.sealNextBlock(entriesMax: limits.blockEntriesMax, nowMilliseconds: clock.nowMilliseconds()) != nil {
                 sealedAny = true
             }
             if sealedAny { onSealed() }
