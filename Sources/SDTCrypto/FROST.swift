@@ -6,7 +6,7 @@ import Synchronization
 /// ordinary Ed25519 signature. Composed from libsodium's scalar and point operations and SHA-512;
 /// checked against the RFC's published vectors.
 public enum FROST {
-    static let contextString = Array("FROST-ED25519-SHA512-v1".utf8)
+    public static let contextString = Array("FROST-ED25519-SHA512-v1".utf8)
 
     static func h1(_ message: [UInt8]) -> [UInt8] { Ed25519Group.reduceWide(Ed25519Group.sha512(contextString + Array("rho".utf8), message)) }
     /// The challenge hash has no context prefix: it is RFC 8032's, so aggregates verify as Ed25519.

@@ -66,8 +66,8 @@ public struct CeremonyTranscript: Codable, Sendable, Equatable {
     /// every custodian signed this exact transcript with its identity key.
     public func verify(requireAllSignatures: Bool) throws(CryptoError) {
         guard format == Self.formatName else { throw CryptoError("transcript format is \(format), expected \(Self.formatName)") }
-        guard ["dealer", "refresh", "replace"].contains(kind), (kind == "dealer") == (previousTranscriptSHA3 == nil) else {
-            throw CryptoError("transcript kind \(kind) is not dealer, refresh or replace, or its link to the previous transcript is wrong")
+        guard ["dealer", "dkg", "refresh", "replace"].contains(kind), ["dealer", "dkg"].contains(kind) == (previousTranscriptSHA3 == nil) else {
+            throw CryptoError("transcript kind \(kind) is not dealer, dkg, refresh or replace, or its link to the previous transcript is wrong")
         }
         guard threshold == Self.threshold, custodians.map(\.identifier) == Array(1...Self.custodianCount) else {
             throw CryptoError("the transcript must describe \(Self.threshold)-of-\(Self.custodianCount) custody with custodians 1, 2, 3")
