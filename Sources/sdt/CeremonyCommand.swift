@@ -7,7 +7,7 @@ import SDTCustody
 struct CeremonyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ceremony", abstract: "Key ceremonies for the region's block key (see keyceremony/RUNBOOK.md).",
-        subcommands: [Deal.self, Verify.self]
+        subcommands: [Deal.self, DKG.self, Verify.self]
     )
 
     struct Deal: ParsableCommand {
@@ -48,6 +48,58 @@ struct CeremonyCommand: ParsableCommand {
             }
             print("region \(region) block public key \(transcript.groupPublicKey)")
             print("transcript \((out as NSString).appendingPathComponent("transcript.json")) — each custodian must now run `sdt custodian accept`")
+        }
+    }
+
+    struct DKG: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dkg",
+            abstract: "Distributed key generation: run by all three custodians at once; the region key is never on any machine."
+        )
+        @Option(help: "Region code, e.g. us-tx.") var region: String
+        @Option(help: "My identifier (1, 2 or 3).") var me: Int
+        @Option(help: "My identity keystore.") var identity: String
+        @Option(name: .customLong("custodian"), help: "NAME=IDENTITY_PUBLIC_KEY_HEX@ENDPOINT, three times, in identifier order.")
+        var custodians: [String]
+        @Option(help: "Folder for transcript.json and my share file.") var out: String
+        @OptionGroup var passphrase: PassphraseOptions
+
+        func parsed() throws -> [(name: String, key: [UInt8], endpoint: String)] {
+            try custodians.map { entry in
+                let nameAndRest = entry.split(separator: "=", maxSplits: 1)
+                let keyAndEndpoint = nameAndRest.count == 2 ? nameAndRest[1].split(separator: "@", maxSplits: 1) : []
+                guard keyAndEndpoint.count == 2, let key = Hex.decode(keyAndEndpoint[0]), key.count == 32 else {
+                    throw ValidationError("--custodian \(entry): expected NAME=64-hex-identity-key@tcp://HOST:PORT")
+                }
+                return (String(nameAndRest[0]), key, String(keyAndEndpoint[1]))
+            }
+        }
+
+        func validate() throws {
+            guard custodians.count == 3, (1...3).contains(me) else { throw ValidationError("give --custodian three times and --me 1, 2 or 3") }
+            _ = try parsed()
+        }
+
+        func run() throws {
+            let entries = try parsed()
+            let key = try passphrase.openKey(identity)
+            let participants = entries.enumerated().map {
+                DistributedKeyGeneration.Participant(identifier: $0.offset + 1, name: $0.element.name, identityKey: $0.element.key)
+            }
+            let session = try DistributedKeyGeneration(region: region, me: me, identity: key, participants: participants)
+            var peers: [Int: String] = [:]
+            for (index, entry) in entries.enumerated() where index + 1 != me { peers[index + 1] = entry.endpoint }
+            do {
+                let (transcript, share) = try DKGRunner(session: session, listen: entries[me - 1].endpoint, peers: peers)
+                    .run(passphrase: passphrase.passphrase(prompt: "Passphrase for the share: "))
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                try transcript.write(to: (out as NSString).appendingPathComponent("transcript.json"))
+                let path = (out as NSString).appendingPathComponent("share-\(me)-\(entries[me - 1].name).json")
+                try share.write(to: path)
+                print("custodian \(me): region key \(transcript.groupPublicKey) agreed by all three; share stored in \(path)")
+            } catch {
+                throw fail("DKG aborted: \(error)")
+            }
         }
     }
 

@@ -1,0 +1,67 @@
+import Foundation
+import SDTClient
+import SDTCore
+import SDTCrypto
+import SDTCustody
+import SDTNode
+import SDTTesting
+import Testing
+
+@Suite(.serialized) struct DKGTests {
+    @Test func threeProcessesGenerateAKeyThatThenSignsTheNodesBlocks() async throws {
+        let node = try TestNode()
+        let passphrase = "custodian passphrase"
+        let names = ["ana", "ben", "cai"]
+        let identities = names.map { _ in SigningKey() }
+        for (name, identity) in zip(names, identities) {
+            try Keystore.seal(identity, purpose: "custodian-identity", passphrase: passphrase).write(to: node.directory.file("\(name)-id.json"))
+        }
+        let ceremonyEndpoints = names.map { _ in "tcp://127.0.0.1:\(FreePort.next())" }
+        let custodianArguments = zip(zip(names, identities), ceremonyEndpoints).flatMap { pair, endpoint in
+            ["--custodian", "\(pair.0)=\(pair.1.publicKeyHex)@\(endpoint)"]
+        }
+        var ceremonies: [Process] = []
+        for (index, name) in names.enumerated() {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: NodeProcess.sdtExecutable())
+            process.arguments = ["ceremony", "dkg", "--region", "us-tx", "--me", String(index + 1), "--identity",
+                                 node.directory.file("\(name)-id.json"), "--out", node.directory.file("dkg-\(name)")] + custodianArguments
+            process.environment = ProcessInfo.processInfo.environment.merging(["SDT_PASSPHRASE": passphrase]) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            ceremonies.append(process)
+        }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ceremonies.contains(where: \.isRunning), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        for process in ceremonies where process.isRunning { process.terminate() }
+        #expect(ceremonies.allSatisfy { $0.terminationStatus == 0 })
+        let transcripts = try names.map { try CeremonyTranscript.read(from: node.directory.file("dkg-\($0)/transcript.json")) }
+        #expect(transcripts[1] == transcripts[0] && transcripts[2] == transcripts[0])
+        try transcripts[0].verify(requireAllSignatures: true)
+        #expect(transcripts[0].kind == "dkg")
+
+        let endpoints = names.map { _ in "tcp://127.0.0.1:\(FreePort.next())" }
+        var custodians: [NodeProcess] = []
+        defer { for process in custodians { process.stop() } }
+        for (index, name) in names.enumerated() {
+            let process = try NodeProcess(
+                arguments: ["custodian", "serve", "--share", node.directory.file("dkg-\(name)/share-\(index + 1)-\(name).json"),
+                            "--transcript", node.directory.file("dkg-\(name)/transcript.json"), "--listen", endpoints[index],
+                            "--state", node.directory.file("state")],
+                logPath: node.directory.file("custodian-\(index + 1).log"), environment: ["SDT_PASSPHRASE": passphrase]
+            )
+            try await process.start(marker: "serving at")
+            custodians.append(process)
+        }
+        node.config.custody = .init(transcriptPath: node.directory.file("dkg-ana/transcript.json"), endpoints: endpoints, timeoutMilliseconds: 500)
+        try node.config.tomlText.write(toFile: node.configPath, atomically: true, encoding: .utf8)
+        try await node.start()
+        let alice = try await node.holder("alice", usd: 1_000)
+        _ = try await node.holder("bob")
+        let signed = try await node.signedTransfer(alice, "alice", "bob", 10)
+        _ = try await node.client.submit(signed)
+        #expect(try await node.client.waitUntilSettled(signed.transactionId).state == .final)
+        let receipt = try await node.client.receipt(signed.transactionId)
+        _ = try Signing.verify(receipt: receipt, blockPublicKey: transcripts[0].groupPublicKeyBytes)
+    }
+}
