@@ -7,7 +7,7 @@ import SDTCustody
 struct CeremonyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ceremony", abstract: "Key ceremonies for the region's block key (see keyceremony/RUNBOOK.md).",
-        subcommands: [Deal.self, DKG.self, Verify.self]
+        subcommands: [Deal.self, DKG.self, Refresh.self, Replace.self, Verify.self]
     )
 
     struct Deal: ParsableCommand {
@@ -99,6 +99,87 @@ struct CeremonyCommand: ParsableCommand {
                 print("custodian \(me): region key \(transcript.groupPublicKey) agreed by all three; share stored in \(path)")
             } catch {
                 throw fail("DKG aborted: \(error)")
+            }
+        }
+    }
+
+    /// What every online resharing needs: the current transcript, who I am, everyone's endpoint.
+    struct ResharingOptions: ParsableArguments {
+        @Option(help: "The transcript in force (signed by all custodians).") var transcript: String
+        @Option(help: "My identifier (1, 2 or 3).") var me: Int
+        @Option(help: "My identity keystore.") var identity: String
+        @Option(help: "The three participants' ceremony endpoints, comma-separated, in identifier order.") var endpoints: String
+        @Option(help: "Folder for the next transcript.json and my new share file.") var out: String
+
+        var endpointList: [String] { endpoints.split(separator: ",").map(String.init) }
+
+        func validate() throws {
+            guard endpointList.count == 3, (1...3).contains(me) else { throw ValidationError("give --me 1, 2 or 3 and three --endpoints") }
+        }
+
+        func channel() throws -> CeremonyChannel {
+            let all = endpointList
+            return try CeremonyChannel(listen: all[me - 1], peers: all.enumerated().filter { $0.offset + 1 != me }.map(\.element))
+        }
+
+        func write(_ transcript: CeremonyTranscript, _ share: CustodianShareFile, name: String) throws -> String {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try transcript.write(to: (out as NSString).appendingPathComponent("transcript.json"))
+            let path = (out as NSString).appendingPathComponent("share-\(me)-\(name).json")
+            try share.write(to: path)
+            return path
+        }
+    }
+
+    struct Refresh: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Proactive refresh, run by all three custodians at once: new shares, the same region key; old shares become useless."
+        )
+        @OptionGroup var options: ResharingOptions
+        @Option(help: "My current share file.") var share: String
+        @OptionGroup var passphrase: PassphraseOptions
+
+        func run() throws {
+            let current = try CeremonyTranscript.read(from: options.transcript)
+            let key = try passphrase.openKey(options.identity)
+            do {
+                let (next, file) = try OnlineResharing.refresh(
+                    current: current, shareFile: try CustodianShareFile.read(from: share), identity: key,
+                    passphrase: passphrase.passphrase(prompt: "Passphrase for the share: "), channel: options.channel()
+                )
+                let path = try options.write(next, file, name: current.custodians[options.me - 1].name)
+                print("custodian \(options.me): refreshed; region key \(next.groupPublicKey) unchanged; new share \(path); destroy the old one")
+            } catch {
+                throw fail("refresh aborted: \(error)")
+            }
+        }
+    }
+
+    struct Replace: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give custodian N's share to a new holder, run by the two remaining custodians and the newcomer (as --me N). Refresh right after."
+        )
+        @OptionGroup var options: ResharingOptions
+        @Option(help: "The identifier being handed over.") var replace: Int
+        @Option(help: "The newcomer's name.") var newName: String
+        @Option(help: "The newcomer's identity public key (hex).") var newIdentityKey: String
+        @Option(help: "My current share file (the two remaining custodians only).") var share: String?
+        @OptionGroup var passphrase: PassphraseOptions
+
+        func run() throws {
+            let current = try CeremonyTranscript.read(from: options.transcript)
+            guard let newKey = Hex.decode(newIdentityKey), newKey.count == 32 else { throw ValidationError("--new-identity-key must be 64 hex") }
+            let key = try passphrase.openKey(options.identity)
+            do {
+                let (next, file) = try OnlineResharing.replace(
+                    current: current, target: replace, newName: newName, newIdentityKey: newKey, me: options.me,
+                    shareFile: try share.map { try CustodianShareFile.read(from: $0) }, identity: key,
+                    passphrase: passphrase.passphrase(prompt: "Passphrase for the share: "), channel: options.channel()
+                )
+                let path = try options.write(next, file, name: next.custodians[options.me - 1].name)
+                print("custodian \(options.me): custodian \(replace) is now \(newName); region key unchanged; share file \(path). Run a refresh now.")
+            } catch {
+                throw fail("replacement aborted: \(error)")
             }
         }
     }

@@ -1,0 +1,63 @@
+import Foundation
+import SDTCore
+import SDTCrypto
+
+/// The refresh and the replacement run online, like the DKG: every participant runs its side at the
+/// same time and they exchange messages over a `CeremonyChannel`.
+public enum OnlineResharing {
+    /// One custodian's side of a proactive refresh. Returns the next transcript (same region key,
+    /// signed by all three) and this custodian's new share file.
+    public static func refresh(
+        current: CeremonyTranscript, shareFile: CustodianShareFile, identity: SigningKey, passphrase: String, channel: CeremonyChannel
+    ) throws -> (CeremonyTranscript, CustodianShareFile) {
+        var share = try shareFile.open(passphrase: passphrase, transcript: current)
+        defer { share.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        let mine = try ProactiveRefresh.contribute(from: shareFile.identifier, transcript: current)
+        try channel.broadcast(1, mine)
+        let contributions = [mine] + (try channel.collect(1, ProactiveRefresh.Contribution.self, count: current.custodians.count - 1))
+        let next = try ProactiveRefresh.nextTranscript(current, contributions: contributions)
+        let (file, signature) = try ProactiveRefresh.accept(share: share, identity: identity, current: current, next: next,
+                                                            contributions: contributions, passphrase: passphrase)
+        let signed = try channel.signTogether(next, me: shareFile.identifier, signature: signature, round: 2,
+                                              peers: current.custodians.count - 1)
+        return (signed, file)
+    }
+
+    /// What custodian b sends the newcomer.
+    struct Answer: Codable {
+        var from: Int
+        var part: String
+    }
+
+    /// One participant's side of replacing custodian `target`: the two remaining custodians pass
+    /// `shareFile`; the newcomer passes nil. Returns the next transcript (signed by the two remaining
+    /// custodians and the newcomer) and the participant's share file for it.
+    public static func replace(
+        current: CeremonyTranscript, target: Int, newName: String, newIdentityKey: [UInt8], me: Int, shareFile: CustodianShareFile?,
+        identity: SigningKey, passphrase: String, channel: CeremonyChannel
+    ) throws -> (CeremonyTranscript, CustodianShareFile) {
+        let next = try CustodianReplacement.nextTranscript(current, replacing: target, name: newName, identityKey: newIdentityKey)
+        let remaining = current.custodians.map(\.identifier).filter { $0 != target }
+        let (file, signature): (CustodianShareFile, [UInt8])
+        if me == target {
+            let opening = try channel.collect(1, CustodianReplacement.Opening.self, count: 1)[0]
+            let answer = try channel.collect(2, Answer.self, count: 1)[0]
+            (file, signature) = try CustodianReplacement.finish(identity: identity, target: target, parts: [opening.part, answer.part],
+                                                                next: next, passphrase: passphrase)
+        } else {
+            guard let shareFile, remaining.contains(me) else { throw CryptoError("a remaining custodian needs its share file") }
+            var share = try shareFile.open(passphrase: passphrase, transcript: current)
+            defer { share.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+            if me == remaining[0] {
+                try channel.broadcast(1, try CustodianReplacement.open(share: share, identifier: me, other: remaining[1], target: target, next: next))
+            } else {
+                let opening = try channel.collect(1, CustodianReplacement.Opening.self, count: 1)[0]
+                let part = try CustodianReplacement.answer(share: share, identifier: me, identity: identity, opening: opening, target: target, next: next)
+                try channel.broadcast(2, Answer(from: me, part: part))
+            }
+            (file, signature) = try CustodianShareFile.make(share: share, identifier: me, transcript: next, identity: identity, passphrase: passphrase)
+        }
+        let signed = try channel.signTogether(next, me: me, signature: signature, round: 3, peers: 2)
+        return (signed, file)
+    }
+}
