@@ -20,21 +20,10 @@ import Testing
         let custodianArguments = zip(zip(names, identities), ceremonyEndpoints).flatMap { pair, endpoint in
             ["--custodian", "\(pair.0)=\(pair.1.publicKeyHex)@\(endpoint)"]
         }
-        var ceremonies: [Process] = []
-        for (index, name) in names.enumerated() {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: NodeProcess.sdtExecutable())
-            process.arguments = ["ceremony", "dkg", "--region", "us-tx", "--me", String(index + 1), "--identity",
-                                 node.directory.file("\(name)-id.json"), "--out", node.directory.file("dkg-\(name)")] + custodianArguments
-            process.environment = ProcessInfo.processInfo.environment.merging(["SDT_PASSPHRASE": passphrase]) { $1 }
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            ceremonies.append(process)
-        }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ceremonies.contains(where: \.isRunning), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        for process in ceremonies where process.isRunning { process.terminate() }
-        #expect(ceremonies.allSatisfy { $0.terminationStatus == 0 })
+        try await Self.runTogether(names.indices.map { index in
+            ["ceremony", "dkg", "--region", "us-tx", "--me", String(index + 1), "--identity", node.directory.file("\(names[index])-id.json"),
+             "--out", node.directory.file("dkg-\(names[index])")] + custodianArguments
+        }, passphrase: passphrase)
         let transcripts = try names.map { try CeremonyTranscript.read(from: node.directory.file("dkg-\($0)/transcript.json")) }
         #expect(transcripts[1] == transcripts[0] && transcripts[2] == transcripts[0])
         try transcripts[0].verify(requireAllSignatures: true)
@@ -63,5 +52,60 @@ import Testing
         #expect(try await node.client.waitUntilSettled(signed.transactionId).state == .final)
         let receipt = try await node.client.receipt(signed.transactionId)
         _ = try Signing.verify(receipt: receipt, blockPublicKey: transcripts[0].groupPublicKeyBytes)
+
+        // Refresh, run by the three custodians as processes; the custodians restart on the new shares.
+        node.stopAll()
+        for process in custodians { process.stop() }
+        custodians = []
+        let refreshEndpoints = names.map { _ in "tcp://127.0.0.1:\(FreePort.next())" }.joined(separator: ",")
+        try await Self.runTogether(names.indices.map { index in
+            ["ceremony", "refresh", "--transcript", node.directory.file("dkg-\(names[index])/transcript.json"), "--me", String(index + 1),
+             "--share", node.directory.file("dkg-\(names[index])/share-\(index + 1)-\(names[index]).json"),
+             "--identity", node.directory.file("\(names[index])-id.json"), "--endpoints", refreshEndpoints,
+             "--out", node.directory.file("refresh-\(names[index])")]
+        }, passphrase: passphrase)
+        let refreshed = try CeremonyTranscript.read(from: node.directory.file("refresh-ana/transcript.json"))
+        try refreshed.verify(requireAllSignatures: true)
+        #expect(refreshed.groupPublicKey == transcripts[0].groupPublicKey)
+        let oldShare = try CustodianShareFile.read(from: node.directory.file("dkg-ana/share-1-ana.json")).open(passphrase: passphrase, transcript: transcripts[0])
+        let newShare = try CustodianShareFile.read(from: node.directory.file("refresh-ben/share-2-ben.json")).open(passphrase: passphrase, transcript: refreshed)
+        let sharing = try ShamirSharing(field: .ed25519Order, threshold: 2)
+        let mixed = try sharing.combine([.init(identifier: 1, value: BigInteger(littleEndian: oldShare)), .init(identifier: 2, value: BigInteger(littleEndian: newShare))])
+        #expect(Hex.encode(try Ed25519Group.baseMultiply(mixed.littleEndianBytes(count: 32))) != refreshed.groupPublicKey)
+        for (index, name) in names.enumerated() {
+            let process = try NodeProcess(
+                arguments: ["custodian", "serve", "--share", node.directory.file("refresh-\(name)/share-\(index + 1)-\(name).json"),
+                            "--transcript", node.directory.file("refresh-\(name)/transcript.json"), "--listen", endpoints[index],
+                            "--state", node.directory.file("state")],
+                logPath: node.directory.file("custodian-refreshed-\(index + 1).log"), environment: ["SDT_PASSPHRASE": passphrase]
+            )
+            try await process.start(marker: "serving at")
+            custodians.append(process)
+        }
+        node.config.custody?.transcriptPath = node.directory.file("refresh-ana/transcript.json")
+        try node.config.tomlText.write(toFile: node.configPath, atomically: true, encoding: .utf8)
+        try await node.start()
+        let after = try await node.signedTransfer(alice, "alice", "bob", 20)
+        _ = try await node.client.submit(after)
+        #expect(try await node.client.waitUntilSettled(after.transactionId).state == .final)
+        _ = try Signing.verify(receipt: try await node.client.receipt(after.transactionId), blockPublicKey: refreshed.groupPublicKeyBytes)
+    }
+
+    /// Runs one `sdt` process per argument list at the same time and expects each to exit 0 within a minute.
+    static func runTogether(_ argumentLists: [[String]], passphrase: String) async throws {
+        var processes: [Process] = []
+        for arguments in argumentLists {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: NodeProcess.sdtExecutable())
+            process.arguments = arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(["SDT_PASSPHRASE": passphrase]) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            processes.append(process)
+        }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while processes.contains(where: \.isRunning), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        for process in processes where process.isRunning { process.terminate() }
+        #expect(processes.allSatisfy { $0.terminationStatus == 0 }, "\(argumentLists.first?.prefix(2).joined(separator: " ") ?? "") failed")
     }
 }
