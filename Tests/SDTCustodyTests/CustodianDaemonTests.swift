@@ -139,4 +139,17 @@ struct BlockMaker {
         await #expect(throws: CryptoError.self) { try await signer.sign(fork) }
         _ = try await signer.sign(one)
     }
+
+    @Test func theCoordinatorRefusesATranscriptNotSignedByAllThree() throws {
+        let quorum = try Quorum()
+        var partly = quorum.ceremony.transcript
+        partly.signatures["3"] = nil
+        #expect(throws: CryptoError.self) {
+            try QuorumBlockSigner(transcript: partly, endpoints: quorum.endpoints, context: quorum.context, timeoutMilliseconds: 100)
+        }
+        #expect(throws: CryptoError.self) {
+            try QuorumBlockSigner(transcript: quorum.ceremony.transcript, endpoints: Array(quorum.endpoints.prefix(2)), context: quorum.context,
+                                  timeoutMilliseconds: 100)
+        }
+    }
 }
