@@ -32,16 +32,7 @@ import Testing
         let endpoints = names.map { _ in "tcp://127.0.0.1:\(FreePort.next())" }
         var custodians: [NodeProcess] = []
         defer { for process in custodians { process.stop() } }
-        for (index, name) in names.enumerated() {
-            let process = try NodeProcess(
-                arguments: ["custodian", "serve", "--share", node.directory.file("dkg-\(name)/share-\(index + 1)-\(name).json"),
-                            "--transcript", node.directory.file("dkg-\(name)/transcript.json"), "--listen", endpoints[index],
-                            "--state", node.directory.file("state")],
-                logPath: node.directory.file("custodian-\(index + 1).log"), environment: ["SDT_PASSPHRASE": passphrase]
-            )
-            try await process.start(marker: "serving at")
-            custodians.append(process)
-        }
+        custodians = try await Self.startCustodians(node, names: names, folder: "dkg", endpoints: endpoints, passphrase: passphrase)
         node.config.custody = .init(transcriptPath: node.directory.file("dkg-ana/transcript.json"), endpoints: endpoints, timeoutMilliseconds: 500)
         try node.config.tomlText.write(toFile: node.configPath, atomically: true, encoding: .utf8)
         try await node.start()
@@ -72,16 +63,7 @@ import Testing
         let sharing = try ShamirSharing(field: .ed25519Order, threshold: 2)
         let mixed = try sharing.combine([.init(identifier: 1, value: BigInteger(littleEndian: oldShare)), .init(identifier: 2, value: BigInteger(littleEndian: newShare))])
         #expect(Hex.encode(try Ed25519Group.baseMultiply(mixed.littleEndianBytes(count: 32))) != refreshed.groupPublicKey)
-        for (index, name) in names.enumerated() {
-            let process = try NodeProcess(
-                arguments: ["custodian", "serve", "--share", node.directory.file("refresh-\(name)/share-\(index + 1)-\(name).json"),
-                            "--transcript", node.directory.file("refresh-\(name)/transcript.json"), "--listen", endpoints[index],
-                            "--state", node.directory.file("state")],
-                logPath: node.directory.file("custodian-refreshed-\(index + 1).log"), environment: ["SDT_PASSPHRASE": passphrase]
-            )
-            try await process.start(marker: "serving at")
-            custodians.append(process)
-        }
+        custodians = try await Self.startCustodians(node, names: names, folder: "refresh", endpoints: endpoints, passphrase: passphrase)
         node.config.custody?.transcriptPath = node.directory.file("refresh-ana/transcript.json")
         try node.config.tomlText.write(toFile: node.configPath, atomically: true, encoding: .utf8)
         try await node.start()
@@ -89,6 +71,23 @@ import Testing
         _ = try await node.client.submit(after)
         #expect(try await node.client.waitUntilSettled(after.transactionId).state == .final)
         _ = try Signing.verify(receipt: try await node.client.receipt(after.transactionId), blockPublicKey: refreshed.groupPublicKeyBytes)
+    }
+
+    /// Starts `sdt custodian serve` for each custodian on its share and transcript in `folder-NAME/`.
+    static func startCustodians(_ node: TestNode, names: [String], folder: String, endpoints: [String], passphrase: String) async throws
+        -> [NodeProcess] {
+        var started: [NodeProcess] = []
+        for (index, name) in names.enumerated() {
+            let process = try NodeProcess(
+                arguments: ["custodian", "serve", "--share", node.directory.file("\(folder)-\(name)/share-\(index + 1)-\(name).json"),
+                            "--transcript", node.directory.file("\(folder)-\(name)/transcript.json"), "--listen", endpoints[index],
+                            "--state", node.directory.file("state")],
+                logPath: node.directory.file("custodian-\(folder)-\(index + 1).log"), environment: ["SDT_PASSPHRASE": passphrase]
+            )
+            try await process.start(marker: "serving at")
+            started.append(process)
+        }
+        return started
     }
 
     /// Runs one `sdt` process per argument list at the same time and expects each to exit 0 within a minute.
