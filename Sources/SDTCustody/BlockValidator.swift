@@ -32,10 +32,27 @@ public enum CheckPolicy: Sendable, Equatable, CustomStringConvertible {
     }
 
     func requiresCheck(_ entry: SignedEntry) -> Bool {
-        guard case .sampled(let threshold, let perMille) = self, entry.kind == .transfer,
-              let transfer = try? Transfer(signingBytes: entry.signingBytes)
-        else { return true }
-        return transfer.amount.minorUnits >= threshold || SecureRandom.uniform(1000) < perMille
+        guard case .sampled(let threshold, let perMille) = self, entry.kind == .transfer else { return true }
+        if SecureRandom.uniform(1000) < perMille { return true }
+        // Only the amount decides the rest; anything unreadable is checked in full.
+        guard let amount = Self.amount(in: entry.signingBytes) else { return true }
+        return amount >= threshold
+    }
+
+    /// The value of the `amount:` line of a transfer record, read without parsing the whole record.
+    static func amount(in record: [UInt8]) -> Int64? {
+        let prefix = Array("\namount:".utf8)
+        guard let start = record.indices.dropLast(prefix.count).first(where: { record[$0..<$0 + prefix.count].elementsEqual(prefix) }) else {
+            return nil
+        }
+        var value: Int64 = 0
+        var index = start + prefix.count
+        while index < record.count, record[index] != 0x0A {
+            guard record[index] >= 0x30, record[index] <= 0x39, value < Int64.max / 10 else { return nil }
+            value = value * 10 + Int64(record[index] - 0x30)
+            index += 1
+        }
+        return index > start + prefix.count ? value : nil
     }
 }
 

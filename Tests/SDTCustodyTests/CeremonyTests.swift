@@ -1,6 +1,7 @@
 import Foundation
 import SDTCore
 import SDTCrypto
+import SDTLedger
 import Testing
 @testable import SDTCustody
 
@@ -70,5 +71,27 @@ struct Ceremony {
         let json = String(decoding: try JSONEncoder().encode(file), as: UTF8.self)
         #expect(!json.contains(Hex.encode(share)))
         #expect(throws: CryptoError.self) { try file.open(passphrase: "wrong passphrase", transcript: transcript) }
+    }
+}
+
+@Suite struct CheckPolicyTests {
+    @Test func policiesParseAndTheSampledOneChecksLargeTransfersAndOperatorActions() throws {
+        #expect(CheckPolicy("full") == .full)
+        #expect(CheckPolicy("sampled:100000:50") == .sampled(thresholdMinorUnits: 100_000, samplePerMille: 50))
+        #expect(CheckPolicy("sampled:0:50") == nil)
+        #expect(CheckPolicy("sampled:100:1001") == nil)
+        #expect(CheckPolicy("some") == nil)
+        let key = SigningKey()
+        func entry(_ amount: Int64) throws -> SDTLedger.SignedEntry {
+            let transfer = try Transfer(region: "us-tx", transactionID: "tx", from: "a", to: "b", token: "USD", amountMinorUnits: amount,
+                                        publicKeyHex: key.publicKeyHex)
+            return .init(kind: .transfer, signingBytes: transfer.signingBytes, signature: key.sign(transfer.signingBytes))
+        }
+        #expect(CheckPolicy.amount(in: try entry(123_456).signingBytes) == 123_456)
+        let never = CheckPolicy.sampled(thresholdMinorUnits: 100_000, samplePerMille: 0)
+        #expect(never.requiresCheck(try entry(100_000)))
+        #expect(!never.requiresCheck(try entry(99_999)))
+        #expect(never.requiresCheck(.init(kind: .operatorAction, signingBytes: [], signature: [])))
+        #expect(CheckPolicy.sampled(thresholdMinorUnits: 100_000, samplePerMille: 1000).requiresCheck(try entry(1)))
     }
 }
