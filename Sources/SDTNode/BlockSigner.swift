@@ -10,7 +10,10 @@ public struct BlockSigningService: Service {
     let signer: any BlockSigner
     let sealed: AsyncStream<Void>
     let logger: Logger
-    static let retryMilliseconds = 200
+    /// First and largest wait between attempts while signing fails (custodians down): it doubles
+    /// from the first to the largest, and resets after a success.
+    static let retryMillisecondsFirst = 200
+    static let retryMillisecondsMax = 5_000
 
     public init(store: BlockSignatureStore, signer: any BlockSigner, sealed: AsyncStream<Void>, logger: Logger) {
         self.store = store
@@ -29,6 +32,7 @@ public struct BlockSigningService: Service {
     }
 
     private func signPending() async throws {
+        var wait = Self.retryMillisecondsFirst
         while !Task.isCancelled {
             let blocks = try store.unsignedBlocks(limit: 64)
             guard !blocks.isEmpty else { return }
@@ -36,9 +40,11 @@ public struct BlockSigningService: Service {
                 do {
                     let signature = try await signer.sign(try store.signingRequest(for: block))
                     try store.store(signature: signature, for: block, publicKey: signer.publicKey)
+                    wait = Self.retryMillisecondsFirst
                 } catch {
-                    logger.warning("block \(block.height) not signed yet: \(error)")
-                    try await Task.sleep(for: .milliseconds(Self.retryMilliseconds))
+                    logger.warning("block \(block.height) not signed yet (next try in \(wait) ms): \(error)")
+                    try await Task.sleep(for: .milliseconds(wait))
+                    wait = min(wait * 2, Self.retryMillisecondsMax)
                     break
                 }
             }
