@@ -110,9 +110,11 @@ public final class LedgerReader: Sendable {
     public func head() throws(LedgerError) -> LedgerHead {
         try read { (connection) throws(LedgerError) -> LedgerHead in
             let applied = try connection.query("SELECT COALESCE(MAX(sequence), 0) FROM entries").first?.int(0) ?? 0
-            let sealed = try connection.query("SELECT COALESCE(MAX(height), 0), COALESCE(MAX(last_sequence), 0) FROM blocks").first
+            // Newest first by primary key: blocks are sealed and signed in height order, so these stop at
+            // the first row (the signed one after the few unsigned at the top) instead of scanning every block.
+            let sealed = try connection.query("SELECT height, last_sequence FROM blocks ORDER BY height DESC LIMIT 1").first
             let final = try connection.query(
-                "SELECT COALESCE(MAX(height), 0), COALESCE(MAX(last_sequence), 0) FROM blocks WHERE signature IS NOT NULL"
+                "SELECT height, last_sequence FROM blocks WHERE signature IS NOT NULL ORDER BY height DESC LIMIT 1"
             ).first
             var supply: [Token: Int64] = [:]
             try connection.each("SELECT token, amount FROM supply") { row in

@@ -68,6 +68,10 @@ enum Migrations {
             signature BLOB CHECK (signature IS NULL OR length(signature) = 64)
         );
         """),
+        ("0002-block-lookups", """
+        CREATE INDEX blocks_unsigned ON blocks(height) WHERE signature IS NULL;
+        CREATE INDEX entries_block ON entries(block_height, leaf_index) WHERE block_height IS NOT NULL;
+        """),
     ]
 
     static func run(on connection: SQLiteConnection) throws(LedgerError) {
