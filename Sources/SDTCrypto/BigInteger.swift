@@ -39,8 +39,6 @@ public final class BigInteger: @unchecked Sendable {
         return bytes
     }
 
-    public var isZero: Bool { sdt_mpz_sgn(value) == 0 }
-
     public static func == (lhs: BigInteger, rhs: BigInteger) -> Bool { sdt_mpz_cmp(lhs.value, rhs.value) == 0 }
 
     public func isLess(than other: BigInteger) -> Bool { sdt_mpz_cmp(value, other.value) < 0 }
@@ -70,7 +68,6 @@ public struct PrimeField: Sendable {
         return value
     }
 
-    public func reduce(_ a: BigInteger) -> BigInteger { result { sdt_mpz_set($0, a.value) } }
     public func add(_ a: BigInteger, _ b: BigInteger) -> BigInteger { result { sdt_mpz_add($0, a.value, b.value) } }
     public func subtract(_ a: BigInteger, _ b: BigInteger) -> BigInteger { result { sdt_mpz_sub($0, a.value, b.value) } }
     public func multiply(_ a: BigInteger, _ b: BigInteger) -> BigInteger { result { sdt_mpz_mul($0, a.value, b.value) } }

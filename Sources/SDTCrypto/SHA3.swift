@@ -13,9 +13,4 @@ public enum SHA3 {
         precondition(result == 1 && length == 32, "EVP_Digest(SHA3-256) failed: result \(result), length \(length)")
         return digest
     }
-
-    /// SHA3-256 of the concatenation of `parts`, without building the concatenation twice.
-    public static func hash256(parts: [[UInt8]]) -> [UInt8] {
-        hash256(parts.flatMap { $0 })
-    }
 }

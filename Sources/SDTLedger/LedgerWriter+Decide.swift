@@ -2,9 +2,8 @@ import SDTCore
 
 /// The checks, in their documented order. They only read; the writes follow in `LedgerWriter+Write`.
 extension LedgerWriter {
-    func decide(_ transfer: Transfer, nowMilliseconds: Int64) throws(LedgerError) -> OutcomeCode {
-        let check = policy.transactionIDs.check(transfer.transactionID, account: transfer.from, nowMilliseconds: nowMilliseconds)
-        if check == .expired { return .transactionIDExpired }
+    func decide(_ transfer: Transfer, idExpired: Bool) throws(LedgerError) -> OutcomeCode {
+        if idExpired { return .transactionIDExpired }
         guard try accountExists(transfer.from) else { return .accountUnknown }
         guard let key = try deviceKey(transfer.publicKeyHex), key.account == transfer.from else { return .keyNotRegistered }
         guard !key.revoked else { return .keyRevoked }

@@ -51,18 +51,18 @@ public final class LedgerWriter: @unchecked Sendable {
         }
         // Entries that are not ours are answered but not recorded: they do not consume an id.
         guard submission.region == policy.region else { return outcome(.regionMismatch) }
+        // The id's MAC is checked once here; its expiry is decided below, after a resubmission is recognised.
+        var idCheck = TransactionIDIssuer.Check.valid
         switch submission {
         case .transfer(let transfer, _):
-            let check = policy.transactionIDs.check(
-                transfer.transactionID, account: transfer.from, nowMilliseconds: nowMilliseconds
-            )
-            if check == .invalid { return outcome(.transactionIDInvalid) }
+            idCheck = policy.transactionIDs.check(transfer.transactionID, account: transfer.from, nowMilliseconds: nowMilliseconds)
+            if idCheck == .invalid { return outcome(.transactionIDInvalid) }
         case .operatorAction(let action, _):
             if !policy.operatorKeys.contains(action.operatorKeyHex) { return outcome(.operatorKeyUnknown) }
         }
         if let previous = try previousDecision(submission) { return previous }
         let code: OutcomeCode = switch submission {
-        case .transfer(let transfer, _): try decide(transfer, nowMilliseconds: nowMilliseconds)
+        case .transfer(let transfer, _): try decide(transfer, idExpired: idCheck == .expired)
         case .operatorAction(let action, _): try decide(action)
         }
         guard code == .accepted else {

@@ -27,6 +27,7 @@ import Testing
         #expect(block2.header.previousHashHex == Hex.encode(block1.hash))
         #expect(block2.header.supply[.usd] == 100_000)
         let history = try reader.history("bob", after: 0, limit: 100)
+        #expect(history.filter { $0.kind == .transferIn }.count == 5, "the receipt checks below need bob's five incoming transfers")
         for posting in history where posting.kind == .transferIn {
             guard case .found(let receipt) = try reader.receipt(kind: .transfer, entryID: posting.entryID) else {
                 Issue.record("no receipt for \(posting.entryID)")
