@@ -28,7 +28,11 @@ let package = Package(
 
         .target(name: "SDTCore"),
         .target(name: "SDTCrypto", dependencies: ["SDTCore", "CSodium", "COpenSSL", "CGMP"]),
-        .target(name: "SDTLedger", dependencies: ["SDTCore", "SDTCrypto", "CSQLite"]),
+        .target(
+            name: "SDTRules",
+            dependencies: ["SDTCore", "SDTCrypto", .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        .target(name: "SDTLedger", dependencies: ["SDTCore", "SDTCrypto", "SDTRules", "CSQLite"]),
         .target(name: "SDTQueue", dependencies: ["CZMQ"]),
         .target(name: "SDTCustody", dependencies: ["SDTCore", "SDTCrypto", "SDTLedger", "SDTQueue"]),
         .target(
@@ -39,7 +43,7 @@ let package = Package(
         .target(
             name: "SDTNode",
             dependencies: [
-                "SDTCore", "SDTCrypto", "SDTLedger", "SDTQueue", "SDTAPI", "SDTCustody",
+                "SDTCore", "SDTCrypto", "SDTLedger", "SDTQueue", "SDTAPI", "SDTCustody", "SDTRules",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -59,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "sdt",
             dependencies: [
-                "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody",
+                "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody", "SDTRules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -68,7 +72,8 @@ let package = Package(
 
         .testTarget(name: "SDTCoreTests", dependencies: ["SDTCore"]),
         .testTarget(name: "SDTCryptoTests", dependencies: ["SDTCrypto"], resources: [.copy("Vectors")]),
-        .testTarget(name: "SDTLedgerTests", dependencies: ["SDTLedger", "SDTCrypto", "SDTCore", "SDTTesting"]),
+        .testTarget(name: "SDTRulesTests", dependencies: ["SDTRules", "SDTCore"]),
+        .testTarget(name: "SDTLedgerTests", dependencies: ["SDTLedger", "SDTRules", "SDTCrypto", "SDTCore", "SDTTesting"]),
         .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),
         .testTarget(name: "SDTCustodyTests", dependencies: ["SDTCustody", "SDTCrypto", "SDTCore", "SDTLedger", "SDTQueue", "SDTTesting"]),
         .testTarget(name: "SDTClientTests", dependencies: ["SDTClient", "SDTCore", "SDTCrypto", "SDTAPI"]),

@@ -2,6 +2,7 @@ import Foundation
 import OpenAPIRuntime
 import OpenAPIURLSession
 import SDTAPI
+import SDTCore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -117,6 +118,52 @@ public struct NodeClient: Sendable {
 
     public func head() async throws -> Components.Schemas.LedgerHead {
         let output = try await client.getLedgerHead(.init())
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    public func reserves() async throws -> Components.Schemas.Reserves {
+        let output = try await client.getReserves(.init())
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    public func bars(after: String? = nil, limit: Int? = nil, includeReleased: Bool? = nil) async throws -> Components.Schemas.BarList {
+        let output = try await client.listBars(.init(query: .init(after: after, limit: limit, includeReleased: includeReleased)))
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    public func bar(_ serial: String) async throws -> Components.Schemas.BarList {
+        let output = try await client.getBar(.init(path: .init(serial: serial)))
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    /// The rule set in force, or the given version.
+    public func rules(version: Int64? = nil) async throws -> Components.Schemas.RuleSetInfo {
+        if let version {
+            let output = try await client.getRuleSetVersion(.init(path: .init(version: version)))
+            guard case .ok(let ok) = output else { throw Self.failure(output) }
+            return try ok.body.json
+        }
+        let output = try await client.getRules(.init())
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    public func dryRun(from: String, to: String, token: Token, amountMinorUnits: Int64) async throws -> Components.Schemas.DryRunResult {
+        let output = try await client.dryRunTransfer(.init(body: .json(.init(
+            from: from, to: to, token: .init(rawValue: token.rawValue)!, amount: amountMinorUnits
+        ))))
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    public func statistics(token: Token, period: String, jurisdiction: String? = nil) async throws -> Components.Schemas.TransferStatistics {
+        let output = try await client.getTransferStatistics(.init(query: .init(
+            token: .init(rawValue: token.rawValue)!, period: period, jurisdiction: jurisdiction
+        )))
         guard case .ok(let ok) = output else { throw Self.failure(output) }
         return try ok.body.json
     }

@@ -17,19 +17,23 @@ public enum Signing {
         )
     }
 
+    /// Signs an operator action. `rulesText` goes with `set_rules`, `holder` with `open_account`.
     public static func operatorAction(
-        key: SigningKey, region: String, requestID: String, kind: OperatorAction.Kind, account: String,
-        details: OperatorAction.Details
+        key: SigningKey, region: String, requestID: String, kind: OperatorAction.Kind, fields: [OperatorAction.Field: String],
+        rulesText: String? = nil, holder: Components.Schemas.OperatorAction.HolderPayload? = nil
     ) throws -> Components.Schemas.OperatorAction {
-        let action = try OperatorAction(
-            region: region, requestID: requestID, kind: kind, account: account, details: details, operatorKeyHex: key.publicKeyHex
-        )
+        let action = try OperatorAction(region: region, requestID: requestID, kind: kind, fields: fields, operatorKeyHex: key.publicKeyHex)
+        func integer(_ field: OperatorAction.Field) -> Int64? { fields[field].flatMap { Int64($0) } }
         return .init(
-            region: region, requestId: requestID, action: .init(rawValue: kind.rawValue)!, account: account,
-            jurisdiction: details.jurisdiction, kycTier: details.kycTier, deviceKey: details.deviceKeyHex,
-            token: details.token.flatMap { .init(rawValue: $0) }, amount: details.amountMinorUnits,
-            reserveReference: details.reserveReference, operatorKey: key.publicKeyHex,
-            signature: Hex.encode(key.sign(action.signingBytes))
+            region: region, requestId: requestID, action: .init(rawValue: kind.rawValue)!, account: fields[.account],
+            jurisdiction: fields[.jurisdiction], kycTier: integer(.kycTier).map { Int($0) }, deviceKey: fields[.deviceKey],
+            token: fields[.token].flatMap { .init(rawValue: $0) }, amount: integer(.amount), bank: fields[.bank],
+            reference: fields[.reference], valueDate: fields[.valueDate], vault: fields[.vault], barSerial: fields[.barSerial],
+            refiner: fields[.refiner], grossWeight: integer(.grossWeight), fineness: integer(.fineness).map { Int($0) },
+            treasury: fields[.treasury], legalDirective: fields[.legalDirective], reason: fields[.reason],
+            rulesVersion: integer(.rulesVersion), rulesSha3: fields[.rulesSHA3], transactionId: fields[.transactionID],
+            decision: fields[.decision].flatMap { .init(rawValue: $0) }, operatorKey: key.publicKeyHex,
+            signature: Hex.encode(key.sign(action.signingBytes)), rulesText: rulesText, holder: holder
         )
     }
 

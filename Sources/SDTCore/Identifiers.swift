@@ -34,6 +34,32 @@ public enum Identifier {
         return (1...lengthMax).contains(bytes.count) && bytes.allSatisfy { $0 > 0x20 && $0 < 0x7f }
     }
 
+    /// Free text in operator records (reasons, legal directives, bank and vault names): 1–`lengthMax`
+    /// printable ASCII characters, spaces allowed inside but not at either end, no line breaks.
+    public static func isValidText(_ text: Substring, lengthMax: Int = 200) -> Bool {
+        let bytes = text.utf8
+        guard let first = bytes.first, let last = bytes.last, first != 0x20, last != 0x20 else { return false }
+        return bytes.count <= lengthMax && bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7f }
+    }
+
+    /// A calendar date `YYYY-MM-DD` (proleptic Gregorian, years 2000–2999).
+    public static func isValidDate(_ text: Substring) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard text.utf8.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+              (2000...2999).contains(year), (1...12).contains(month), day >= 1
+        else { return false }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return day <= days
+    }
+
+    /// A canonical decimal integer (no sign, no leading zeros) within `range`.
+    public static func canonicalInteger(_ text: Substring, in range: ClosedRange<Int64>) -> Int64? {
+        guard let value = Int64(text), String(value) == text, range.contains(value) else { return nil }
+        return value
+    }
+
     /// Lowercase hex of exactly `byteCount` bytes.
     public static func isValidHex(_ text: Substring, byteCount: Int) -> Bool {
         let bytes = text.utf8

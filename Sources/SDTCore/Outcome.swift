@@ -15,6 +15,13 @@ public enum OutcomeCode: UInt16, Sendable, CaseIterable, Codable {
     case tokenNotOffered = 10
     case insufficientFunds = 11
     case balanceOverflow = 12
+    case accountFrozen = 13
+    /// A rule of the region's rule set refused the transfer; the outcome names the rule.
+    case ruleRejected = 14
+    /// A rule held the transfer for an operator's review: not a rejection, not yet applied.
+    case heldForReview = 15
+    /// The operator reviewing a held transfer rejected it.
+    case reviewRejected = 16
     // Operator actions, in check order (after region mismatch).
     case operatorKeyUnknown = 20
     case requestIDUsed = 21
@@ -22,6 +29,16 @@ public enum OutcomeCode: UInt16, Sendable, CaseIterable, Codable {
     case deviceKeyInUse = 23
     case deviceKeyUnknown = 24
     case reserveReferenceUsed = 25
+    case barUnknown = 26
+    case barWeightMismatch = 27
+    case treasuryUnknown = 28
+    case alreadyFrozen = 29
+    case notFrozen = 30
+    case rulesHashMismatch = 31
+    case rulesInvalid = 32
+    case rulesVersionNotNewer = 33
+    case holdUnknown = 34
+    case kycTierUnchanged = 35
 
     /// The stable machine-readable name used in problem bodies and statuses.
     public var name: String {
@@ -45,6 +62,20 @@ public enum OutcomeCode: UInt16, Sendable, CaseIterable, Codable {
         case .deviceKeyInUse: "device_key_in_use"
         case .deviceKeyUnknown: "device_key_unknown"
         case .reserveReferenceUsed: "reserve_reference_used"
+        case .accountFrozen: "account_frozen"
+        case .ruleRejected: "rule_rejected"
+        case .heldForReview: "held_for_review"
+        case .reviewRejected: "review_rejected"
+        case .barUnknown: "bar_unknown"
+        case .barWeightMismatch: "bar_weight_mismatch"
+        case .treasuryUnknown: "treasury_unknown"
+        case .alreadyFrozen: "already_frozen"
+        case .notFrozen: "not_frozen"
+        case .rulesHashMismatch: "rules_hash_mismatch"
+        case .rulesInvalid: "rules_invalid"
+        case .rulesVersionNotNewer: "rules_version_not_newer"
+        case .holdUnknown: "hold_unknown"
+        case .kycTierUnchanged: "kyc_tier_unchanged"
         }
     }
 
@@ -69,7 +100,21 @@ public enum OutcomeCode: UInt16, Sendable, CaseIterable, Codable {
         case .accountExists: "An account with that id already exists."
         case .deviceKeyInUse: "That device key is already registered."
         case .deviceKeyUnknown: "That device key is not an active key of this account."
-        case .reserveReferenceUsed: "That reserve reference was already used for a mint or redemption."
+        case .reserveReferenceUsed: "That deposit or withdrawal reference was already recorded, or that bar is already in the vault."
+        case .accountFrozen: "The sending or receiving account is frozen under a legal directive."
+        case .ruleRejected: "A rule of the region's rule set refuses this transfer; the rule is named."
+        case .heldForReview: "A rule holds this transfer for review by the operator; it is not applied until approved."
+        case .reviewRejected: "The operator reviewed this held transfer and rejected it."
+        case .barUnknown: "No bar with that serial is in the vault's reserves."
+        case .barWeightMismatch: "The amount must equal the bar's fine weight; a bar is released whole."
+        case .treasuryUnknown: "The treasury named is not the region's configured treasury account, is not open, or is the account itself."
+        case .alreadyFrozen: "The account is already frozen."
+        case .notFrozen: "The account is not frozen."
+        case .rulesHashMismatch: "The rule set's text does not hash to the signed rules_sha3."
+        case .rulesInvalid: "The rule set's text is not a valid rule set for this region; fix the file and sign it again."
+        case .rulesVersionNotNewer: "The rule set's version must be greater than the version in force."
+        case .holdUnknown: "No transfer with that transaction id is waiting for review."
+        case .kycTierUnchanged: "The account already has that KYC tier."
         }
     }
 }
@@ -80,4 +125,6 @@ public enum EntryState: String, Sendable, Codable {
     case accepted
     case final
     case rejected
+    /// Held for an operator's review by a rule; becomes `accepted` or `rejected`.
+    case held
 }

@@ -59,15 +59,7 @@ public struct Keystore: Codable, Sendable, Equatable {
         guard secret.count == 32 else { throw CryptoError("a keystore holds a 32-byte secret, got \(secret.count)") }
         var derived = try store.deriveKey(passphrase: passphrase, salt: salt)
         defer { sodium_memzero(&derived, derived.count) }
-        let seed = secret
-        let additional = store.additionalData
-        var sealed = [UInt8](repeating: 0, count: seed.count + Int(crypto_aead_xchacha20poly1305_ietf_ABYTES))
-        var sealedLength: UInt64 = 0
-        let result = crypto_aead_xchacha20poly1305_ietf_encrypt(
-            &sealed, &sealedLength, seed, UInt64(seed.count), additional, UInt64(additional.count), nil, nonce, derived
-        )
-        guard result == 0 else { throw CryptoError("keystore encryption failed") }
-        store.ciphertext = Hex.encode(sealed[0..<Int(sealedLength)])
+        store.ciphertext = Hex.encode(try AEAD.encrypt(secret, key: derived, nonce: nonce, associatedData: store.additionalData))
         return store
     }
 
@@ -91,13 +83,7 @@ public struct Keystore: Codable, Sendable, Equatable {
         else { throw CryptoError("the keystore file is damaged: salt, nonce or ciphertext has the wrong size") }
         var derived = try deriveKey(passphrase: passphrase, salt: salt)
         defer { sodium_memzero(&derived, derived.count) }
-        var seed = [UInt8](repeating: 0, count: 32)
-        var seedLength: UInt64 = 0
-        let additional = additionalData
-        let result = crypto_aead_xchacha20poly1305_ietf_decrypt(
-            &seed, &seedLength, nil, sealed, UInt64(sealed.count), additional, UInt64(additional.count), nonce, derived
-        )
-        guard result == 0 else {
+        guard let seed = AEAD.decrypt(sealed, key: derived, nonce: nonce, associatedData: additionalData) else {
             throw CryptoError("wrong passphrase, or the keystore file was changed (authentication failed)")
         }
         return seed

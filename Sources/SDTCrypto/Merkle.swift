@@ -16,6 +16,11 @@ public enum Merkle {
         return root(leafHashes[...])
     }
 
+    /// As `root`, with the empty tree allowed: its root is the hash of the empty string (RFC 9162 §2.1.1).
+    public static func root(leafHashesOrNone leafHashes: [[UInt8]]) -> [UInt8] {
+        leafHashes.isEmpty ? SHA3.hash256([]) : root(leafHashes[...])
+    }
+
     private static func root(_ leaves: ArraySlice<[UInt8]>) -> [UInt8] {
         if leaves.count == 1 { return leaves[leaves.startIndex] }
         let split = leaves.startIndex + largestPowerOfTwo(below: leaves.count)

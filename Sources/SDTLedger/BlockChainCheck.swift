@@ -15,6 +15,14 @@ struct BlockChainCheck {
         var leaves: [[UInt8]] = []
         var expectedSequence: Int64 = 1
         var previousHash = [UInt8](repeating: 0, count: 32)
+        var lastRulesVersion: Int64 = 0
+        var ruleSets: [Int64: String] = [:]
+        try connection.each("SELECT version, sha3, text FROM rule_sets") { (row) throws(LedgerError) in
+            guard Hex.encode(SHA3.hash256(Array(row.text(2).utf8))) == row.text(1) else {
+                throw LedgerError(.invariant, "rule set version \(row.int(0)): its text does not hash to its recorded sha3")
+            }
+            ruleSets[row.int(0)] = row.text(1)
+        }
         try connection.each(
             "SELECT sequence, kind, entry_id, signing_bytes, public_key, signature, block_height, leaf_index FROM entries ORDER BY sequence"
         ) { (row) throws(LedgerError) in
@@ -25,7 +33,7 @@ struct BlockChainCheck {
             let expected: [LedgerReplay.Posting]
             do {
                 expected = try replay.apply(
-                    kind: row.text(1), entryID: row.text(2), signingBytes: row.blob(3), publicKeyHex: row.text(4), signature: row.blob(5)
+                    sequence: sequence, kind: row.text(1), entryID: row.text(2), signingBytes: row.blob(3), publicKeyHex: row.text(4), signature: row.blob(5)
                 )
             } catch {
                 throw LedgerError(.invariant, "\(name): \(error)")
@@ -48,6 +56,7 @@ struct BlockChainCheck {
             let header = try parse(blocks[blockIndex])
             if sequence == header.lastSequence {
                 try check(blocks[blockIndex], header, leaves: leaves, previousHash: previousHash, supply: replay.supply, report: &report)
+                try checkReservesAndRules(header, replay: &replay, ruleSets: ruleSets, lastRulesVersion: &lastRulesVersion)
                 previousHash = blocks[blockIndex].hash
                 blockIndex += 1
                 leaves = []
@@ -56,6 +65,36 @@ struct BlockChainCheck {
         guard blockIndex == blocks.count else {
             throw LedgerError(.invariant, "block \(blocks[blockIndex].height): covers entries that are missing")
         }
+    }
+
+    /// The header's reserves and reserve root must be what the replay holds after its last entry, equal
+    /// to the supply; its rule set must be one the ledger stores, never older than one signed before.
+    private func checkReservesAndRules(
+        _ header: BlockHeader, replay: inout LedgerReplay, ruleSets: [Int64: String], lastRulesVersion: inout Int64
+    ) throws(LedgerError) {
+        let name = "block \(header.height)"
+        let reserves = replay.reserves
+        for token in Token.allCases where (header.reserves[token] ?? 0) != (reserves.amounts[token] ?? 0) {
+            throw LedgerError(.invariant, "\(name): reserves of \(token.rawValue) \(header.reserves[token] ?? 0) differ from the reserve records \(reserves.amounts[token] ?? 0)")
+        }
+        for token in Token.allCases where (header.reserves[token] ?? 0) != (header.supply[token] ?? 0) {
+            throw LedgerError(.invariant, "\(name): \(token.rawValue) supply \(header.supply[token] ?? 0) is not backed by reserves \(header.reserves[token] ?? 0)")
+        }
+        guard header.reserveRootHex == reserves.rootHex else { throw LedgerError(.invariant, "\(name): reserve root does not commit to the reserve records") }
+        replay.reserveChanged = false
+        guard header.rules != "none" else {
+            guard lastRulesVersion == 0 else { throw LedgerError(.invariant, "\(name): names no rule set after one was in force") }
+            return
+        }
+        let parts = header.rules.split(separator: ":")
+        guard parts.count == 2, let version = Int64(parts[0]), ruleSets[version] == String(parts[1]) else {
+            throw LedgerError(.invariant, "\(name): rule set \(header.rules) is not a rule set stored in the ledger")
+        }
+        let signed = replay.signedRuleSets.last?.version ?? 0
+        guard version >= lastRulesVersion, version >= signed else {
+            throw LedgerError(.invariant, "\(name): rule set version \(version) is older than one already in force")
+        }
+        lastRulesVersion = version
     }
 
     private func parse(_ block: StoredBlock) throws(LedgerError) -> BlockHeader {

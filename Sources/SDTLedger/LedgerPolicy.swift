@@ -7,12 +7,18 @@ public struct LedgerPolicy: Sendable {
     public let tokensOffered: Set<Token>
     public let operatorKeys: Set<String>
     public let transactionIDs: TransactionIDIssuer
+    /// The account clawbacks move tokens to; nil when the region has none configured.
+    public let treasuryAccount: String?
 
-    public init(region: String, tokensOffered: Set<Token>, operatorKeys: Set<String>, transactionIDs: TransactionIDIssuer) {
+    public init(
+        region: String, tokensOffered: Set<Token>, operatorKeys: Set<String>, transactionIDs: TransactionIDIssuer,
+        treasuryAccount: String? = nil
+    ) {
         self.region = region
         self.tokensOffered = tokensOffered
         self.operatorKeys = operatorKeys
         self.transactionIDs = transactionIDs
+        self.treasuryAccount = treasuryAccount
     }
 }
 

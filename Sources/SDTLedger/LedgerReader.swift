@@ -12,7 +12,7 @@ public final class LedgerReader: Sendable {
         connection = Mutex(opened)
     }
 
-    private func read<Result>(_ body: (SQLiteConnection) throws(LedgerError) -> Result) throws(LedgerError) -> Result {
+    func read<Result>(_ body: (SQLiteConnection) throws(LedgerError) -> Result) throws(LedgerError) -> Result {
         try connection.withLock { (connection) throws(LedgerError) -> Result in try body(connection) }
     }
 
@@ -25,16 +25,26 @@ public final class LedgerReader: Sendable {
                 LEFT JOIN blocks b ON b.height = e.block_height WHERE e.kind = ? AND e.entry_id = ?
                 """, key
             ).first {
+                let flags = try connection.query("SELECT flag FROM entry_flags WHERE sequence = ? ORDER BY flag", [.integer(row.int(0))])
+                    .map { $0.text(0) }
                 return EntryStatusRecord(
                     kind: kind, entryID: entryID, state: row.int(2) == 1 ? .final : .accepted, code: .accepted,
-                    sequence: row.int(0), blockHeight: row.optionalInt(1)
+                    sequence: row.int(0), blockHeight: row.optionalInt(1), flags: flags
                 )
             }
-            return try connection.query("SELECT code FROM rejections WHERE kind = ? AND entry_id = ?", key).first.map {
-                EntryStatusRecord(
+            if let row = try connection.query("SELECT code, rule_id, rule_set_version FROM rejections WHERE kind = ? AND entry_id = ?", key).first {
+                return EntryStatusRecord(
                     kind: kind, entryID: entryID, state: .rejected,
-                    code: OutcomeCode(rawValue: UInt16($0.int(0))) ?? .transactionIDInvalid, sequence: nil, blockHeight: nil
+                    code: OutcomeCode(rawValue: UInt16(row.int(0))) ?? .transactionIDInvalid, sequence: nil, blockHeight: nil,
+                    ruleID: row.optionalText(1), ruleSetVersion: row.optionalInt(2)
                 )
+            }
+            guard kind == .transfer else { return nil }
+            return try connection.query(
+                "SELECT rule_id, rule_set_version FROM holds WHERE transaction_id = ? AND review_sequence IS NULL", [.text(entryID)]
+            ).first.map {
+                EntryStatusRecord(kind: kind, entryID: entryID, state: .held, code: .heldForReview, sequence: nil, blockHeight: nil,
+                                  ruleID: $0.text(0), ruleSetVersion: $0.int(1))
             }
         }
     }
@@ -79,7 +89,8 @@ public final class LedgerReader: Sendable {
             try connection.each("SELECT token, amount FROM balances WHERE account_id = ?", [.text(id)]) { row in
                 if let token = Token(rawValue: row.text(0)) { balances[token] = row.int(1) }
             }
-            return AccountRecord(id: id, jurisdiction: jurisdiction, kycTier: tier, deviceKeys: keys, balances: balances)
+            let frozen = try !connection.query("SELECT 1 FROM frozen_accounts WHERE account_id = ?", [.text(id)]).isEmpty
+            return AccountRecord(id: id, jurisdiction: jurisdiction, kycTier: tier, frozen: frozen, deviceKeys: keys, balances: balances)
         }
     }
 
@@ -88,7 +99,7 @@ public final class LedgerReader: Sendable {
             try connection.query(
                 """
                 SELECT p.sequence, e.entry_id, p.token, p.amount, e.block_height,
-                       (SELECT o.account_id FROM postings o WHERE o.sequence = p.sequence AND o.account_id <> p.account_id)
+                       (SELECT o.account_id FROM postings o WHERE o.sequence = p.sequence AND o.account_id <> p.account_id), e.kind
                 FROM postings p JOIN entries e ON e.sequence = p.sequence
                 WHERE p.account_id = ? AND p.sequence > ? ORDER BY p.sequence LIMIT ?
                 """,
@@ -97,8 +108,13 @@ public final class LedgerReader: Sendable {
                 guard let token = Token(rawValue: row.text(2)) else { return nil }
                 let amount = row.int(3)
                 let counterparty = row.text(5)
-                let kind: PostingRecord.Kind = counterparty == issuerAccountID
-                    ? (amount > 0 ? .mint : .redeem) : (amount > 0 ? .transferIn : .transferOut)
+                let kind: PostingRecord.Kind = if counterparty == issuerAccountID {
+                    amount > 0 ? .mint : .redeem
+                } else if row.text(6) == EntryKind.operatorAction.rawValue {
+                    amount > 0 ? .clawbackIn : .clawbackOut
+                } else {
+                    amount > 0 ? .transferIn : .transferOut
+                }
                 return PostingRecord(
                     sequence: row.int(0), entryID: row.text(1), kind: kind, token: token, amount: amount,
                     counterparty: counterparty == issuerAccountID ? nil : counterparty, blockHeight: row.optionalInt(4)

@@ -8,6 +8,11 @@ public struct EntryStatusRecord: Sendable, Hashable {
     public let code: OutcomeCode
     public let sequence: Int64?
     public let blockHeight: Int64?
+    /// The rule that rejected or holds a transfer, and its rule set's version.
+    public var ruleID: String?
+    public var ruleSetVersion: Int64?
+    /// Flags rules raised on an accepted transfer (for example `currency_transaction_report`).
+    public var flags: [String] = []
 }
 
 /// Everything needed to check offline that a transfer is in a signed block.
@@ -38,6 +43,7 @@ public struct AccountRecord: Sendable, Hashable {
     public let id: String
     public let jurisdiction: String
     public let kycTier: Int
+    public let frozen: Bool
     public let deviceKeys: [DeviceKeyRecord]
     public let balances: [Token: Int64]
 }
@@ -48,6 +54,8 @@ public struct PostingRecord: Sendable, Hashable {
         case transferOut = "transfer_out"
         case mint
         case redeem
+        case clawbackOut = "clawback_out"
+        case clawbackIn = "clawback_in"
     }
 
     public let sequence: Int64
@@ -66,4 +74,50 @@ public struct LedgerHead: Sendable, Hashable {
     public let finalHeight: Int64
     public let finalSequence: Int64
     public let supply: [Token: Int64]
+}
+
+/// An operator action on an account (freeze, clawback, key and tier changes), for its history.
+public struct AccountEventRecord: Sendable, Hashable {
+    public let sequence: Int64
+    public let requestID: String
+    public let action: String
+    public let legalDirective: String?
+    public let reason: String?
+    public let blockHeight: Int64?
+}
+
+public struct ReservesRecord: Sendable, Hashable {
+    public let supply: [Token: Int64]
+    public let reserves: [Token: Int64]
+    public let usdDeposits: Int64
+    public let usdWithdrawals: Int64
+    public let barsHeld: Int64
+    /// The newest block's signed statement of reserves, when a block exists.
+    public let block: SealedBlock?
+}
+
+public struct BarRecord: Sendable, Hashable {
+    public let serial: String
+    public let vault: String
+    public let refiner: String
+    public let grossWeightMilligrams: Int64
+    public let fineness: Int64
+    public let fineWeightMilligrams: Int64
+    public let mintedSequence: Int64
+    public let releasedSequence: Int64?
+}
+
+public struct RuleSetRecord: Sendable, Hashable {
+    public let version: Int64
+    public let sha3Hex: String
+    public let text: String
+    /// The `set_rules` entry that put it in force; nil for the set taken from the rules file at first start.
+    public let sequence: Int64?
+    public let installedAtMilliseconds: Int64
+}
+
+public struct TransferStatistics: Sendable, Hashable {
+    public let transfers: Int64
+    public let volume: Int64
+    public let accounts: Int64
 }

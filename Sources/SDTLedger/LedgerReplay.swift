@@ -10,14 +10,23 @@ struct LedgerReplay {
     var keys: [String: (account: String, revoked: Bool)] = [:]
     var balances: [String: [Token: Int64]] = [:]
     var supply: [Token: Int64] = [:]
-    var reserveReferences: Set<String> = []
+    var frozen: Set<String> = []
+    /// Reserve records in force, in ledger order: what backs the supply.
+    var reserveRecords: [(sequence: Int64, token: Token, kind: String, reference: String, amount: Int64, signingBytes: [UInt8])] = []
+    var reserveChanged = false
+    /// Rule set versions put in force by `set_rules` entries, with the signed hash.
+    var signedRuleSets: [(sequence: Int64, version: Int64, sha3Hex: String)] = []
+    /// Transfers whose hold a review approved; the next entry must be that transfer.
+    var approvedHold: String?
 
     init(operatorKeys: Set<String>?) { self.operatorKeys = operatorKeys }
 
     /// Checks the entry's signature and effects, applies it, and returns the postings it must have.
     mutating func apply(
-        kind: String, entryID: String, signingBytes: [UInt8], publicKeyHex: String, signature: [UInt8]
+        sequence: Int64, kind: String, entryID: String, signingBytes: [UInt8], publicKeyHex: String, signature: [UInt8]
     ) throws(AuditProblem) -> [Posting] {
+        let approved = approvedHold
+        approvedHold = nil
         guard let publicKey = Hex.decode(publicKeyHex),
               Ed25519.verify(signature: signature, message: signingBytes, publicKey: publicKey)
         else { throw AuditProblem("signature does not verify") }
@@ -29,6 +38,7 @@ struct LedgerReplay {
             }
             return try apply(transfer)
         case EntryKind.operatorAction.rawValue:
+            if let approved { throw AuditProblem("the review approving \(approved) is not followed by that transfer") }
             guard let action = try? OperatorAction(signingBytes: signingBytes) else {
                 throw AuditProblem("signed operator action does not parse")
             }
@@ -38,7 +48,7 @@ struct LedgerReplay {
             if let operatorKeys, !operatorKeys.contains(action.operatorKeyHex) {
                 throw AuditProblem("operator key \(action.operatorKeyHex) is not in the region configuration")
             }
-            return try apply(action)
+            return try apply(action, sequence: sequence, signingBytes: signingBytes)
         default:
             throw AuditProblem("unknown entry kind \(kind)")
         }
@@ -51,38 +61,80 @@ struct LedgerReplay {
         guard accounts[transfer.to] != nil, transfer.from != transfer.to else {
             throw AuditProblem("receiver \(transfer.to) did not exist or is the sender")
         }
+        guard !frozen.contains(transfer.from), !frozen.contains(transfer.to) else {
+            throw AuditProblem("a transfer between \(transfer.from) and \(transfer.to) while one of them was frozen")
+        }
         return try move(transfer.token, transfer.amount.minorUnits, from: transfer.from, to: transfer.to)
     }
 
-    private mutating func apply(_ action: OperatorAction) throws(AuditProblem) -> [Posting] {
-        let details = action.details
-        let deviceKey = details.deviceKeyHex ?? ""
+    private mutating func apply(_ action: OperatorAction, sequence: Int64, signingBytes: [UInt8]) throws(AuditProblem) -> [Posting] {
+        let deviceKey = action[.deviceKey] ?? ""
+        if action.kind != .openAccount, !action.account.isEmpty, accounts[action.account] == nil {
+            throw AuditProblem("\(action.kind.rawValue) on account \(action.account), which was not open")
+        }
         switch action.kind {
         case .openAccount:
             guard accounts[action.account] == nil, keys[deviceKey] == nil else { throw AuditProblem("account or key opened twice") }
-            accounts[action.account] = (details.jurisdiction ?? "", details.kycTier ?? 0)
+            accounts[action.account] = (action[.jurisdiction] ?? "", Int(action.integer(.kycTier) ?? 0))
             keys[deviceKey] = (action.account, false)
         case .addKey:
-            guard accounts[action.account] != nil, keys[deviceKey] == nil else { throw AuditProblem("key added twice or to no account") }
+            guard keys[deviceKey] == nil else { throw AuditProblem("key added twice") }
             keys[deviceKey] = (action.account, false)
         case .revokeKey:
             guard keys[deviceKey]?.account == action.account, keys[deviceKey]?.revoked == false else {
                 throw AuditProblem("revoked a key that was not active on the account")
             }
             keys[deviceKey]?.revoked = true
-        case .mint, .redeem:
-            guard let token = action.token, let amount = action.amount, accounts[action.account] != nil else {
-                throw AuditProblem("mint or redeem without token, amount or account")
+        case .setKYCTier:
+            accounts[action.account]?.tier = Int(action.integer(.kycTier) ?? 0)
+        case .freeze:
+            guard frozen.insert(action.account).inserted else { throw AuditProblem("froze \(action.account) twice") }
+        case .unfreeze:
+            guard frozen.remove(action.account) != nil else { throw AuditProblem("unfroze \(action.account), which was not frozen") }
+        case .mintUSD, .redeemUSD, .mintGold, .redeemGold:
+            return try applyReserve(action, sequence: sequence, signingBytes: signingBytes)
+        case .clawback:
+            guard let token = action.token, let amount = action.amount, let treasury = action[.treasury], accounts[treasury] != nil else {
+                throw AuditProblem("clawback to a treasury account that was not open")
             }
-            let reference = "\(token.rawValue)/\(action.kind.rawValue)/\(details.reserveReference ?? "")"
-            guard reserveReferences.insert(reference).inserted else { throw AuditProblem("reserve reference used twice") }
-            let minting = action.kind == .mint
-            return try move(
-                token, amount.minorUnits, from: minting ? issuerAccountID : action.account,
-                to: minting ? action.account : issuerAccountID
-            )
+            return try move(token, amount.minorUnits, from: action.account, to: treasury)
+        case .setRules:
+            guard let version = action.integer(.rulesVersion), version > (signedRuleSets.last?.version ?? 0) else {
+                throw AuditProblem("set_rules does not raise the rule set version")
+            }
+            signedRuleSets.append((sequence, version, action[.rulesSHA3] ?? ""))
+        case .review:
+            if action[.decision] == "approve" { approvedHold = action[.transactionID] }
         }
         return []
+    }
+
+    private mutating func applyReserve(_ action: OperatorAction, sequence: Int64, signingBytes: [UInt8]) throws(AuditProblem) -> [Posting] {
+        guard let token = action.kind.reserveToken, let amount = action.amount?.minorUnits else {
+            throw AuditProblem("reserve action without token or amount")
+        }
+        let record = LedgerWriter.reserveRecord(action)
+        reserveChanged = true
+        if action.kind == .redeemGold {
+            guard let index = reserveRecords.firstIndex(where: { $0.kind == "bar" && $0.reference == record.reference }),
+                  reserveRecords[index].amount == amount
+            else { throw AuditProblem("redeemed bar \(record.reference), which was not held at that fine weight") }
+            reserveRecords.remove(at: index)
+        } else {
+            guard !reserveRecords.contains(where: { $0.token == token && $0.kind == record.kind && $0.reference == record.reference }) else {
+                throw AuditProblem("reserve record \(record.kind) \(record.reference) used twice")
+            }
+            reserveRecords.append((sequence, token, record.kind, record.reference, amount, signingBytes))
+        }
+        let minting = action.kind == .mintUSD || action.kind == .mintGold
+        return try move(token, amount, from: minting ? issuerAccountID : action.account, to: minting ? action.account : issuerAccountID)
+    }
+
+    /// Reserves per token and their Merkle root, as the block header after the current entry must state.
+    var reserves: (amounts: [Token: Int64], rootHex: String) {
+        var amounts: [Token: Int64] = [:]
+        for record in reserveRecords { amounts[record.token, default: 0] += record.kind == "withdrawal" ? -record.amount : record.amount }
+        return (amounts, Hex.encode(Merkle.root(leafHashesOrNone: reserveRecords.map { Merkle.leafHash($0.signingBytes) })))
     }
 
     private mutating func move(_ token: Token, _ amount: Int64, from: String, to: String) throws(AuditProblem) -> [Posting] {
@@ -124,6 +176,22 @@ struct LedgerReplay {
         try connection.each("SELECT id, jurisdiction, kyc_tier FROM accounts") { (row) throws(LedgerError) in
             guard let account = accounts[row.text(0)], account.jurisdiction == row.text(1), account.tier == Int(row.int(2)) else {
                 throw LedgerError(.invariant, "accounts table: \(row.text(0)) differs from its signed opening")
+            }
+        }
+        var storedRecords: [String] = []
+        try connection.each("SELECT sequence, token, kind, reference, amount FROM reserve_records WHERE released_sequence IS NULL ORDER BY sequence") { row in
+            storedRecords.append("\(row.int(0))/\(row.text(1))/\(row.text(2))/\(row.text(3))/\(row.int(4))")
+        }
+        let replayedRecords = reserveRecords.map { "\($0.sequence)/\($0.token.rawValue)/\($0.kind)/\($0.reference)/\($0.amount)" }
+        guard storedRecords == replayedRecords else {
+            throw AuditProblem("reserve_records table differs from the signed mint and redeem actions")
+        }
+        let storedFrozen = Set(try connection.query("SELECT account_id FROM frozen_accounts").map { $0.text(0) })
+        guard storedFrozen == frozen else { throw AuditProblem("frozen_accounts table differs from the signed freeze and unfreeze actions") }
+        for signed in signedRuleSets {
+            let row = try connection.query("SELECT sha3, sequence FROM rule_sets WHERE version = ?", [.integer(signed.version)]).first
+            guard row?.text(0) == signed.sha3Hex, row?.optionalInt(1) == signed.sequence else {
+                throw AuditProblem("rule set version \(signed.version) stored differs from the set_rules action at sequence \(signed.sequence)")
             }
         }
         try connection.each("SELECT public_key, account_id, revoked_sequence IS NOT NULL FROM device_keys") { (row) throws(LedgerError) in

@@ -72,6 +72,58 @@ enum Migrations {
         CREATE INDEX blocks_unsigned ON blocks(height) WHERE signature IS NULL;
         CREATE INDEX entries_block ON entries(block_height, leaf_index) WHERE block_height IS NOT NULL;
         """),
+        ("0003-reserves-rules-compliance", """
+        DROP TABLE reserve_references;
+        CREATE TABLE reserve_records (
+            sequence INTEGER PRIMARY KEY REFERENCES entries(sequence),
+            token TEXT NOT NULL CHECK (token IN ('USD', 'GOLD')),
+            kind TEXT NOT NULL CHECK (kind IN ('deposit', 'withdrawal', 'bar')),
+            reference TEXT NOT NULL,
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            released_sequence INTEGER REFERENCES entries(sequence)
+        );
+        CREATE UNIQUE INDEX reserve_records_key ON reserve_records(token, kind, reference) WHERE released_sequence IS NULL;
+        CREATE INDEX reserve_records_released ON reserve_records(released_sequence) WHERE released_sequence IS NOT NULL;
+        CREATE TABLE frozen_accounts (
+            account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+            sequence INTEGER NOT NULL REFERENCES entries(sequence)
+        );
+        CREATE TABLE account_events (
+            account_id TEXT NOT NULL,
+            sequence INTEGER NOT NULL REFERENCES entries(sequence),
+            PRIMARY KEY (account_id, sequence)
+        );
+        CREATE TABLE rule_sets (
+            version INTEGER PRIMARY KEY CHECK (version >= 1),
+            sha3 TEXT NOT NULL CHECK (length(sha3) = 64),
+            text TEXT NOT NULL,
+            sequence INTEGER REFERENCES entries(sequence),
+            installed_at_ms INTEGER NOT NULL
+        );
+        CREATE TABLE holds (
+            transaction_id TEXT PRIMARY KEY,
+            signing_bytes BLOB NOT NULL,
+            public_key TEXT NOT NULL CHECK (length(public_key) = 64),
+            signature BLOB NOT NULL CHECK (length(signature) = 64),
+            rule_id TEXT NOT NULL,
+            rule_set_version INTEGER NOT NULL,
+            held_at_ms INTEGER NOT NULL,
+            review_sequence INTEGER REFERENCES entries(sequence)
+        );
+        CREATE INDEX holds_open ON holds(held_at_ms) WHERE review_sequence IS NULL;
+        CREATE TABLE entry_flags (
+            sequence INTEGER NOT NULL REFERENCES entries(sequence),
+            flag TEXT NOT NULL,
+            rule_id TEXT NOT NULL,
+            PRIMARY KEY (sequence, flag)
+        );
+        CREATE TABLE holder_data (
+            account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+            sealed BLOB NOT NULL
+        );
+        ALTER TABLE rejections ADD COLUMN rule_id TEXT;
+        ALTER TABLE rejections ADD COLUMN rule_set_version INTEGER;
+        """),
     ]
 
     static func run(on connection: SQLiteConnection) throws(LedgerError) {

@@ -152,6 +152,11 @@ struct Row {
         }
     }
 
+    func optionalText(_ column: Int32) -> String? {
+        if case .null = columns[Int(column)] { return nil }
+        return text(column)
+    }
+
     func blob(_ column: Int32) -> [UInt8] { optionalBlob(column) ?? [] }
 
     func optionalBlob(_ column: Int32) -> [UInt8]? {

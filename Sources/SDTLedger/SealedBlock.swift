@@ -57,11 +57,19 @@ extension LedgerWriter {
             ) { row in
                 if let token = Token(rawValue: row.text(0)) { supply[token, default: 0] -= row.int(1) }
             }
+            let reserves = try reservesAfter(sequence: last, first: first, previous: previous?.header)
+            for token in Token.allCases where (supply[token] ?? 0) != (reserves.amounts[token] ?? 0) {
+                throw LedgerError(.invariant, "block after sequence \(last): \(token.rawValue) supply \(supply[token] ?? 0) differs from reserves \(reserves.amounts[token] ?? 0)")
+            }
+            let rules = try connection.query(
+                "SELECT version, sha3 FROM rule_sets WHERE sequence IS NULL OR sequence <= ? ORDER BY version DESC LIMIT 1", [.integer(last)]
+            ).first.map { "\($0.int(0)):\($0.text(1))" } ?? "none"
             let header = BlockHeader(
                 region: policy.region, height: (previous?.height ?? 0) + 1,
                 previousHashHex: previous.map { Hex.encode($0.hash) } ?? BlockHeader.genesisPreviousHashHex,
                 merkleRootHex: Hex.encode(Merkle.root(leafHashes: leaves)), entryCount: Int64(rows.count),
-                firstSequence: first, lastSequence: last, supply: supply, sealedAtMilliseconds: nowMilliseconds
+                firstSequence: first, lastSequence: last, supply: supply, reserves: reserves.amounts,
+                reserveRootHex: reserves.rootHex, rules: rules, sealedAtMilliseconds: nowMilliseconds
             )
             let block = try SealedBlock(headerBytes: header.signingBytes, signature: nil)
             try connection.query(
@@ -76,6 +84,31 @@ extension LedgerWriter {
             }
             return block
         }
+    }
+}
+
+extension LedgerWriter {
+    /// Reserves and their commitment after entry `sequence`. Recomputed only when a reserve record was
+    /// created or released in `first...sequence`; otherwise the previous block's carry over.
+    func reservesAfter(sequence: Int64, first: Int64, previous: BlockHeader?) throws(LedgerError) -> (amounts: [Token: Int64], rootHex: String) {
+        let range: [SQLiteConnection.Value] = [.integer(first), .integer(sequence)]
+        let created = try connection.query("SELECT 1 FROM reserve_records WHERE sequence BETWEEN ? AND ? LIMIT 1", range)
+        let released = try connection.query("SELECT 1 FROM reserve_records WHERE released_sequence BETWEEN ? AND ? LIMIT 1", range)
+        let changed = !created.isEmpty || !released.isEmpty
+        if let previous, !changed { return (previous.reserves, previous.reserveRootHex) }
+        var amounts: [Token: Int64] = [:]
+        var leaves: [[UInt8]] = []
+        try connection.each(
+            """
+            SELECT r.token, r.kind, r.amount, e.signing_bytes FROM reserve_records r JOIN entries e ON e.sequence = r.sequence
+            WHERE r.sequence <= ? AND (r.released_sequence IS NULL OR r.released_sequence > ?) ORDER BY r.sequence
+            """, [.integer(sequence), .integer(sequence)]
+        ) { row in
+            guard let token = Token(rawValue: row.text(0)) else { return }
+            amounts[token, default: 0] += row.text(1) == "withdrawal" ? -row.int(2) : row.int(2)
+            leaves.append(Merkle.leafHash(row.blob(3)))
+        }
+        return (amounts, Hex.encode(Merkle.root(leafHashesOrNone: leaves)))
     }
 }
 

@@ -3,7 +3,9 @@ import SDTCore
 /// A signed entry whose signature the front has already checked, on its way to the applier.
 public enum Submission: Sendable, Hashable {
     case transfer(Transfer, signature: [UInt8])
-    case operatorAction(OperatorAction, signature: [UInt8])
+    /// `attachment` travels with the action but is not signed by it: the text of a `set_rules`
+    /// (whose SHA3-256 the action signs) or the encrypted personal data of an `open_account`.
+    case operatorAction(OperatorAction, signature: [UInt8], attachment: [UInt8] = [])
 
     public var kind: EntryKind {
         switch self {
@@ -16,34 +18,34 @@ public enum Submission: Sendable, Hashable {
     public var entryID: String {
         switch self {
         case .transfer(let transfer, _): transfer.transactionID
-        case .operatorAction(let action, _): action.requestID
+        case .operatorAction(let action, _, _): action.requestID
         }
     }
 
     public var signingBytes: [UInt8] {
         switch self {
         case .transfer(let transfer, _): transfer.signingBytes
-        case .operatorAction(let action, _): action.signingBytes
+        case .operatorAction(let action, _, _): action.signingBytes
         }
     }
 
     public var signature: [UInt8] {
         switch self {
-        case .transfer(_, let signature), .operatorAction(_, let signature): signature
+        case .transfer(_, let signature), .operatorAction(_, let signature, _): signature
         }
     }
 
     public var publicKeyHex: String {
         switch self {
         case .transfer(let transfer, _): transfer.publicKeyHex
-        case .operatorAction(let action, _): action.operatorKeyHex
+        case .operatorAction(let action, _, _): action.operatorKeyHex
         }
     }
 
     public var region: String {
         switch self {
         case .transfer(let transfer, _): transfer.region
-        case .operatorAction(let action, _): action.region
+        case .operatorAction(let action, _, _): action.region
         }
     }
 }
@@ -60,11 +62,16 @@ public struct Outcome: Sendable, Hashable {
     public let code: OutcomeCode
     /// The ledger sequence of an accepted entry.
     public let sequence: Int64?
+    /// The rule that rejected or held a transfer, and the version of its rule set.
+    public let ruleID: String?
+    public let ruleSetVersion: Int64?
 
-    public init(kind: EntryKind, entryID: String, code: OutcomeCode, sequence: Int64?) {
+    public init(kind: EntryKind, entryID: String, code: OutcomeCode, sequence: Int64?, ruleID: String? = nil, ruleSetVersion: Int64? = nil) {
         self.kind = kind
         self.entryID = entryID
         self.code = code
         self.sequence = sequence
+        self.ruleID = ruleID
+        self.ruleSetVersion = ruleSetVersion
     }
 }

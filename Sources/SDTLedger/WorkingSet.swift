@@ -10,7 +10,17 @@ struct WorkingSet {
         let token: Token
     }
 
-    var accounts: Set<String> = []
+    struct AccountFacts {
+        var jurisdiction: String
+        var kycTier: Int
+    }
+
+    var accounts: [String: AccountFacts] = [:]
+    var frozen: [String: Bool] = [:]
+    /// Attested reserves per token: USD deposits minus withdrawals, GOLD fine weight of bars held.
+    var reserves: [Token: Int64] = [:]
+    /// Outgoing transfers per account and token at or after `outgoingSince`, for velocity rules.
+    var outgoing: [BalanceKey: OutgoingWindow] = [:]
     var keys: [String: (account: String, revoked: Bool)] = [:]
     var balances: [BalanceKey: Int64] = [:]
     var supply: [Token: Int64] = [:]
@@ -20,12 +30,95 @@ struct WorkingSet {
     mutating func reset() { self = WorkingSet() }
 }
 
+/// One account's outgoing transfers of one token in time order, with running totals, so a velocity
+/// rule's question (how much and how many since T) costs a binary search, not a scan.
+struct OutgoingWindow {
+    private var times: [Int64] = []
+    /// `totals[i]`: the sum of amounts of entries `0...i`.
+    private var totals: [Int64] = []
+    private var start = 0
+
+    mutating func append(milliseconds: Int64, amount: Int64) {
+        times.append(milliseconds)
+        totals.append((totals.last ?? 0) + amount)
+    }
+
+    func since(_ milliseconds: Int64) -> (amount: Int64, count: Int64) {
+        var low = start
+        var high = times.count
+        while low < high {
+            let middle = (low + high) / 2
+            if times[middle] < milliseconds { low = middle + 1 } else { high = middle }
+        }
+        guard low < times.count else { return (0, 0) }
+        let before = low > 0 ? totals[low - 1] : 0
+        return ((totals.last ?? 0) - before, Int64(times.count - low))
+    }
+
+    /// Forgets entries older than `milliseconds`, compacting once half the storage is stale.
+    mutating func drop(before milliseconds: Int64) {
+        while start < times.count, times[start] < milliseconds { start += 1 }
+        guard start > 64, start * 2 > times.count else { return }
+        let base = totals[start - 1]
+        times.removeFirst(start)
+        totals = totals[start...].map { $0 - base }
+        start = 0
+    }
+}
+
 extension LedgerWriter {
-    func accountExists(_ id: String) throws(LedgerError) -> Bool {
-        if working.accounts.contains(id) { return true }
-        let exists = try !connection.query("SELECT 1 FROM accounts WHERE id = ?", [.text(id)]).isEmpty
-        if exists { working.accounts.insert(id) }
-        return exists
+    func accountExists(_ id: String) throws(LedgerError) -> Bool { try account(id) != nil }
+
+    func account(_ id: String) throws(LedgerError) -> WorkingSet.AccountFacts? {
+        if let facts = working.accounts[id] { return facts }
+        let facts = try connection.query("SELECT jurisdiction, kyc_tier FROM accounts WHERE id = ?", [.text(id)]).first
+            .map { WorkingSet.AccountFacts(jurisdiction: $0.text(0), kycTier: Int($0.int(1))) }
+        if let facts { working.accounts[id] = facts }
+        return facts
+    }
+
+    func isFrozen(_ id: String) throws(LedgerError) -> Bool {
+        if let frozen = working.frozen[id] { return frozen }
+        let frozen = try !connection.query("SELECT 1 FROM frozen_accounts WHERE account_id = ?", [.text(id)]).isEmpty
+        working.frozen[id] = frozen
+        return frozen
+    }
+
+    func reserves(_ token: Token) throws(LedgerError) -> Int64 {
+        if let cached = working.reserves[token] { return cached }
+        let stored = try connection.query(
+            """
+            SELECT COALESCE(SUM(CASE kind WHEN 'withdrawal' THEN -amount ELSE amount END), 0)
+            FROM reserve_records WHERE token = ? AND released_sequence IS NULL
+            """, [.text(token.rawValue)]
+        ).first?.int(0) ?? 0
+        working.reserves[token] = stored
+        return stored
+    }
+
+    /// The sender's outgoing transfers of `token` since `since` (ms), before the current one.
+    func outgoing(_ account: String, _ token: Token, since: Int64, keepSince: Int64) throws(LedgerError) -> (amount: Int64, count: Int64) {
+        let key = WorkingSet.BalanceKey(account: account, token: token)
+        if working.outgoing[key] == nil {
+            var loaded = OutgoingWindow()
+            try connection.each(
+                """
+                SELECT e.applied_at_ms, -p.amount FROM postings p JOIN entries e ON e.sequence = p.sequence
+                WHERE p.account_id = ? AND p.token = ? AND p.amount < 0 AND e.kind = 'transfer' AND e.applied_at_ms >= ?
+                ORDER BY p.sequence
+                """, [.text(account), .text(token.rawValue), .integer(keepSince)]
+            ) { row in loaded.append(milliseconds: row.int(0), amount: row.int(1)) }
+            working.outgoing[key] = loaded
+        }
+        return working.outgoing[key]?.since(since) ?? (0, 0)
+    }
+
+    /// Remembers an applied transfer for velocity rules, when the sender's history is loaded.
+    func noteOutgoing(_ account: String, _ token: Token, amount: Int64, at milliseconds: Int64, keepSince: Int64) {
+        let key = WorkingSet.BalanceKey(account: account, token: token)
+        guard working.outgoing[key] != nil else { return }
+        working.outgoing[key]?.drop(before: keepSince)
+        working.outgoing[key]?.append(milliseconds: milliseconds, amount: amount)
     }
 
     func deviceKey(_ publicKeyHex: String) throws(LedgerError) -> (account: String, revoked: Bool)? {

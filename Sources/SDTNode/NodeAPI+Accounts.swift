@@ -15,7 +15,7 @@ extension NodeAPI {
             return .notFound(.init(body: .applicationProblemJson(notFound("account \(input.path.id)"))))
         }
         return .ok(.init(body: .json(.init(
-            id: account.id, jurisdiction: account.jurisdiction, kycTier: account.kycTier,
+            id: account.id, jurisdiction: account.jurisdiction, kycTier: account.kycTier, frozen: account.frozen,
             deviceKeys: account.deviceKeys.map { .init(publicKey: $0.publicKeyHex, state: $0.revoked ? .revoked : .active) },
             balances: Self.balances(account.balances, tokens: config.tokens)
         ))))
@@ -40,14 +40,22 @@ extension NodeAPI {
             return .notFound(.init(body: .applicationProblemJson(notFound("account \(input.path.id)"))))
         }
         let postings = try reader.history(input.path.id, after: after, limit: limit)
+        let events = try reader.events(input.path.id, after: after, limit: limit)
+        // A full page of either list ends the page where that list stops, so the next page loses neither.
+        let ends = [postings.count == limit ? postings.last?.sequence : nil, events.count == limit ? events.last?.sequence : nil]
+        let nextAfter = ends.compactMap { $0 }.min()
         return .ok(.init(body: .json(.init(
             account: input.path.id,
-            postings: postings.map {
+            postings: postings.filter { nextAfter == nil || $0.sequence <= nextAfter! }.map {
                 .init(sequence: $0.sequence, entryId: $0.entryID, kind: .init(rawValue: $0.kind.rawValue)!,
                       token: .init(rawValue: $0.token.rawValue)!, amount: $0.amount, counterparty: $0.counterparty,
                       blockHeight: $0.blockHeight)
             },
-            nextAfter: postings.count == limit ? postings.last?.sequence : nil
+            events: events.filter { nextAfter == nil || $0.sequence <= nextAfter! }.map {
+                .init(sequence: $0.sequence, requestId: $0.requestID, action: $0.action, legalDirective: $0.legalDirective,
+                      reason: $0.reason, blockHeight: $0.blockHeight)
+            },
+            nextAfter: nextAfter
         ))))
     }
 

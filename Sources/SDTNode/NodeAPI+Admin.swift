@@ -2,6 +2,7 @@ import SDTAPI
 import SDTCore
 import SDTCrypto
 import SDTLedger
+import SDTRules
 
 extension NodeAPI {
     public func submitOperatorAction(_ input: Operations.SubmitOperatorAction.Input) async throws -> Operations.SubmitOperatorAction.Output {
@@ -13,13 +14,15 @@ extension NodeAPI {
         do {
             action = try OperatorAction(
                 region: body.region, requestID: body.requestId, kind: OperatorAction.Kind(rawValue: body.action.rawValue)!,
-                account: body.account,
-                details: .init(jurisdiction: body.jurisdiction, kycTier: body.kycTier, deviceKeyHex: body.deviceKey,
-                               token: body.token?.rawValue, amountMinorUnits: body.amount, reserveReference: body.reserveReference),
-                operatorKeyHex: body.operatorKey
+                fields: Self.fields(of: body), operatorKeyHex: body.operatorKey
             )
         } catch {
             return bad("invalid_field", error.description)
+        }
+        let attachment: [UInt8]
+        switch attachmentFor(action, body) {
+        case .success(let bytes): attachment = bytes
+        case .failure(let problem): return bad("invalid_field", problem.description)
         }
         guard action.region == config.region else { return bad("invalid_field", "region: this node serves \(config.region), not '\(action.region)'") }
         guard config.operatorKeys.contains(action.operatorKeyHex) else {
@@ -32,7 +35,7 @@ extension NodeAPI {
         else { return bad("signature_invalid", "The signature does not verify over the action's signing bytes with operator_key.") }
         let outcome: Outcome?
         do {
-            outcome = try await front.submit([.operatorAction(action, signature: signature)], timeout: syncWait)[
+            outcome = try await front.submit([.operatorAction(action, signature: signature, attachment: attachment)], timeout: syncWait)[
                 OutcomeBoard.Key(kind: .operatorAction, entryID: action.requestID)
             ]
         } catch {
@@ -49,5 +52,56 @@ extension NodeAPI {
         }
         return .ok(.init(body: .json(.init(requestId: action.requestID, state: .accepted, code: "accepted",
                                            detail: outcome.code.detail, sequence: outcome.sequence))))
+    }
+}
+
+extension NodeAPI {
+    /// The JSON body's action fields, as the canonical text the record signs.
+    static func fields(of body: Components.Schemas.OperatorAction) -> [OperatorAction.Field: String] {
+        let values: [(OperatorAction.Field, String?)] = [
+            (.account, body.account), (.jurisdiction, body.jurisdiction), (.kycTier, body.kycTier.map(String.init)),
+            (.deviceKey, body.deviceKey), (.token, body.token?.rawValue), (.amount, body.amount.map(String.init)),
+            (.bank, body.bank), (.reference, body.reference), (.valueDate, body.valueDate), (.vault, body.vault),
+            (.barSerial, body.barSerial), (.refiner, body.refiner), (.grossWeight, body.grossWeight.map(String.init)),
+            (.fineness, body.fineness.map(String.init)), (.treasury, body.treasury), (.legalDirective, body.legalDirective),
+            (.reason, body.reason), (.rulesVersion, body.rulesVersion.map(String.init)), (.rulesSHA3, body.rulesSha3),
+            (.transactionID, body.transactionId), (.decision, body.decision?.rawValue),
+        ]
+        var fields: [OperatorAction.Field: String] = [:]
+        for case let (field, value?) in values { fields[field] = value }
+        return fields
+    }
+
+    /// What travels unsigned with the action: a rule set's text (checked here, so a bad file gets a
+    /// 400 that says what is wrong) or the holder's personal data, encrypted with the node's data key.
+    func attachmentFor(_ action: OperatorAction, _ body: Components.Schemas.OperatorAction) -> Result<[UInt8], RecordError> {
+        if body.rulesText != nil, action.kind != .setRules { return .failure(RecordError("rules_text: only set_rules carries it")) }
+        if body.holder != nil, action.kind != .openAccount { return .failure(RecordError("holder: only open_account carries it")) }
+        switch action.kind {
+        case .setRules:
+            guard let text = body.rulesText else { return .failure(RecordError("rules_text: required for set_rules")) }
+            let rules: RuleSet
+            do {
+                rules = try RuleSet(text: text)
+            } catch {
+                return .failure(RecordError("rules_text: \(error.description)"))
+            }
+            guard rules.sha3Hex == action[.rulesSHA3] else {
+                return .failure(RecordError("rules_sha3: the text hashes to \(rules.sha3Hex), not \(action[.rulesSHA3] ?? "")"))
+            }
+            guard rules.region == config.region, String(rules.version) == action[.rulesVersion] else {
+                return .failure(RecordError("rules_text: the file is version \(rules.version) of region \(rules.region); the action says version \(action[.rulesVersion] ?? "") of \(config.region)"))
+            }
+            return .success(Array(text.utf8))
+        case .openAccount:
+            guard let holder = body.holder else { return .success([]) }
+            do {
+                return .success(try HolderData.seal(holder, region: config.region, account: action.account, key: dataKey))
+            } catch {
+                return .failure(RecordError("holder: \(error)"))
+            }
+        default:
+            return .success([])
+        }
     }
 }

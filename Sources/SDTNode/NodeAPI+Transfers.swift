@@ -4,6 +4,7 @@ import SDTAPI
 import SDTCore
 import SDTCrypto
 import SDTLedger
+import SDTRules
 
 extension NodeAPI {
     /// A transfer that passed the front's checks, or the problem that stopped it.
@@ -59,12 +60,29 @@ extension NodeAPI {
             return .init(transactionId: transactionID, state: .queued, code: "queued",
                          detail: "Queued; follow status_url.", statusUrl: statusURL(transactionID))
         }
-        if outcome.code == .accepted {
+        switch outcome.code {
+        case .accepted:
             return .init(transactionId: transactionID, state: .accepted, code: "accepted", detail: outcome.code.detail,
                          sequence: outcome.sequence, statusUrl: statusURL(transactionID))
+        case .heldForReview:
+            return .init(transactionId: transactionID, state: .held, code: outcome.code.name,
+                         detail: ruleDetail(outcome.code, ruleID: outcome.ruleID, version: outcome.ruleSetVersion),
+                         statusUrl: statusURL(transactionID), ruleId: outcome.ruleID, ruleSetVersion: outcome.ruleSetVersion)
+        default:
+            return .init(transactionId: transactionID, state: .rejected, code: outcome.code.name,
+                         detail: ruleDetail(outcome.code, ruleID: outcome.ruleID, version: outcome.ruleSetVersion),
+                         statusUrl: statusURL(transactionID), ruleId: outcome.ruleID, ruleSetVersion: outcome.ruleSetVersion)
         }
-        return .init(transactionId: transactionID, state: .rejected, code: outcome.code.name, detail: outcome.code.detail,
-                     statusUrl: statusURL(transactionID))
+    }
+
+    /// The code's sentence, and for a rule's decision the rule, its version and its stated reason.
+    func ruleDetail(_ code: OutcomeCode, ruleID: String?, version: Int64?) -> String {
+        guard let ruleID, let version else { return code.detail }
+        let reason = (try? reader.ruleSet(version: version)).flatMap { record in
+            (try? RuleSet(text: record.text))?.rules.first { $0.id == ruleID }?.reason
+        }
+        let verb = code == .heldForReview ? "Held by" : "Refused by"
+        return "\(verb) rule \(ruleID) of rule set version \(version)" + (reason.map { ": \($0)" } ?? ".")
     }
 
     func statusURL(_ transactionID: String) -> String { "/v1/transactions/\(transactionID)" }
@@ -91,10 +109,11 @@ extension NodeAPI {
         let outcome = outcomes[OutcomeBoard.Key(kind: .transfer, entryID: body.transactionId)]
         let answer = status(outcome, transactionID: body.transactionId)
         switch answer.state {
-        case .queued: return .accepted(.init(headers: .init(location: statusURL(body.transactionId)), body: .json(answer)))
+        case .queued, .held: return .accepted(.init(headers: .init(location: statusURL(body.transactionId)), body: .json(answer)))
         case .rejected:
             return .unprocessableContent(.init(body: .applicationProblemJson(Problem.make(
-                status: 422, code: answer.code, detail: answer.detail ?? "", transactionID: body.transactionId
+                status: 422, code: answer.code, detail: answer.detail ?? "", transactionID: body.transactionId,
+                ruleID: answer.ruleId, ruleSetVersion: answer.ruleSetVersion
             ))))
         case .accepted, .final: return .ok(.init(body: .json(answer)))
         }
@@ -144,8 +163,10 @@ extension NodeAPI {
         let id = input.path.id
         if let record = try reader.status(kind: .transfer, entryID: id) {
             return .ok(.init(body: .json(.init(
-                transactionId: id, state: .init(rawValue: record.state.rawValue)!, code: record.code.name, detail: record.code.detail,
-                sequence: record.sequence, blockHeight: record.blockHeight, statusUrl: statusURL(id)
+                transactionId: id, state: .init(rawValue: record.state.rawValue)!, code: record.code.name,
+                detail: ruleDetail(record.code, ruleID: record.ruleID, version: record.ruleSetVersion),
+                sequence: record.sequence, blockHeight: record.blockHeight, statusUrl: statusURL(id),
+                ruleId: record.ruleID, ruleSetVersion: record.ruleSetVersion, flags: record.flags.isEmpty ? nil : record.flags
             ))))
         }
         if front.board.isInFlight(.init(kind: .transfer, entryID: id)) {

@@ -17,11 +17,14 @@ public struct NodeAPI: APIProtocol {
     let clock: any NodeClock
     let contract: String
     let logger: Logger
+    /// Encrypts holders' personal data before it is queued.
+    let dataKey: [UInt8]
 
     public init(
         config: RegionConfig, front: QueueFront, reader: LedgerReader, issuer: TransactionIDIssuer,
-        blockPublicKey: [UInt8], clock: any NodeClock, contract: String, logger: Logger
+        blockPublicKey: [UInt8], clock: any NodeClock, contract: String, logger: Logger, dataKey: [UInt8]
     ) {
+        self.dataKey = dataKey
         self.config = config
         self.front = front
         self.reader = reader

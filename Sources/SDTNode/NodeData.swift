@@ -5,6 +5,7 @@ import SDTCrypto
 /// The files of a node's data directory:
 /// - `ledger.sqlite` — the ledger (WAL mode);
 /// - `node-secret` — 32 random bytes keying the transaction-id MACs (mode 0600);
+/// - `data-key` — 32 random bytes encrypting account holders' personal data at rest (mode 0600);
 /// - `block-key` — the region's single block-signing key seed (mode 0600). The custodian quorum
 ///   replaces this file: with it, no single file holds the block key.
 public struct NodeData: Sendable {
@@ -28,6 +29,11 @@ public struct NodeData: Sendable {
     /// The transaction-id secret, created on first use.
     public func nodeSecret() throws -> [UInt8] {
         try secret(at: secretPath, byteCount: TransactionIDIssuer.secretByteCount)
+    }
+
+    /// The key that encrypts holders' personal data (XChaCha20-Poly1305), created on first use.
+    public func dataKey() throws -> [UInt8] {
+        try secret(at: (directory as NSString).appendingPathComponent("data-key"), byteCount: AEAD.keyByteCount)
     }
 
     /// The block-signing key, created on first use.

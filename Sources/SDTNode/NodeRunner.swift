@@ -6,6 +6,7 @@ import SDTCrypto
 import SDTCustody
 import SDTLedger
 import SDTQueue
+import SDTRules
 import ServiceLifecycle
 
 /// How `sdt node` runs: front and applier in one process (connected in memory), or either alone,
@@ -63,9 +64,13 @@ public enum NodeRunner {
         let config = options.config
         let issuer = try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region)
         let policy = LedgerPolicy(
-            region: config.region, tokensOffered: Set(config.tokens), operatorKeys: Set(config.operatorKeys), transactionIDs: issuer
+            region: config.region, tokensOffered: Set(config.tokens), operatorKeys: Set(config.operatorKeys), transactionIDs: issuer,
+            treasuryAccount: config.treasuryAccount
         )
         let writer = try LedgerWriter(path: options.data.ledgerPath, policy: policy)
+        if let notice = try writer.installRules(fromFile: try loadRules(config), nowMilliseconds: options.clock.nowMilliseconds()) {
+            options.logger.notice("\(notice)")
+        }
         let work = try QueueSocket(context, .pull)
         try work.bind(endpoints.work)
         let outcomes = try QueueSocket(context, .publish)
@@ -99,7 +104,7 @@ public enum NodeRunner {
             config: config, front: front, reader: try LedgerReader(path: options.data.ledgerPath),
             issuer: try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region),
             blockPublicKey: try blockPublicKey(options), clock: options.clock, contract: try contract(),
-            logger: options.logger
+            logger: options.logger, dataKey: try options.data.dataKey()
         )
         let router = Router()
         router.middlewares.add(ProblemMiddleware(bodyBytesMax: config.limits.requestBodyBytesMax, logger: options.logger))
@@ -116,6 +121,17 @@ public enum NodeRunner {
             logger: options.logger
         )
         return [front, app]
+    }
+
+    /// The region's rule-set file, read and checked; nil when the config names none.
+    static func loadRules(_ config: RegionConfig) throws -> RuleSet? {
+        guard let path = config.rulesPath else { return nil }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ConfigError("cannot read rules file \(path)") }
+        do {
+            return try RuleSet(text: text)
+        } catch {
+            throw ConfigError("rules file \(path): \(error.description)")
+        }
     }
 
     /// The custodian quorum when the config names one (its transcript must be signed by all three

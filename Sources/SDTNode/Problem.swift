@@ -8,11 +8,12 @@ import SDTAPI
 /// RFC 9457 problem details with the node's stable machine-readable codes.
 enum Problem {
     static func make(
-        status: Int, code: String, detail: String, transactionID: String? = nil, requestID: String? = nil
+        status: Int, code: String, detail: String, transactionID: String? = nil, requestID: String? = nil,
+        ruleID: String? = nil, ruleSetVersion: Int64? = nil
     ) -> Components.Schemas.Problem {
         Components.Schemas.Problem(
             _type: "urn:sdt:problem:\(code)", title: title(code), status: status, code: code, detail: detail,
-            transactionId: transactionID, requestId: requestID
+            transactionId: transactionID, requestId: requestID, ruleId: ruleID, ruleSetVersion: ruleSetVersion
         )
     }
 

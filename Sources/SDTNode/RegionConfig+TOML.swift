@@ -7,6 +7,8 @@ extension RegionConfig {
         name = "\(name)"
         jurisdiction = "\(jurisdiction)"
         tokens = \(quoted(tokens.map(\.rawValue)))
+        \(rulesPath.map { "rules = \"\($0)\"" } ?? "")
+        \(treasuryAccount.map { "treasury_account = \"\($0)\"" } ?? "")
 
         [endpoints]
         http = "\(httpAddress)"

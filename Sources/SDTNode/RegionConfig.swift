@@ -26,6 +26,10 @@ public struct RegionConfig: Sendable, Equatable {
     public var limits: Limits
     /// The custodian quorum that signs blocks; without it one region key held by the node signs.
     public var custody: Custody?
+    /// The rule-set file (relative paths: from the config's folder); without it, no transfer rules.
+    public var rulesPath: String?
+    /// The account clawbacks move tokens to.
+    public var treasuryAccount: String?
 
     public struct Custody: Sendable, Equatable {
         /// The ceremony transcript, signed by all custodians (relative paths: from the config's folder).
@@ -47,8 +51,14 @@ public struct RegionConfig: Sendable, Equatable {
         }
         do {
             var config = try parse(text)
+            // Paths in the file are relative to its folder, made absolute so the config can be copied elsewhere.
+            let absolute = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+            let folder = (absolute as NSString).deletingLastPathComponent as NSString
             if let transcript = config.custody?.transcriptPath, !transcript.hasPrefix("/") {
-                config.custody?.transcriptPath = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(transcript)
+                config.custody?.transcriptPath = folder.appendingPathComponent(transcript)
+            }
+            if let rules = config.rulesPath, !rules.hasPrefix("/") {
+                config.rulesPath = folder.appendingPathComponent(rules)
             }
             return config
         } catch let error as ConfigError {
@@ -60,7 +70,9 @@ public struct RegionConfig: Sendable, Equatable {
 
     public static func parse(_ text: String) throws -> RegionConfig {
         let table = try TOMLTable(string: text)
-        try refuseUnknown(table, allowed: ["region", "name", "jurisdiction", "tokens", "endpoints", "operators", "limits", "custody"], in: "top level")
+        try refuseUnknown(table, allowed: [
+            "region", "name", "jurisdiction", "tokens", "rules", "treasury_account", "endpoints", "operators", "limits", "custody",
+        ], in: "top level")
         let endpoints = try subtable(table, "endpoints", allowed: ["http", "queue", "outcomes"])
         let operators = try subtable(table, "operators", allowed: ["keys"])
         var config = RegionConfig(
@@ -74,6 +86,12 @@ public struct RegionConfig: Sendable, Equatable {
         config.tokens = try strings(table, "tokens").map { name in
             guard let token = Token(rawValue: name) else { throw ConfigError("tokens: '\(name)' is not USD or GOLD") }
             return token
+        }
+        if table.contains(key: "rules") { config.rulesPath = try string(table, "rules") }
+        if table.contains(key: "treasury_account") {
+            let treasury = try string(table, "treasury_account")
+            guard Identifier.isValidAccountID(treasury[...]) else { throw ConfigError("treasury_account: '\(treasury)' is not an account id") }
+            config.treasuryAccount = treasury
         }
         if table.contains(key: "limits") { config.limits = try limits(subtable(table, "limits", allowed: nil)) }
         if table.contains(key: "custody") {

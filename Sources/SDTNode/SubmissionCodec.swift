@@ -5,8 +5,10 @@ import SDTQueue
 /// The queue's message formats. A work message carries a batch of signed entries; an outcome message
 /// carries the applier's answers for one committed batch.
 enum SubmissionCodec {
-    static let workVersion: UInt8 = 1
-    static let outcomesVersion: UInt8 = 1
+    static let workVersion: UInt8 = 2
+    static let outcomesVersion: UInt8 = 2
+    /// The largest attachment (a rule set's text, sealed holder data) a work message may carry.
+    static let attachmentBytesMax = 1 << 20
 
     static func encode(_ submissions: [Submission]) -> [UInt8] {
         var writer = WireWriter(capacity: submissions.count * 320)
@@ -16,6 +18,7 @@ enum SubmissionCodec {
             writer.write(submission.kind == .transfer ? UInt8(1) : UInt8(2))
             writer.write(bytes: submission.signingBytes)
             writer.write(bytes: submission.signature)
+            if case .operatorAction(_, _, let attachment) = submission { writer.write(bytes: attachment) }
         }
         return writer.bytes
     }
@@ -35,7 +38,11 @@ enum SubmissionCodec {
             let signature = try reader.readBytes()
             switch kind {
             case 1: submissions.append(.transfer(try Transfer(signingBytes: bytes), signature: signature))
-            case 2: submissions.append(.operatorAction(try OperatorAction(signingBytes: bytes), signature: signature))
+            case 2:
+                let action = try OperatorAction(signingBytes: bytes)
+                let attachment = try reader.readBytes()
+                guard attachment.count <= attachmentBytesMax else { throw WireError("attachment of \(attachment.count) bytes") }
+                submissions.append(.operatorAction(action, signature: signature, attachment: attachment))
             default: throw WireError("unknown entry kind \(kind)")
             }
         }
@@ -51,6 +58,8 @@ enum SubmissionCodec {
             writer.write(string: outcome.entryID)
             writer.write(outcome.code.rawValue)
             writer.write(outcome.sequence ?? -1)
+            writer.write(string: outcome.ruleID ?? "")
+            writer.write(outcome.ruleSetVersion ?? -1)
         }
         return writer.bytes
     }
@@ -65,7 +74,10 @@ enum SubmissionCodec {
             let entryID = try reader.readString()
             guard let code = OutcomeCode(rawValue: try reader.read(UInt16.self)) else { throw WireError("unknown outcome code") }
             let sequence = try reader.read(Int64.self)
-            return Outcome(kind: kind, entryID: entryID, code: code, sequence: sequence >= 0 ? sequence : nil)
+            let ruleID = try reader.readString()
+            let version = try reader.read(Int64.self)
+            return Outcome(kind: kind, entryID: entryID, code: code, sequence: sequence >= 0 ? sequence : nil,
+                           ruleID: ruleID.isEmpty ? nil : ruleID, ruleSetVersion: version >= 0 ? version : nil)
         }
     }
 }

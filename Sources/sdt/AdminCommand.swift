@@ -3,6 +3,7 @@ import Foundation
 import SDTClient
 import SDTCore
 import SDTCrypto
+import SDTRules
 
 /// Options every operator action shares: the node, the operator keystore and the request id.
 struct OperatorOptions: ParsableArguments {
@@ -11,18 +12,19 @@ struct OperatorOptions: ParsableArguments {
     @Option(help: "Unique id of this action (default: a fresh random one). Reuse it to retry safely.") var requestID: String?
     @OptionGroup var passphrase: PassphraseOptions
 
-    func submit(_ kind: OperatorAction.Kind, account: String, details: OperatorAction.Details) async throws {
+    func submit(_ kind: OperatorAction.Kind, _ fields: [OperatorAction.Field: String], rulesText: String? = nil) async throws {
         let client = try NodeClient(baseURL: node)
         let operatorKey = try passphrase.openKey(key)
         let region = try await client.region().region
         let id = requestID ?? "op-\(UUID().uuidString.lowercased())"
+        let subject = fields[.account] ?? fields[.transactionID] ?? fields[.rulesVersion].map { "version \($0)" } ?? ""
         do {
             let result = try await client.operatorAction(Signing.operatorAction(
-                key: operatorKey, region: region, requestID: id, kind: kind, account: account, details: details
+                key: operatorKey, region: region, requestID: id, kind: kind, fields: fields, rulesText: rulesText
             ))
-            print("\(kind.rawValue) \(account): \(result.state.rawValue) (\(result.code))\(result.sequence.map { " at sequence \($0)" } ?? "")")
+            print("\(kind.rawValue) \(subject): \(result.state.rawValue) (\(result.code))\(result.sequence.map { " at sequence \($0)" } ?? "")")
         } catch let error as NodeClientError {
-            throw fail("\(kind.rawValue) \(account) refused: \(error)")
+            throw fail("\(kind.rawValue) \(subject) refused: \(error)")
         }
     }
 }
@@ -30,8 +32,11 @@ struct OperatorOptions: ParsableArguments {
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
-        abstract: "Operator actions, each signed by an operator key: accounts, device keys, mint and redeem.",
-        subcommands: [OpenAccount.self, AddKey.self, RevokeKey.self, Mint.self, Redeem.self]
+        abstract: "Operator actions, each signed by an operator key: accounts, keys, reserves, compliance, rules.",
+        subcommands: [
+            OpenAccount.self, AddKey.self, RevokeKey.self, SetKYCTier.self, MintUSD.self, RedeemUSD.self, MintGold.self, RedeemGold.self,
+            Freeze.self, Unfreeze.self, Clawback.self, SetRules.self, Review.self,
+        ]
     )
 
     struct OpenAccount: AsyncParsableCommand {
@@ -43,8 +48,7 @@ struct AdminCommand: AsyncParsableCommand {
         @Option(help: "Hex Ed25519 public key of the holder's device.") var deviceKey: String
 
         func run() async throws {
-            try await options.submit(.openAccount, account: account,
-                                     details: .init(jurisdiction: jurisdiction, kycTier: kycTier, deviceKeyHex: deviceKey))
+            try await options.submit(.openAccount, [.account: account, .jurisdiction: jurisdiction, .kycTier: String(kycTier), .deviceKey: deviceKey])
         }
     }
 
@@ -54,7 +58,7 @@ struct AdminCommand: AsyncParsableCommand {
         @Option var account: String
         @Option var deviceKey: String
 
-        func run() async throws { try await options.submit(.addKey, account: account, details: .init(deviceKeyHex: deviceKey)) }
+        func run() async throws { try await options.submit(.addKey, [.account: account, .deviceKey: deviceKey]) }
     }
 
     struct RevokeKey: AsyncParsableCommand {
@@ -63,38 +67,154 @@ struct AdminCommand: AsyncParsableCommand {
         @Option var account: String
         @Option var deviceKey: String
 
-        func run() async throws { try await options.submit(.revokeKey, account: account, details: .init(deviceKeyHex: deviceKey)) }
+        func run() async throws { try await options.submit(.revokeKey, [.account: account, .deviceKey: deviceKey]) }
     }
 
-    struct Mint: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Mint tokens against a reserve record (USD: deposit reference; GOLD: vault receipt).")
+    struct SetKYCTier: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set-kyc-tier", abstract: "Record a holder's new KYC tier.")
         @OptionGroup var options: OperatorOptions
-        @OptionGroup var reserve: ReserveOptions
+        @Option var account: String
+        @Option(help: "KYC tier 0-3.") var kycTier: Int
+        @Option var reason: String
 
-        func run() async throws { try await options.submit(.mint, account: reserve.account, details: try reserve.details()) }
+        func run() async throws { try await options.submit(.setKYCTier, [.account: account, .kycTier: String(kycTier), .reason: reason]) }
     }
 
-    struct Redeem: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Redeem (burn) tokens against a withdrawal or release record.")
+    struct MintUSD: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "mint-usd", abstract: "Mint USD against a deposit at the custodian bank.")
         @OptionGroup var options: OperatorOptions
-        @OptionGroup var reserve: ReserveOptions
+        @OptionGroup var deposit: BankRecordOptions
 
-        func run() async throws { try await options.submit(.redeem, account: reserve.account, details: try reserve.details()) }
+        func run() async throws { try await options.submit(.mintUSD, try deposit.fields()) }
+    }
+
+    struct RedeemUSD: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "redeem-usd", abstract: "Burn USD against a withdrawal from the custodian bank.")
+        @OptionGroup var options: OperatorOptions
+        @OptionGroup var withdrawal: BankRecordOptions
+
+        func run() async throws { try await options.submit(.redeemUSD, try withdrawal.fields()) }
+    }
+
+    struct MintGold: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "mint-gold", abstract: "Mint GOLD against one bar received into a vault.")
+        @OptionGroup var options: OperatorOptions
+        @Option var account: String
+        @Option var vault: String
+        @Option var barSerial: String
+        @Option var refiner: String
+        @Option(help: "Gross weight in grams (12441.600).") var grossWeight: String
+        @Option(help: "Fineness in parts per 10,000 (9999 for 999.9).") var fineness: Int
+
+        func run() async throws {
+            guard let gross = Token.gold.minorUnits(decimal: grossWeight) else { throw ValidationError("--gross-weight \(grossWeight) is not grams with at most 3 decimals") }
+            let (product, overflow) = gross.multipliedReportingOverflow(by: Int64(fineness))
+            guard !overflow else { throw ValidationError("--gross-weight is too large") }
+            try await options.submit(.mintGold, [
+                .account: account, .amount: String(product / 10_000), .vault: vault, .barSerial: barSerial, .refiner: refiner,
+                .grossWeight: String(gross), .fineness: String(fineness),
+            ])
+        }
+    }
+
+    struct RedeemGold: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "redeem-gold", abstract: "Release one bar to a holder, burning its fine weight in GOLD.")
+        @OptionGroup var options: OperatorOptions
+        @Option var account: String
+        @Option var barSerial: String
+        @Option(help: "The bar's fine weight in grams, as the reserves list it.") var fineWeight: String
+
+        func run() async throws {
+            guard let fine = Token.gold.minorUnits(decimal: fineWeight) else { throw ValidationError("--fine-weight \(fineWeight) is not grams with at most 3 decimals") }
+            try await options.submit(.redeemGold, [.account: account, .amount: String(fine), .barSerial: barSerial])
+        }
+    }
+
+    struct Freeze: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Freeze an account under a legal directive: it can neither send nor receive.")
+        @OptionGroup var options: OperatorOptions
+        @OptionGroup var directive: DirectiveOptions
+
+        func run() async throws { try await options.submit(.freeze, directive.fields()) }
+    }
+
+    struct Unfreeze: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lift a freeze.")
+        @OptionGroup var options: OperatorOptions
+        @OptionGroup var directive: DirectiveOptions
+
+        func run() async throws { try await options.submit(.unfreeze, directive.fields()) }
+    }
+
+    struct Clawback: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Move tokens from an account to the region's treasury under a legal directive.")
+        @OptionGroup var options: OperatorOptions
+        @OptionGroup var directive: DirectiveOptions
+        @Option(help: "USD or GOLD.") var token: String
+        @Option(help: "Dollars (1000.00) or grams (31.103).") var amount: String
+        @Option(help: "The region's treasury account (treasury_account in the region config).") var treasury: String
+
+        func run() async throws {
+            guard let token = Token(rawValue: token) else { throw ValidationError("--token must be USD or GOLD") }
+            guard let minor = token.minorUnits(decimal: amount) else { throw ValidationError("--amount \(amount) is not a positive amount") }
+            var fields = directive.fields()
+            fields[.token] = token.rawValue
+            fields[.amount] = String(minor)
+            fields[.treasury] = treasury
+            try await options.submit(.clawback, fields)
+        }
+    }
+
+    struct SetRules: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set-rules", abstract: "Put a new version of the region's rule set in force.")
+        @OptionGroup var options: OperatorOptions
+        @Option(help: "The rule-set file (its version must be above the one in force).") var rules: String
+        @Option var reason: String
+
+        func run() async throws {
+            guard let text = try? String(contentsOfFile: rules, encoding: .utf8) else { throw ValidationError("cannot read --rules \(rules)") }
+            let ruleSet: RuleSet
+            do {
+                ruleSet = try RuleSet(text: text)
+            } catch {
+                throw ValidationError("--rules \(rules): \(error.description)")
+            }
+            try await options.submit(.setRules, [.rulesVersion: String(ruleSet.version), .rulesSHA3: ruleSet.sha3Hex, .reason: reason], rulesText: text)
+        }
+    }
+
+    struct Review: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Approve or reject a transfer held for review.")
+        @OptionGroup var options: OperatorOptions
+        @Option var transactionID: String
+        @Option(help: "approve or reject.") var decision: String
+        @Option var reason: String
+
+        func run() async throws { try await options.submit(.review, [.transactionID: transactionID, .decision: decision, .reason: reason]) }
     }
 }
 
-/// What a mint or a redemption names: the account, the token, the amount and its reserve record.
-struct ReserveOptions: ParsableArguments {
+/// A deposit or withdrawal at the custodian bank.
+struct BankRecordOptions: ParsableArguments {
     @Option var account: String
-    @Option(help: "USD or GOLD.") var token: String
-    @Option(help: "Dollars (1000.00) or grams of fine gold (31.103).") var amount: String
-    @Option(help: "USD: the deposit or withdrawal reference; GOLD: the vault receipt.") var reserveReference: String
+    @Option(help: "Dollars, e.g. 1000.00.") var amount: String
+    @Option(help: "The custodian bank.") var bank: String
+    @Option(help: "The bank's reference of the deposit or withdrawal.") var reference: String
+    @Option(help: "Value date YYYY-MM-DD.") var valueDate: String
 
-    func details() throws -> OperatorAction.Details {
-        guard let token = Token(rawValue: token) else { throw ValidationError("--token must be USD or GOLD") }
-        guard let minorUnits = token.minorUnits(decimal: amount) else {
-            throw ValidationError("--amount \(amount) is not a positive amount with at most \(token.fractionDigits) decimals")
+    func fields() throws -> [OperatorAction.Field: String] {
+        guard let minor = Token.usd.minorUnits(decimal: amount) else {
+            throw ValidationError("--amount \(amount) is not a positive dollar amount with at most 2 decimals")
         }
-        return .init(token: token.rawValue, amountMinorUnits: minorUnits, reserveReference: reserveReference)
+        return [.account: account, .amount: String(minor), .bank: bank, .reference: reference, .valueDate: valueDate]
     }
+}
+
+/// The account and the legal directive a freeze, unfreeze or clawback acts under.
+struct DirectiveOptions: ParsableArguments {
+    @Option var account: String
+    @Option(help: "The court order or agency directive, e.g. 'TX Dist. Ct. No. 2026-CV-1142'.") var legalDirective: String
+    @Option var reason: String
+
+    func fields() -> [OperatorAction.Field: String] { [.account: account, .legalDirective: legalDirective, .reason: reason] }
 }

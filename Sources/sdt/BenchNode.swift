@@ -33,12 +33,13 @@ struct BenchNode {
         region = config.region
         keys = (0..<accounts).map { _ in SigningKey() }
         for (index, key) in keys.enumerated() {
-            for (kind, details) in [
-                (OperatorAction.Kind.openAccount, OperatorAction.Details(jurisdiction: "US-TX", kycTier: 2, deviceKeyHex: key.publicKeyHex)),
-                (.mint, .init(token: "USD", amountMinorUnits: 1_000_000_000, reserveReference: "BENCH-DEP-\(index)")),
-            ] {
+            let account = "a\(index)"
+            for (kind, fields) in [
+                (OperatorAction.Kind.openAccount, [.account: account, .jurisdiction: "US-TX", .kycTier: "2", .deviceKey: key.publicKeyHex]),
+                (.mintUSD, [.account: account, .amount: "1000000000", .bank: "Bench Bank", .reference: "BENCH-DEP-\(index)", .valueDate: "2026-11-21"]),
+            ] as [(OperatorAction.Kind, [OperatorAction.Field: String])] {
                 _ = try await client.operatorAction(Signing.operatorAction(
-                    key: operatorKey, region: region, requestID: "bench-\(kind.rawValue)-\(index)", kind: kind, account: "a\(index)", details: details
+                    key: operatorKey, region: region, requestID: "bench-\(kind.rawValue)-\(index)", kind: kind, fields: fields
                 ))
             }
         }

@@ -101,24 +101,53 @@ struct DemoStory {
         try Keystore.seal(alice, purpose: "device", passphrase: passphrase).write(to: path("keys/alice-phone.json"))
         try Keystore.seal(bob, purpose: "device", passphrase: passphrase).write(to: path("keys/bob-laptop.json"))
         var operations = DemoOperations(client: client, operatorKey: operatorKey, region: config.region)
-        try await operations.perform(.openAccount, "alice", .init(jurisdiction: "US-TX", kycTier: 2, deviceKeyHex: alice.publicKeyHex))
-        try await operations.perform(.openAccount, "bob", .init(jurisdiction: "US-WY", kycTier: 1, deviceKeyHex: bob.publicKeyHex))
-        say("Onboard two holders (operator actions signed by the operator key)",
-            "alice: US-TX, KYC tier 2, device key \(alice.publicKeyHex.prefix(16))… (keystore keys/alice-phone.json, Argon2id + AEAD)",
-            "bob:   US-WY, KYC tier 1, device key \(bob.publicKeyHex.prefix(16))…")
+        let treasury = config.treasuryAccount ?? "treasury"
+        try await operations.perform(.openAccount, [.account: "alice", .jurisdiction: "US-TX", .kycTier: "2", .deviceKey: alice.publicKeyHex],
+                                     holder: .init(name: "Alice Demo-Holder", address: "100 Congress Ave, Austin TX", kycDocuments: ["TX-DL-00000000"]))
+        try await operations.perform(.openAccount, [.account: "bob", .jurisdiction: "US-WY", .kycTier: "1", .deviceKey: bob.publicKeyHex])
+        try await operations.perform(.openAccount, [.account: "carlos", .jurisdiction: "MX", .kycTier: "2", .deviceKey: SigningKey().publicKeyHex])
+        try await operations.perform(.openAccount, [.account: treasury, .jurisdiction: config.jurisdiction, .kycTier: "3", .deviceKey: SigningKey().publicKeyHex])
+        say("Onboard holders (operator actions signed by the operator key)",
+            "alice: US-TX, KYC tier 2, device key \(alice.publicKeyHex.prefix(16))… (keystore keys/alice-phone.json, Argon2id + AEAD);",
+            "       her name, address and ID document are stored only encrypted with the node's data key, never in a block",
+            "bob: US-WY, KYC tier 1; carlos: MX, KYC tier 2; \(treasury): the region's treasury account")
 
-        try await operations.perform(.mint, "alice", .init(token: "USD", amountMinorUnits: 100_000, reserveReference: "FROSTBANK-DEP-20261121-0001"))
-        try await operations.perform(.mint, "bob", .init(token: "GOLD", amountMinorUnits: 31_103, reserveReference: "TXBULLION-VR-0042/BAR-AU-77812"))
-        say("Mint against reserves", "1000.00 USD to alice against deposit FROSTBANK-DEP-20261121-0001",
-            "31.103 g GOLD to bob against vault receipt TXBULLION-VR-0042/BAR-AU-77812 (one troy ounce bar)")
+        let rules = try await client.rules()
+        say("Rules in force", "rule set version \(rules.version) from \(config.rulesPath ?? "(none)"), SHA3-256 \(rules.sha3.prefix(16))… — named in every block header",
+            "e.g. USD only between US accounts; USD ≥ $10,000 needs KYC tier 2 and is flagged for a currency transaction report;",
+            "USD ≥ $50,000 waits for review; at most $100,000 USD out per account per 24 h; GOLD ≥ 100 g needs KYC tier 2")
+
+        try await operations.perform(.mintUSD, [.account: "alice", .amount: "10000000", .bank: "Frost Bank", .reference: "DEP-20261121-0001", .valueDate: "2026-11-20"])
+        try await operations.perform(.mintGold, [.account: "bob", .amount: "999900", .vault: "Texas Bullion Depository", .barSerial: "TXBD-AU-77812",
+                                                 .refiner: "Valcambi", .grossWeight: "1000000", .fineness: "9999"])
+        say("Mint against reserves", "100000.00 USD to alice against deposit DEP-20261121-0001 at Frost Bank, value date 2026-11-20",
+            "999.900 g GOLD to bob against bar TXBD-AU-77812 (Valcambi, 1 kg gross, fineness 999.9) in the Texas Bullion Depository")
 
         let first = try await transfer(client, alice, config.region, "alice", "bob", .usd, 25_000)
         try await settle(client, first, "alice pays bob 250.00 USD")
         let gold = try await transfer(client, bob, config.region, "bob", "alice", .gold, 10_000)
         try await settle(client, gold, "bob sends alice 10.000 g GOLD")
-        let tooMuch = try await transfer(client, bob, config.region, "bob", "alice", .usd, 500_000)
+
+        let abroad = try await transfer(client, alice, config.region, "alice", "carlos", .usd, 5_000)
+        guard case .rejected(let refusal) = abroad.result, let ruleID = refusal.ruleId else { throw DemoError("the USD transfer abroad was not refused by a rule") }
+        say("Transfer refused by a named rule", "alice tries to send 50.00 USD to carlos (MX): \(refusal.code), rule \(ruleID), rule set version \(refusal.ruleSetVersion ?? 0)",
+            refusal.detail)
+
+        let dryGold = try await client.dryRun(from: "bob", to: "alice", token: .gold, amountMinorUnits: 150_000)
+        let dryLarge = try await client.dryRun(from: "alice", to: "bob", token: .usd, amountMinorUnits: 1_200_000)
+        say("Dry runs (change nothing)", "bob → alice 150.000 g GOLD: \(dryGold.decision.rawValue) by \(dryGold.ruleId ?? "-") — \(dryGold.detail)",
+            "alice → bob 12000.00 USD: \(dryLarge.decision.rawValue), flags \(dryLarge.flags ?? []) — \(dryLarge.detail)")
+
+        let large = try await transfer(client, alice, config.region, "alice", "bob", .usd, 6_000_000)
+        guard case .queued(let held) = large.result, held.state == .held else { throw DemoError("the 60,000 USD transfer was not held: \(large.result)") }
+        try await operations.perform(.review, [.transactionID: large.signed.transactionId, .decision: "approve", .reason: "Invoice 2026-118 verified by treasury officer"])
+        let approved = try await client.waitUntilSettled(large.signed.transactionId)
+        say("Held for review, then approved", "alice sends bob 60000.00 USD: \(held.state.rawValue) by rule \(held.ruleId ?? "")",
+            "the operator approves it (a signed review action): \(approved.state.rawValue) at sequence \(approved.sequence ?? 0), flags \(approved.flags ?? [])")
+
+        let tooMuch = try await transfer(client, bob, config.region, "bob", "alice", .usd, 50_000_000)
         guard case .rejected(let problem) = tooMuch.result else { throw DemoError("the overdraft was not rejected") }
-        say("Transfer rejected", "bob tries to send 5000.00 USD: rejected with code \(problem.code) — \(problem.detail)")
+        say("Transfer rejected", "bob tries to send 500000.00 USD: rejected with code \(problem.code) — \(problem.detail)")
 
         let before = try await client.account("bob").balances
         let again = try await client.submit(first.signed)
@@ -128,6 +157,18 @@ struct DemoStory {
         }
         say("Resubmit the same signed transfer", "answer: \(repeated.state.rawValue) at sequence \(repeated.sequence ?? 0), the same as the first time",
             "bob's balances before and after: \(describe(after)) — applied once")
+
+        let directive = "TX Dist. Ct. Travis Cty. No. D-1-GN-26-001142"
+        try await operations.perform(.freeze, [.account: "bob", .legalDirective: directive, .reason: "Asset preservation order"])
+        let frozen = try await transfer(client, alice, config.region, "alice", "bob", .usd, 100)
+        guard case .rejected(let frozenProblem) = frozen.result else { throw DemoError("a transfer to a frozen account was accepted") }
+        try await operations.perform(.clawback, [.account: "bob", .token: "USD", .amount: "100000", .treasury: treasury, .legalDirective: directive,
+                                                 .reason: "Restitution ordered by the court"])
+        try await operations.perform(.unfreeze, [.account: "bob", .legalDirective: directive, .reason: "Order satisfied"])
+        let events = try await client.history("bob").events ?? []
+        say("Freeze and clawback under a legal directive", "bob frozen: alice's 1.00 USD to bob is \(frozenProblem.code)",
+            "1000.00 USD clawed back from bob to \(treasury), then bob unfrozen",
+            "bob's history shows: " + events.map { "\($0.action) (\($0.legalDirective ?? $0.reason ?? ""))" }.joined(separator: "; "))
 
         let receipt = try await client.receipt(first.signed.transactionId)
         let receiptPath = path("receipt-\(first.signed.transactionId.prefix(12)).json")
@@ -144,10 +185,16 @@ struct DemoStory {
         let resilient = try await transfer(client, alice, config.region, "alice", "bob", .usd, 100)
         try await settle(client, resilient, "with custodian 1 (ana) killed by kill -9, alice pays bob 1.00 USD")
 
+        let reserves = try await client.reserves()
+        let bars = try await client.bars()
+        say("Proof of reserves", reserves.tokens.map { "\($0.token.rawValue): supply \($0.supply) = reserves \($0.reserves) (\($0.display))" }.joined(separator: "; "),
+            "bars backing GOLD: " + bars.bars.map { "\($0.serial) in \($0.vault), \(Amount.display($0.fineWeight, .gold))" }.joined(separator: ", "),
+            "newest block \(reserves.proof?.height ?? 0) signs supply, reserves, the reserve records' Merkle root and the rule set in force")
+
         let head = try await client.head()
         say("Balances and supply",
             "alice: \(describe(try await client.account("alice").balances))",
-            "bob:   \(describe(after))",
+            "bob:   \(describe(try await client.account("bob").balances))",
             "supply: \(describe(head.supply)) = sum of balances; \(head.appliedSequence) entries in \(head.finalHeight) signed blocks")
 
         process.stop()
@@ -201,12 +248,14 @@ struct DemoOperations {
     let region: String
     var counter = 0
 
-    mutating func perform(_ kind: OperatorAction.Kind, _ account: String, _ details: OperatorAction.Details) async throws {
+    mutating func perform(
+        _ kind: OperatorAction.Kind, _ fields: [OperatorAction.Field: String], holder: Components.Schemas.OperatorAction.HolderPayload? = nil
+    ) async throws {
         counter += 1
         let result = try await client.operatorAction(Signing.operatorAction(
-            key: operatorKey, region: region, requestID: "demo-\(counter)", kind: kind, account: account, details: details
+            key: operatorKey, region: region, requestID: "demo-\(counter)", kind: kind, fields: fields, holder: holder
         ))
-        guard result.state == .accepted else { throw DemoError("\(kind.rawValue) \(account) was \(result.state.rawValue)") }
+        guard result.state == .accepted else { throw DemoError("\(kind.rawValue) \(fields[.account] ?? "") was \(result.state.rawValue)") }
     }
 }
 

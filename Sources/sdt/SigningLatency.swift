@@ -26,7 +26,8 @@ enum SigningLatency {
                 previousHashHex: previous.map { Hex.encode(SHA3.hash256($0.header)) } ?? BlockHeader.genesisPreviousHashHex,
                 merkleRootHex: Hex.encode(Merkle.root(leafHashes: entries.map { Merkle.leafHash($0.signingBytes + $0.signature) })),
                 entryCount: Int64(entries.count), firstSequence: sequence, lastSequence: sequence + Int64(entries.count) - 1,
-                supply: [:], sealedAtMilliseconds: 0
+                supply: [:], reserves: [:], reserveRootHex: Hex.encode(Merkle.root(leafHashesOrNone: [])), rules: "none",
+                sealedAtMilliseconds: 0
             )
             let request = BlockSigningRequest(headerBytes: header.signingBytes, entries: entries, previousHeader: previous?.header,
                                               previousSignature: previous?.signature)

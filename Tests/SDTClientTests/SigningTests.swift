@@ -19,11 +19,11 @@ import Testing
 
     @Test func signedOperatorActionVerifies() throws {
         let key = SigningKey()
-        let signed = try Signing.operatorAction(key: key, region: "us-tx", requestID: "r", kind: .redeem, account: "a",
-                                                details: .init(token: "USD", amountMinorUnits: 5, reserveReference: "WD-1"))
-        let action = try OperatorAction(region: "us-tx", requestID: "r", kind: .redeem, account: "a",
-                                        details: .init(token: "USD", amountMinorUnits: 5, reserveReference: "WD-1"), operatorKeyHex: key.publicKeyHex)
-        #expect(signed.action == .redeem)
+        let fields: [OperatorAction.Field: String] = [.account: "a", .amount: "5", .bank: "Frost Bank", .reference: "WD-1", .valueDate: "2026-11-20"]
+        let signed = try Signing.operatorAction(key: key, region: "us-tx", requestID: "r", kind: .redeemUSD, fields: fields)
+        let action = try OperatorAction(region: "us-tx", requestID: "r", kind: .redeemUSD, fields: fields, operatorKeyHex: key.publicKeyHex)
+        #expect(signed.action == .redeemUsd)
+        #expect(signed.bank == "Frost Bank" && signed.amount == 5 && signed.valueDate == "2026-11-20")
         #expect(Ed25519.verify(signature: Hex.decode(signed.signature)!, message: action.signingBytes, publicKey: key.publicKey))
     }
 

@@ -60,32 +60,33 @@ import Testing
 
     @Test func operatorActionsRoundTripAndCheckTheirFields() throws {
         let mint = try OperatorAction(
-            region: "us-tx", requestID: "r-1", kind: .mint, account: "alice",
-            details: .init(token: "GOLD", amountMinorUnits: 31_103, reserveReference: "VAULT-7/BAR-AB123"),
+            region: "us-tx", requestID: "r-1", kind: .mintGold,
+            fields: [.account: "alice", .amount: "31103", .vault: "Texas Bullion Depository", .barSerial: "AB123", .refiner: "Valcambi",
+                     .grossWeight: "31107", .fineness: "9999"],
             operatorKeyHex: key
         )
         #expect(try OperatorAction(signingBytes: mint.signingBytes) == mint)
         let open = try OperatorAction(
-            region: "us-tx", requestID: "r-2", kind: .openAccount, account: "bob",
-            details: .init(jurisdiction: "US-TX", kycTier: 2, deviceKeyHex: key), operatorKeyHex: key
+            region: "us-tx", requestID: "r-2", kind: .openAccount,
+            fields: [.account: "bob", .jurisdiction: "US-TX", .kycTier: "2", .deviceKey: key], operatorKeyHex: key
         )
         #expect(try OperatorAction(signingBytes: open.signingBytes) == open)
         #expect(throws: RecordError.self) {
-            try OperatorAction(region: "us-tx", requestID: "r", kind: .mint, account: "a",
-                               details: .init(token: "USD", amountMinorUnits: 5), operatorKeyHex: self.key)
+            try OperatorAction(region: "us-tx", requestID: "r", kind: .mintUSD,
+                               fields: [.account: "a", .amount: "5", .bank: "B", .reference: "R"], operatorKeyHex: self.key)
         }
         #expect(throws: RecordError.self) {
-            try OperatorAction(region: "us-tx", requestID: "r", kind: .addKey, account: "a",
-                               details: .init(deviceKeyHex: self.key, token: "USD"), operatorKeyHex: self.key)
+            try OperatorAction(region: "us-tx", requestID: "r", kind: .addKey,
+                               fields: [.account: "a", .deviceKey: self.key, .token: "USD"], operatorKeyHex: self.key)
         }
         #expect(throws: RecordError.self) {
-            try OperatorAction(region: "us-tx", requestID: "r", kind: .openAccount, account: "a",
-                               details: .init(jurisdiction: "Texas", kycTier: 1, deviceKeyHex: self.key),
+            try OperatorAction(region: "us-tx", requestID: "r", kind: .openAccount,
+                               fields: [.account: "a", .jurisdiction: "Texas", .kycTier: "1", .deviceKey: self.key],
                                operatorKeyHex: self.key)
         }
         #expect(throws: RecordError.self) {
-            try OperatorAction(region: "us-tx", requestID: "r", kind: .openAccount, account: "a",
-                               details: .init(jurisdiction: "US-TX", kycTier: 4, deviceKeyHex: self.key),
+            try OperatorAction(region: "us-tx", requestID: "r", kind: .openAccount,
+                               fields: [.account: "a", .jurisdiction: "US-TX", .kycTier: "4", .deviceKey: self.key],
                                operatorKeyHex: self.key)
         }
     }
@@ -94,10 +95,13 @@ import Testing
         let header = BlockHeader(
             region: "us-tx", height: 3, previousHashHex: BlockHeader.genesisPreviousHashHex,
             merkleRootHex: String(repeating: "1f", count: 32), entryCount: 2, firstSequence: 5, lastSequence: 6,
-            supply: [.usd: 100, .gold: 7], sealedAtMilliseconds: 1_700_000_000_000
+            supply: [.usd: 100, .gold: 7], reserves: [.usd: 100, .gold: 7], reserveRootHex: String(repeating: "2e", count: 32),
+            rules: "3:" + String(repeating: "4d", count: 32), sealedAtMilliseconds: 1_700_000_000_000
         )
         let text = String(decoding: header.signingBytes, as: UTF8.self)
-        #expect(text.contains("supply:GOLD=7,USD=100\n"))
+        #expect(text.hasPrefix("SDT-BLOCK-V2\n"))
+        #expect(text.contains("supply:GOLD=7,USD=100\nreserves:GOLD=7,USD=100\nreserve_root:2e2e"))
+        #expect(text.contains("\nrules:3:4d4d"))
         #expect(try BlockHeader(signingBytes: header.signingBytes) == header)
     }
 

@@ -60,7 +60,8 @@ struct BlockMaker {
             region: "us-tx", height: height,
             previousHashHex: previousHash ?? previous.map { Hex.encode(SHA3.hash256($0.header)) } ?? BlockHeader.genesisPreviousHashHex,
             merkleRootHex: Hex.encode(Merkle.root(leafHashes: leaves)), entryCount: Int64(entries.count), firstSequence: nextSequence,
-            lastSequence: nextSequence + Int64(entries.count) - 1, supply: [:], sealedAtMilliseconds: 1
+            lastSequence: nextSequence + Int64(entries.count) - 1, supply: [:], reserves: [:],
+            reserveRootHex: Hex.encode(Merkle.root(leafHashesOrNone: [])), rules: "none", sealedAtMilliseconds: 1
         )
         return BlockSigningRequest(headerBytes: header.signingBytes, entries: entries, previousHeader: previous?.header,
                                    previousSignature: previous?.signature)

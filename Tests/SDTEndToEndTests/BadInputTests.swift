@@ -1,3 +1,4 @@
+import SDTTesting
 import Foundation
 import SDTAPI
 import SDTClient
@@ -40,8 +41,8 @@ import Testing
         let toNobody = try await node.signedTransfer(alice, "alice", "carol", 100)
         let tooMany = Components.Schemas.TransferBatch(transfers: Array(repeating: fresh, count: 1_001))
         let stranger = SigningKey()
-        let strangerAction = try Signing.operatorAction(key: stranger, region: "us-tx", requestID: "x-1", kind: .mint, account: "alice",
-                                                        details: .init(token: "USD", amountMinorUnits: 1, reserveReference: "FAKE"))
+        let strangerAction = try Signing.operatorAction(key: stranger, region: "us-tx", requestID: "x-1", kind: .mintUSD,
+                                                        fields: ReserveFields.deposit(1, "FAKE").merging([.account: "alice"]) { $1 })
         var wrongSignature = fresh
         wrongSignature.signature = Hex.encode(alice.sign(Array("something else".utf8)))
 

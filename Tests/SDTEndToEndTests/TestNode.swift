@@ -51,20 +51,26 @@ final class TestNode: @unchecked Sendable {
         (0..<processes.count).compactMap { try? String(contentsOfFile: directory.file("node-\($0).log"), encoding: .utf8) }.joined()
     }
 
-    func operate(_ kind: OperatorAction.Kind, _ account: String, _ details: OperatorAction.Details) async throws
-        -> Components.Schemas.OperatorResult {
+    /// An operator action on `account` (empty for actions without one) with the other `fields`.
+    func operate(
+        _ kind: OperatorAction.Kind, _ account: String, _ fields: [OperatorAction.Field: String], rulesText: String? = nil,
+        holder: Components.Schemas.OperatorAction.HolderPayload? = nil
+    ) async throws -> Components.Schemas.OperatorResult {
         requestCounter += 1
+        var all = fields
+        if !account.isEmpty { all[.account] = account }
         return try await client.operatorAction(Signing.operatorAction(
-            key: operatorKey, region: config.region, requestID: "test-\(requestCounter)", kind: kind, account: account, details: details
+            key: operatorKey, region: config.region, requestID: "test-\(requestCounter)", kind: kind, fields: all,
+            rulesText: rulesText, holder: holder
         ))
     }
 
     /// Opens `account` with a fresh device key and mints `usd` cents to it.
     func holder(_ account: String, usd: Int64 = 0, jurisdiction: String = "US-TX") async throws -> SigningKey {
         let key = SigningKey()
-        _ = try await operate(.openAccount, account, .init(jurisdiction: jurisdiction, kycTier: 2, deviceKeyHex: key.publicKeyHex))
+        _ = try await operate(.openAccount, account, [.jurisdiction: jurisdiction, .kycTier: "2", .deviceKey: key.publicKeyHex])
         if usd > 0 {
-            _ = try await operate(.mint, account, .init(token: "USD", amountMinorUnits: usd, reserveReference: "DEP-\(account)-\(usd)"))
+            _ = try await operate(.mintUSD, account, ReserveFields.deposit(usd, "DEP-\(account)-\(usd)"))
         }
         return key
     }

@@ -91,12 +91,12 @@ import Testing
         let alice = try await node.holder("alice", usd: 1_000)
         _ = try await node.holder("bob")
         let phone = SigningKey()
-        _ = try await node.operate(.addKey, "alice", .init(deviceKeyHex: phone.publicKeyHex))
+        _ = try await node.operate(.addKey, "alice", [.deviceKey: phone.publicKeyHex])
         guard case .accepted = try await node.client.submit(try await node.signedTransfer(phone, "alice", "bob", 1)) else {
             Issue.record("added key could not sign")
             return
         }
-        _ = try await node.operate(.revokeKey, "alice", .init(deviceKeyHex: phone.publicKeyHex))
+        _ = try await node.operate(.revokeKey, "alice", [.deviceKey: phone.publicKeyHex])
         guard case .rejected(let problem) = try await node.client.submit(try await node.signedTransfer(phone, "alice", "bob", 1)) else {
             Issue.record("revoked key could still sign")
             return

@@ -1,3 +1,4 @@
+import SDTTesting
 import SDTCore
 import SDTCrypto
 import Testing
@@ -60,9 +61,9 @@ import Testing
         let ledger = try LedgerFixture()
         let (alice, _) = try ledger.openTwoHolders()
         let phone = SigningKey()
-        try ledger.apply(ledger.operatorAction(.addKey, "alice", .init(deviceKeyHex: phone.publicKeyHex)))
+        try ledger.apply(ledger.operatorAction(.addKey, "alice", [.deviceKey: phone.publicKeyHex]))
         #expect(try ledger.apply(ledger.transfer("alice", "bob", 1, key: phone))[0].code == .accepted)
-        try ledger.apply(ledger.operatorAction(.revokeKey, "alice", .init(deviceKeyHex: phone.publicKeyHex)))
+        try ledger.apply(ledger.operatorAction(.revokeKey, "alice", [.deviceKey: phone.publicKeyHex]))
         #expect(try ledger.apply(ledger.transfer("alice", "bob", 1, key: phone))[0].code == .keyRevoked)
         #expect(try ledger.apply(ledger.transfer("alice", "bob", 1, key: alice))[0].code == .accepted)
         let keys = try LedgerReader(path: ledger.path).account("alice")?.deviceKeys
@@ -73,13 +74,13 @@ import Testing
         let ledger = try LedgerFixture()
         let (alice, _) = try ledger.openTwoHolders()
         let outcomes = try ledger.apply(
-            ledger.operatorAction(.mint, "alice", .init(token: "USD", amountMinorUnits: 5, reserveReference: "DEP-1")),
-            ledger.operatorAction(.mint, "nobody", .init(token: "USD", amountMinorUnits: 5, reserveReference: "DEP-2")),
-            ledger.operatorAction(.openAccount, "alice", .init(jurisdiction: "US-TX", kycTier: 1, deviceKeyHex: SigningKey().publicKeyHex)),
-            ledger.operatorAction(.addKey, "bob", .init(deviceKeyHex: alice.publicKeyHex)),
-            ledger.operatorAction(.redeem, "alice", .init(token: "USD", amountMinorUnits: 100_001, reserveReference: "WD-1")),
-            ledger.operatorAction(.redeem, "alice", .init(token: "USD", amountMinorUnits: 40_000, reserveReference: "WD-1")),
-            ledger.operatorAction(.mint, "bob", .init(token: "GOLD", amountMinorUnits: 31_103, reserveReference: "VAULT-1/BAR-9"))
+            ledger.operatorAction(.mintUSD, "alice", ReserveFields.deposit(5, "DEP-1")),
+            ledger.operatorAction(.mintUSD, "nobody", ReserveFields.deposit(5, "DEP-2")),
+            ledger.operatorAction(.openAccount, "alice", [.jurisdiction: "US-TX", .kycTier: "1", .deviceKey: SigningKey().publicKeyHex]),
+            ledger.operatorAction(.addKey, "bob", [.deviceKey: alice.publicKeyHex]),
+            ledger.operatorAction(.redeemUSD, "alice", ReserveFields.deposit(100_001, "WD-1")),
+            ledger.operatorAction(.redeemUSD, "alice", ReserveFields.deposit(40_000, "WD-1")),
+            ledger.operatorAction(.mintGold, "bob", ReserveFields.bar(31_103, "VAULT-1/BAR-9"))
         )
         #expect(outcomes.map(\.code) == [
             .reserveReferenceUsed, .accountUnknown, .accountExists, .deviceKeyInUse, .insufficientFunds, .accepted, .accepted,
@@ -87,8 +88,8 @@ import Testing
         let head = try LedgerReader(path: ledger.path).head()
         #expect(head.supply == [.usd: 60_000, .gold: 31_103])
         let stranger = SigningKey()
-        let forged = try OperatorAction(region: "us-tx", requestID: "x", kind: .mint, account: "alice",
-                                        details: .init(token: "USD", amountMinorUnits: 1, reserveReference: "F"),
+        let forged = try OperatorAction(region: "us-tx", requestID: "x", kind: .mintUSD,
+                                        fields: ReserveFields.deposit(1, "F").merging([.account: "alice"]) { $1 },
                                         operatorKeyHex: stranger.publicKeyHex)
         #expect(try ledger.apply(.operatorAction(forged, signature: stranger.sign(forged.signingBytes)))[0].code == .operatorKeyUnknown)
     }

@@ -1,6 +1,7 @@
 import SDTCore
 import SDTCrypto
 import SDTTesting
+import SDTRules
 @testable import SDTLedger
 
 /// A real ledger file with an operator, a block key and helpers that sign entries as clients would.
@@ -19,21 +20,27 @@ final class LedgerFixture: @unchecked Sendable {
         let issuer = try TransactionIDIssuer(secret: SecureRandom.bytes(32), region: "us-tx")
         self.issuer = issuer
         writer = try LedgerWriter(path: directory.file("ledger.sqlite"), policy: LedgerPolicy(
-            region: "us-tx", tokensOffered: [.usd, .gold], operatorKeys: [operatorKey.publicKeyHex], transactionIDs: issuer
+            region: "us-tx", tokensOffered: [.usd, .gold], operatorKeys: [operatorKey.publicKeyHex], transactionIDs: issuer,
+            treasuryAccount: "treasury"
         ))
     }
 
     var policy: LedgerPolicy {
-        LedgerPolicy(region: "us-tx", tokensOffered: [.usd, .gold], operatorKeys: [operatorKey.publicKeyHex], transactionIDs: issuer)
+        LedgerPolicy(region: "us-tx", tokensOffered: [.usd, .gold], operatorKeys: [operatorKey.publicKeyHex], transactionIDs: issuer,
+                     treasuryAccount: "treasury")
     }
 
-    func operatorAction(_ kind: OperatorAction.Kind, _ account: String, _ details: OperatorAction.Details) throws -> Submission {
+    /// An operator action on `account` (empty for actions without one) with the other `fields`.
+    func operatorAction(
+        _ kind: OperatorAction.Kind, _ account: String, _ fields: [OperatorAction.Field: String], attachment: [UInt8] = []
+    ) throws -> Submission {
         requestCounter += 1
+        var all = fields
+        if !account.isEmpty { all[.account] = account }
         let action = try OperatorAction(
-            region: "us-tx", requestID: "req-\(requestCounter)", kind: kind, account: account, details: details,
-            operatorKeyHex: operatorKey.publicKeyHex
+            region: "us-tx", requestID: "req-\(requestCounter)", kind: kind, fields: all, operatorKeyHex: operatorKey.publicKeyHex
         )
-        return .operatorAction(action, signature: operatorKey.sign(action.signingBytes))
+        return .operatorAction(action, signature: operatorKey.sign(action.signingBytes), attachment: attachment)
     }
 
     func transfer(_ from: String, _ to: String, _ amount: Int64, key: SigningKey, token: String = "USD",
@@ -54,9 +61,9 @@ final class LedgerFixture: @unchecked Sendable {
         let alice = SigningKey()
         let bob = SigningKey()
         let outcomes = try apply(
-            operatorAction(.openAccount, "alice", .init(jurisdiction: "US-TX", kycTier: 2, deviceKeyHex: alice.publicKeyHex)),
-            operatorAction(.openAccount, "bob", .init(jurisdiction: "US-WY", kycTier: 1, deviceKeyHex: bob.publicKeyHex)),
-            operatorAction(.mint, "alice", .init(token: "USD", amountMinorUnits: 100_000, reserveReference: "DEP-1"))
+            operatorAction(.openAccount, "alice", [.jurisdiction: "US-TX", .kycTier: "2", .deviceKey: alice.publicKeyHex]),
+            operatorAction(.openAccount, "bob", [.jurisdiction: "US-WY", .kycTier: "1", .deviceKey: bob.publicKeyHex]),
+            operatorAction(.mintUSD, "alice", ReserveFields.deposit(100_000, "DEP-1"))
         )
         precondition(outcomes.allSatisfy { $0.code == .accepted }, "fixture set-up failed: \(outcomes)")
         return (alice, bob)

@@ -1,3 +1,4 @@
+import SDTTesting
 import Foundation
 import SDTCore
 import SDTCrypto
@@ -10,7 +11,7 @@ import Testing
         let (alice, bob) = try ledger.openTwoHolders()
         for amount in 1...5 { try ledger.apply(ledger.transfer("alice", "bob", Int64(amount) * 100, key: alice)) }
         try ledger.apply(ledger.transfer("bob", "alice", 50, key: bob))
-        try ledger.apply(ledger.operatorAction(.mint, "bob", .init(token: "GOLD", amountMinorUnits: 1_000, reserveReference: "V-1")))
+        try ledger.apply(ledger.operatorAction(.mintGold, "bob", ReserveFields.bar(1_000, "V-1")))
         try ledger.sealAndSign()
         return ledger
     }

@@ -9,17 +9,18 @@ import Testing
         let key = SigningKey()
         let transfer = try Transfer(region: "us-tx", transactionID: "tx1", from: "a", to: "b", token: "GOLD",
                                     amountMinorUnits: 7, publicKeyHex: key.publicKeyHex)
-        let action = try OperatorAction(region: "us-tx", requestID: "r1", kind: .addKey, account: "a",
-                                        details: .init(deviceKeyHex: key.publicKeyHex), operatorKeyHex: key.publicKeyHex)
+        let action = try OperatorAction(region: "us-tx", requestID: "r1", kind: .addKey,
+                                        fields: [.account: "a", .deviceKey: key.publicKeyHex], operatorKeyHex: key.publicKeyHex)
         return [.transfer(transfer, signature: key.sign(transfer.signingBytes)),
-                .operatorAction(action, signature: key.sign(action.signingBytes))]
+                .operatorAction(action, signature: key.sign(action.signingBytes), attachment: Array("rules or sealed data".utf8))]
     }
 
     @Test func workAndOutcomesRoundTrip() throws {
         let original = try submissions()
         #expect(try SubmissionCodec.decode(SubmissionCodec.encode(original)) == original)
         let outcomes = [Outcome(kind: .transfer, entryID: "tx1", code: .accepted, sequence: 9),
-                        Outcome(kind: .operatorAction, entryID: "r1", code: .deviceKeyInUse, sequence: nil)]
+                        Outcome(kind: .operatorAction, entryID: "r1", code: .deviceKeyInUse, sequence: nil),
+                        Outcome(kind: .transfer, entryID: "tx2", code: .ruleRejected, sequence: nil, ruleID: "TX-CTR", ruleSetVersion: 3)]
         #expect(try SubmissionCodec.decodeOutcomes(SubmissionCodec.encode(outcomes)) == outcomes)
     }
 

@@ -1,0 +1,166 @@
+import SDTCore
+import SDTRules
+
+/// Reads for reserves, rules, account events, dry runs and aggregate statistics.
+extension LedgerReader {
+    public func reserves() throws(LedgerError) -> ReservesRecord {
+        try read { (connection) throws(LedgerError) -> ReservesRecord in
+            var supply: [Token: Int64] = [:]
+            try connection.each("SELECT token, amount FROM supply") { row in
+                if let token = Token(rawValue: row.text(0)) { supply[token] = row.int(1) }
+            }
+            var sums: [String: Int64] = [:]
+            var barsHeld: Int64 = 0
+            try connection.each(
+                "SELECT kind, COALESCE(SUM(amount), 0), COUNT(*) FROM reserve_records WHERE released_sequence IS NULL GROUP BY kind"
+            ) { row in
+                sums[row.text(0)] = row.int(1)
+                if row.text(0) == "bar" { barsHeld = row.int(2) }
+            }
+            let block = try connection.query("SELECT header, signature FROM blocks ORDER BY height DESC LIMIT 1").first
+                .map { row throws(LedgerError) in try SealedBlock(headerBytes: row.blob(0), signature: row.optionalBlob(1)) }
+            return ReservesRecord(
+                supply: supply,
+                reserves: [.usd: (sums["deposit"] ?? 0) - (sums["withdrawal"] ?? 0), .gold: sums["bar"] ?? 0],
+                usdDeposits: sums["deposit"] ?? 0, usdWithdrawals: sums["withdrawal"] ?? 0, barsHeld: barsHeld, block: block
+            )
+        }
+    }
+
+    /// Bars held in the vaults (or, with `includeReleased`, also those released), by serial, paged.
+    public func bars(after serial: String, limit: Int, includeReleased: Bool = false) throws(LedgerError) -> [BarRecord] {
+        try read { (connection) throws(LedgerError) -> [BarRecord] in
+            try connection.query(
+                """
+                SELECT r.reference, e.signing_bytes, r.sequence, r.released_sequence FROM reserve_records r
+                JOIN entries e ON e.sequence = r.sequence
+                WHERE r.kind = 'bar' AND r.reference > ? AND (? OR r.released_sequence IS NULL) ORDER BY r.reference, r.sequence LIMIT ?
+                """, [.text(serial), .integer(includeReleased ? 1 : 0), .integer(Int64(limit))]
+            ).map { row throws(LedgerError) in try Self.bar(row) }
+        }
+    }
+
+    /// Every record of the bar with this serial, newest first (a bar can return after a release).
+    public func bar(serial: String) throws(LedgerError) -> [BarRecord] {
+        try read { (connection) throws(LedgerError) -> [BarRecord] in
+            try connection.query(
+                """
+                SELECT r.reference, e.signing_bytes, r.sequence, r.released_sequence FROM reserve_records r
+                JOIN entries e ON e.sequence = r.sequence WHERE r.kind = 'bar' AND r.reference = ? ORDER BY r.sequence DESC
+                """, [.text(serial)]
+            ).map { row throws(LedgerError) in try Self.bar(row) }
+        }
+    }
+
+    private static func bar(_ row: Row) throws(LedgerError) -> BarRecord {
+        let action: OperatorAction
+        do {
+            action = try OperatorAction(signingBytes: row.blob(1))
+        } catch {
+            throw LedgerError(.invariant, "the mint of bar \(row.text(0)) does not parse: \(error)")
+        }
+        return BarRecord(
+            serial: row.text(0), vault: action[.vault] ?? "", refiner: action[.refiner] ?? "",
+            grossWeightMilligrams: action.integer(.grossWeight) ?? 0, fineness: action.integer(.fineness) ?? 0,
+            fineWeightMilligrams: action.amount?.minorUnits ?? 0, mintedSequence: row.int(2), releasedSequence: row.optionalInt(3)
+        )
+    }
+
+    /// The rule set of `version`, or the one in force when nil.
+    public func ruleSet(version: Int64?) throws(LedgerError) -> RuleSetRecord? {
+        try read { (connection) throws(LedgerError) -> RuleSetRecord? in
+            let rows = if let version {
+                try connection.query("SELECT version, sha3, text, sequence, installed_at_ms FROM rule_sets WHERE version = ?", [.integer(version)])
+            } else {
+                try connection.query("SELECT version, sha3, text, sequence, installed_at_ms FROM rule_sets ORDER BY version DESC LIMIT 1")
+            }
+            return rows.first.map {
+                RuleSetRecord(version: $0.int(0), sha3Hex: $0.text(1), text: $0.text(2), sequence: $0.optionalInt(3), installedAtMilliseconds: $0.int(4))
+            }
+        }
+    }
+
+    public func ruleSetVersions() throws(LedgerError) -> [Int64] {
+        try read { (connection) throws(LedgerError) -> [Int64] in
+            try connection.query("SELECT version FROM rule_sets ORDER BY version").map { $0.int(0) }
+        }
+    }
+
+    public func events(_ account: String, after: Int64, limit: Int) throws(LedgerError) -> [AccountEventRecord] {
+        try read { (connection) throws(LedgerError) -> [AccountEventRecord] in
+            try connection.query(
+                """
+                SELECT e.sequence, e.signing_bytes, e.block_height FROM account_events a JOIN entries e ON e.sequence = a.sequence
+                WHERE a.account_id = ? AND a.sequence > ? ORDER BY a.sequence LIMIT ?
+                """, [.text(account), .integer(after), .integer(Int64(limit))]
+            ).compactMap { row in
+                guard let action = try? OperatorAction(signingBytes: row.blob(1)) else { return nil }
+                return AccountEventRecord(
+                    sequence: row.int(0), requestID: action.requestID, action: action.kind.rawValue,
+                    legalDirective: action[.legalDirective], reason: action[.reason], blockHeight: row.optionalInt(2)
+                )
+            }
+        }
+    }
+
+    /// What the rules would decide on a transfer now, from committed state; changes nothing.
+    public enum DryRun: Sendable {
+        case refused(OutcomeCode)
+        case decided(RuleDecision?)
+    }
+
+    public func dryRun(from: String, to: String, token: Token, amount: Int64, nowMilliseconds: Int64) throws(LedgerError) -> DryRun {
+        let rulesText = try ruleSet(version: nil)?.text
+        return try read { (connection) throws(LedgerError) -> DryRun in
+            func facts(_ id: String) throws(LedgerError) -> (jurisdiction: String, tier: Int, frozen: Bool)? {
+                try connection.query(
+                    "SELECT jurisdiction, kyc_tier, EXISTS (SELECT 1 FROM frozen_accounts WHERE account_id = id) FROM accounts WHERE id = ?",
+                    [.text(id)]
+                ).first.map { ($0.text(0), Int($0.int(1)), $0.int(2) == 1) }
+            }
+            guard let sender = try facts(from) else { return .refused(.accountUnknown) }
+            guard let receiver = try facts(to) else { return .refused(.receiverUnknown) }
+            guard from != to else { return .refused(.sameAccount) }
+            guard !sender.frozen, !receiver.frozen else { return .refused(.accountFrozen) }
+            guard let rulesText else { return .decided(nil) }
+            let rules: RuleSet
+            do {
+                rules = try RuleSet(text: rulesText)
+            } catch {
+                throw LedgerError(.invariant, "the rule set in force does not parse: \(error)")
+            }
+            let transfer = TransferFacts(
+                from: from, to: to, token: token, amount: amount, senderJurisdiction: sender.jurisdiction,
+                receiverJurisdiction: receiver.jurisdiction, senderKYCTier: sender.tier, receiverKYCTier: receiver.tier,
+                nowMilliseconds: nowMilliseconds
+            )
+            return .decided(try rules.evaluate(transfer) { (account, token, since) throws(LedgerError) in
+                let row = try connection.query(
+                    """
+                    SELECT COALESCE(SUM(-p.amount), 0), COUNT(*) FROM postings p JOIN entries e ON e.sequence = p.sequence
+                    WHERE p.account_id = ? AND p.token = ? AND p.amount < 0 AND e.kind = 'transfer' AND e.applied_at_ms >= ?
+                    """, [.text(account), .text(token.rawValue), .integer(since)]
+                ).first
+                return (row?.int(0) ?? 0, row?.int(1) ?? 0)
+            })
+        }
+    }
+
+    /// Transfers of `token` sent in `[fromMs, toMs)` by accounts of `jurisdiction` (a country code
+    /// includes its subdivisions; nil: every jurisdiction): count, volume, distinct sending accounts.
+    public func statistics(token: Token, jurisdiction: String?, fromMilliseconds: Int64, toMilliseconds: Int64) throws(LedgerError) -> TransferStatistics {
+        try read { (connection) throws(LedgerError) -> TransferStatistics in
+            let row = try connection.query(
+                """
+                SELECT COUNT(*), COALESCE(SUM(-p.amount), 0), COUNT(DISTINCT p.account_id)
+                FROM postings p JOIN entries e ON e.sequence = p.sequence JOIN accounts a ON a.id = p.account_id
+                WHERE e.kind = 'transfer' AND p.amount < 0 AND p.token = ? AND e.applied_at_ms >= ? AND e.applied_at_ms < ?
+                  AND (? = '' OR a.jurisdiction = ? OR a.jurisdiction LIKE ? || '-%')
+                """,
+                [.text(token.rawValue), .integer(fromMilliseconds), .integer(toMilliseconds),
+                 .text(jurisdiction ?? ""), .text(jurisdiction ?? ""), .text(jurisdiction ?? "")]
+            ).first
+            return TransferStatistics(transfers: row?.int(0) ?? 0, volume: row?.int(1) ?? 0, accounts: row?.int(2) ?? 0)
+        }
+    }
+}
