@@ -103,6 +103,13 @@ extension LedgerReader {
         }
     }
 
+    /// The holder's personal data as stored: sealed with the node's data key, or nil.
+    public func sealedHolderData(_ account: String) throws(LedgerError) -> [UInt8]? {
+        try read { (connection) throws(LedgerError) -> [UInt8]? in
+            try connection.query("SELECT sealed FROM holder_data WHERE account_id = ?", [.text(account)]).first?.blob(0)
+        }
+    }
+
     /// What the rules would decide on a transfer now, from committed state; changes nothing.
     public enum DryRun: Sendable {
         case refused(OutcomeCode)

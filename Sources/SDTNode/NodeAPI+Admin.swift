@@ -80,14 +80,15 @@ extension NodeAPI {
         switch action.kind {
         case .setRules:
             guard let text = body.rulesText else { return .failure(RecordError("rules_text: required for set_rules")) }
+            let sha3 = Hex.encode(SHA3.hash256(Array(text.utf8)))
+            guard sha3 == action[.rulesSHA3] else {
+                return .failure(RecordError("rules_sha3: the text hashes to \(sha3), not \(action[.rulesSHA3] ?? ""); sign the hash of the exact text"))
+            }
             let rules: RuleSet
             do {
                 rules = try RuleSet(text: text)
             } catch {
                 return .failure(RecordError("rules_text: \(error.description)"))
-            }
-            guard rules.sha3Hex == action[.rulesSHA3] else {
-                return .failure(RecordError("rules_sha3: the text hashes to \(rules.sha3Hex), not \(action[.rulesSHA3] ?? "")"))
             }
             guard rules.region == config.region, String(rules.version) == action[.rulesVersion] else {
                 return .failure(RecordError("rules_text: the file is version \(rules.version) of region \(rules.region); the action says version \(action[.rulesVersion] ?? "") of \(config.region)"))
