@@ -79,6 +79,9 @@ public struct BlockValidator: Sendable {
             throw CryptoError("the header does not parse: \(error)")
         }
         guard header.region == region else { throw CryptoError("the block is for region \(header.region), not \(region)") }
+        for token in Token.allCases where (header.supply[token] ?? 0) != (header.reserves[token] ?? 0) {
+            throw CryptoError("the block states \(token.rawValue) supply \(header.supply[token] ?? 0) but reserves \(header.reserves[token] ?? 0); unbacked supply is never signed")
+        }
         try checkContinuity(header, request)
         guard header.entryCount == Int64(request.entries.count), header.lastSequence - header.firstSequence + 1 == header.entryCount,
               !request.entries.isEmpty

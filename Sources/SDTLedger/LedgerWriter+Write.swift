@@ -118,6 +118,7 @@ extension LedgerWriter {
         let transactionID = action[.transactionID] ?? ""
         guard let held = try openHold(transactionID) else { preconditionFailure("a decided review has an open hold") }
         try connection.query("UPDATE holds SET review_sequence = ? WHERE transaction_id = ?", [.integer(sequence), .text(transactionID)])
+        working.openHolds = working.openHolds.map { $0 - 1 }
         let submission = Submission.transfer(held.transfer, signature: held.signature)
         if action[.decision] == "approve" {
             let transferSequence = takeSequence()
@@ -153,6 +154,7 @@ extension LedgerWriter {
             [.text(transfer.transactionID), .blob(transfer.signingBytes), .text(transfer.publicKeyHex), .blob(signature),
              .text(rules.ruleID ?? ""), .integer(rules.ruleSetVersion), .integer(nowMilliseconds)]
         )
+        working.openHolds = working.openHolds.map { $0 + 1 }
     }
 
     private func noteEvent(account: String, sequence: Int64) throws(LedgerError) {

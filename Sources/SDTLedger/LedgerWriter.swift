@@ -179,7 +179,10 @@ public final class LedgerWriter: @unchecked Sendable {
             return Outcome(kind: submission.kind, entryID: submission.entryID, code: code, sequence: nil,
                            ruleID: same ? row.optionalText(2) : nil, ruleSetVersion: same ? row.optionalInt(3) : nil)
         }
-        if submission.kind == .transfer, let row = try connection.query(
+        if working.openHolds == nil {
+            working.openHolds = try connection.query("SELECT COUNT(*) FROM holds WHERE review_sequence IS NULL").first?.int(0) ?? 0
+        }
+        if submission.kind == .transfer, working.openHolds != 0, let row = try connection.query(
             "SELECT signing_bytes, rule_id, rule_set_version FROM holds WHERE transaction_id = ? AND review_sequence IS NULL",
             [.text(submission.entryID)]
         ).first {

@@ -21,6 +21,8 @@ struct WorkingSet {
     var reserves: [Token: Int64] = [:]
     /// Outgoing transfers per account and token at or after `outgoingSince`, for velocity rules.
     var outgoing: [BalanceKey: OutgoingWindow] = [:]
+    /// Transfers waiting for review; while there are none, a resubmission needs no look at `holds`.
+    var openHolds: Int64?
     var keys: [String: (account: String, revoked: Bool)] = [:]
     var balances: [BalanceKey: Int64] = [:]
     var supply: [Token: Int64] = [:]

@@ -25,6 +25,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Also run the batch path with a custodian quorum checking every signature and with the sampled policy, and measure block signing latency.")
     var custody = false
     @Option(help: "Custodian policy for the sampled run.") var samplePolicy = "sampled:100000:50"
+    @Flag(help: "Also run the batch path on a node without the region's rule set, and report the rules' cost as a ratio.")
+    var compareRules = false
 
     func validate() throws {
         guard (2...10_000).contains(accounts) else { throw ValidationError("--accounts must be 2...10000") }
@@ -62,6 +64,15 @@ struct BenchCommand: AsyncParsableCommand {
             figures["single_p99_ms"] = singleRun.percentile(0.99)
         }
         bench.process.stop()
+        if compareRules {
+            var plain = try await BenchNode(directory: directory + "-no-rules", regionPath: region, accounts: accounts, rules: false)
+            defer { plain.process.stop() }
+            let plainRun = try await plain.drive(try await plain.presign(count: transfers), batchSize: batch, concurrency: concurrency)
+            print(plainRun.summary(label: "batch, node without rules", verifyRate: verifyRate))
+            let ratio = (batchRun.transfersPerSecond / plainRun.transfersPerSecond * 1000).rounded() / 1000
+            print("with the region's rules / without: \(ratio)")
+            figures["rules_over_no_rules"] = ratio
+        }
         if custody {
             try await compareCustody(directory: directory, verifyRate: verifyRate, single: batchRun, figures: &figures)
         }

@@ -14,7 +14,8 @@ struct BenchNode {
     let keys: [SigningKey]
     var next = 0
 
-    init(directory: String, regionPath: String, accounts: Int, custody: RegionConfig.Custody? = nil) async throws {
+    /// `rules: false` runs the node without the region's rule set, as a baseline for the rules' cost.
+    init(directory: String, regionPath: String, accounts: Int, custody: RegionConfig.Custody? = nil, rules: Bool = true) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let operatorKey = SigningKey()
         var config = try RegionConfig.load(path: regionPath)
@@ -22,6 +23,7 @@ struct BenchNode {
         config.httpAddress = "127.0.0.1:0"
         config.limits.syncWaitMilliseconds = 10_000
         config.custody = custody
+        if !rules { config.rulesPath = nil }
         let configPath = (directory as NSString).appendingPathComponent("bench.toml")
         try config.tomlText.write(toFile: configPath, atomically: true, encoding: .utf8)
         process = try NodeProcess(

@@ -168,7 +168,7 @@ struct DemoStory {
         let events = try await client.history("bob").events ?? []
         say("Freeze and clawback under a legal directive", "bob frozen: alice's 1.00 USD to bob is \(frozenProblem.code)",
             "1000.00 USD clawed back from bob to \(treasury), then bob unfrozen",
-            "bob's history shows: " + events.map { "\($0.action) (\($0.legalDirective ?? $0.reason ?? ""))" }.joined(separator: "; "))
+            "bob's history shows: " + events.map { event in event.legalDirective.map { "\(event.action) (\($0))" } ?? event.action }.joined(separator: "; "))
 
         let receipt = try await client.receipt(first.signed.transactionId)
         let receiptPath = path("receipt-\(first.signed.transactionId.prefix(12)).json")

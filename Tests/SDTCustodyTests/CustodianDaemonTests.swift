@@ -54,13 +54,13 @@ struct BlockMaker {
         return SignedEntry(kind: .transfer, signingBytes: transfer.signingBytes, signature: client.sign(transfer.signingBytes))
     }
 
-    func request(_ entries: [SignedEntry], previousHash: String? = nil) -> BlockSigningRequest {
+    func request(_ entries: [SignedEntry], previousHash: String? = nil, unbackedSupply: Bool = false) -> BlockSigningRequest {
         let leaves = entries.map { Merkle.leafHash($0.signingBytes + $0.signature) }
         let header = BlockHeader(
             region: "us-tx", height: height,
             previousHashHex: previousHash ?? previous.map { Hex.encode(SHA3.hash256($0.header)) } ?? BlockHeader.genesisPreviousHashHex,
             merkleRootHex: Hex.encode(Merkle.root(leafHashes: leaves)), entryCount: Int64(entries.count), firstSequence: nextSequence,
-            lastSequence: nextSequence + Int64(entries.count) - 1, supply: [:], reserves: [:],
+            lastSequence: nextSequence + Int64(entries.count) - 1, supply: unbackedSupply ? [.usd: 1] : [:], reserves: [:],
             reserveRootHex: Hex.encode(Merkle.root(leafHashesOrNone: [])), rules: "none", sealedAtMilliseconds: 1
         )
         return BlockSigningRequest(headerBytes: header.signingBytes, entries: entries, previousHeader: previous?.header,
@@ -119,6 +119,7 @@ struct BlockMaker {
             ("changed transfer", withChangedEntry),
             ("bad client signature (Merkle root recomputed)", maker.request([badSignature])),
             ("wrong previous hash", maker.request([good], previousHash: String(repeating: "ab", count: 32))),
+            ("supply not backed by reserves", maker.request([good], unbackedSupply: true)),
             ("unsigned predecessor", BlockSigningRequest(headerBytes: maker.request([good]).headerBytes, entries: [good],
                                                          previousHeader: first.headerBytes, previousSignature: SigningKey().sign(first.headerBytes))),
         ]
