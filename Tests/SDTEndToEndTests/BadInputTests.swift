@@ -43,6 +43,13 @@ import Testing
         let stranger = SigningKey()
         let strangerAction = try Signing.operatorAction(key: stranger, region: "us-tx", requestID: "x-1", kind: .mintUSD,
                                                         fields: ReserveFields.deposit(1, "FAKE").merging([.account: "alice"]) { $1 })
+        let deposit = try Signing.operatorAction(key: node.operatorKey, region: "us-tx", requestID: "d-1", kind: .mintUSD,
+                                                 fields: ReserveFields.deposit(1, "DEP-BAD").merging([.account: "alice"]) { $1 })
+        func action(_ edit: (inout [String: Any]) -> Void) throws -> Data {
+            var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(deposit)) as! [String: Any]
+            edit(&object)
+            return try JSONSerialization.data(withJSONObject: object)
+        }
         var wrongSignature = fresh
         wrongSignature.signature = Hex.encode(alice.sign(Array("something else".utf8)))
 
@@ -72,6 +79,20 @@ import Testing
             Case(description: "batch too large", method: "POST", path: "/v1/transactions/batch", body: try node.json(tooMany), status: 400, code: "batch_too_large"),
             Case(description: "wrong media type", method: "POST", path: "/v1/transactions", body: try node.json(fresh), contentType: "text/plain", status: 415, code: "unsupported_media_type"),
             Case(description: "unknown operator key", method: "POST", path: "/v1/admin/operations", body: try node.json(strangerAction), status: 403, code: "operator_key_unknown"),
+            Case(description: "operator action with an unknown field", method: "POST", path: "/v1/admin/operations", body: try action { $0["memo"] = "x" }, status: 400, code: "malformed_request"),
+            Case(description: "deposit with an impossible value date", method: "POST", path: "/v1/admin/operations", body: try action { $0["value_date"] = "2026-02-30" }, status: 400, code: "invalid_field"),
+            Case(description: "deposit with a field it does not take", method: "POST", path: "/v1/admin/operations", body: try action { $0["bar_serial"] = "B-1" }, status: 400, code: "invalid_field"),
+            Case(description: "deposit without its bank", method: "POST", path: "/v1/admin/operations", body: try action { $0["bank"] = nil }, status: 400, code: "invalid_field"),
+            Case(description: "rules text on a deposit", method: "POST", path: "/v1/admin/operations", body: try action { $0["rules_text"] = "version = 9" }, status: 400, code: "invalid_field"),
+            Case(description: "reason with a line break", method: "POST", path: "/v1/admin/operations", body: try action {
+                $0["action"] = "freeze"; $0["amount"] = nil; $0["bank"] = nil; $0["reference"] = nil; $0["value_date"] = nil
+                $0["legal_directive"] = "Case 1"; $0["reason"] = "two\nlines"
+            }, status: 400, code: "invalid_field"),
+            Case(description: "dry run for a bad account id", method: "POST", path: "/v1/rules/dry-run",
+                 body: Data("{\"from\":\"Alice Smith\",\"to\":\"bob\",\"token\":\"USD\",\"amount\":1}".utf8), status: 400, code: "invalid_field"),
+            Case(description: "statistics for a malformed period", method: "GET", path: "/v1/statistics/transfers?token=USD&period=November", body: nil, status: 400, code: "invalid_field"),
+            Case(description: "statistics for a malformed jurisdiction", method: "GET", path: "/v1/statistics/transfers?token=USD&period=2026-11&jurisdiction=Texas", body: nil, status: 400, code: "invalid_field"),
+            Case(description: "unknown rule set version", method: "GET", path: "/v1/rules/99", body: nil, status: 404, code: "not_found"),
             Case(description: "unknown route", method: "GET", path: "/v1/nothing-here", body: nil, status: 404, code: "not_found"),
             Case(description: "unknown transaction", method: "GET", path: "/v1/transactions/tx00", body: nil, status: 404, code: "not_found"),
             Case(description: "unknown account", method: "GET", path: "/v1/accounts/ghost/balance", body: nil, status: 404, code: "not_found"),
