@@ -36,6 +36,9 @@ struct LedgerReplay {
             guard transfer.transactionID == entryID, transfer.publicKeyHex == publicKeyHex else {
                 throw AuditProblem("stored id or key differs from the signed record")
             }
+            if let approved, approved != entryID {
+                throw AuditProblem("the review approving \(approved) is followed by another transfer")
+            }
             return try apply(transfer)
         case EntryKind.operatorAction.rawValue:
             if let approved { throw AuditProblem("the review approving \(approved) is not followed by that transfer") }
