@@ -132,9 +132,6 @@ public struct Rule: Sendable {
     public internal(set) var senderIn: Set<String>?
     public internal(set) var receiverIn: Set<String>?
     public internal(set) var velocity: Velocity?
-    // Read while parsing, then folded into `velocity`.
-    var velocityAmountOver: Int64?
-    var velocityCountOver: Int64?
 
     init(id: String, decision: Verdict, reason: String, flag: String?) {
         self.id = id

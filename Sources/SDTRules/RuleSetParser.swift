@@ -68,14 +68,8 @@ enum RuleSetParser {
             guard let text = table["token"]?.string, let token = Token(rawValue: text) else { throw fail("token must be \"USD\" or \"GOLD\"") }
             rule.token = token
         }
-        for (key, path) in [("amount_at_least", \Rule.amountAtLeast), ("amount_below", \Rule.amountBelow), ("velocity_amount_over", \Rule.velocityAmountOver)]
-        where table.contains(key: key) {
-            guard let token = rule.token else { throw fail("\(key) needs token = \"USD\" or \"GOLD\" in the same rule") }
-            guard let text = table[key]?.string, let minor = token.minorUnits(decimal: text), minor > 0 else {
-                throw fail("\(key) must be a quoted positive amount in \(token.rawValue) with at most \(token.fractionDigits) decimals, like \"10000.00\"")
-            }
-            rule[keyPath: path] = minor
-        }
+        rule.amountAtLeast = try amount(table, "amount_at_least", rule: rule)
+        rule.amountBelow = try amount(table, "amount_below", rule: rule)
         for (key, path) in [
             ("sender_jurisdiction_in", \Rule.senderJurisdictionIn), ("sender_jurisdiction_not_in", \Rule.senderJurisdictionNotIn),
             ("receiver_jurisdiction_in", \Rule.receiverJurisdictionIn), ("receiver_jurisdiction_not_in", \Rule.receiverJurisdictionNotIn),
@@ -105,16 +99,27 @@ enum RuleSetParser {
         return rule
     }
 
+    /// A quoted decimal amount in the rule's token, or nil when the key is absent.
+    private static func amount(_ table: TOMLTable, _ key: String, rule: Rule) throws(RuleSetError) -> Int64? {
+        guard table.contains(key: key) else { return nil }
+        guard let token = rule.token else { throw RuleSetError("rule \(rule.id): \(key) needs token = \"USD\" or \"GOLD\" in the same rule") }
+        guard let text = table[key]?.string, let minor = token.minorUnits(decimal: text), minor > 0 else {
+            throw RuleSetError("rule \(rule.id): \(key) must be a quoted positive amount in \(token.rawValue) with at most \(token.fractionDigits) decimals, like \"10000.00\"")
+        }
+        return minor
+    }
+
     private static func parseVelocity(_ table: TOMLTable, into rule: inout Rule) throws(RuleSetError) {
         let hasWindow = table.contains(key: "velocity_window_hours")
-        let hasCount = table.contains(key: "velocity_count_over")
-        if hasCount {
+        let amountOver = try amount(table, "velocity_amount_over", rule: rule)
+        var countOver: Int64?
+        if table.contains(key: "velocity_count_over") {
             guard let count = table["velocity_count_over"]?.int, count >= 1 else {
                 throw RuleSetError("rule \(rule.id): velocity_count_over must be a positive integer")
             }
-            rule.velocityCountOver = Int64(count)
+            countOver = Int64(count)
         }
-        let hasLimit = rule.velocityAmountOver != nil || hasCount
+        let hasLimit = amountOver != nil || countOver != nil
         guard hasWindow == hasLimit else {
             throw RuleSetError("rule \(rule.id): velocity_window_hours goes with velocity_amount_over or velocity_count_over, and they with it")
         }
@@ -123,7 +128,7 @@ enum RuleSetParser {
         guard let hours = table["velocity_window_hours"]?.int, (1...8_784).contains(hours) else {
             throw RuleSetError("rule \(rule.id): velocity_window_hours must be an integer 1...8784 (one leap year)")
         }
-        rule.velocity = Rule.Velocity(windowHours: Int64(hours), amountOver: rule.velocityAmountOver, countOver: rule.velocityCountOver)
+        rule.velocity = Rule.Velocity(windowHours: Int64(hours), amountOver: amountOver, countOver: countOver)
     }
 
     private static func strings(_ table: TOMLTable, _ key: String, rule id: String) throws(RuleSetError) -> [String] {
