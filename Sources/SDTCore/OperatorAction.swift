@@ -80,9 +80,6 @@ public struct OperatorAction: Sendable, Hashable {
 
         public static func < (lhs: Field, rhs: Field) -> Bool { lhs.rawValue < rhs.rawValue }
 
-        /// Fields whose value is an integer in the JSON form.
-        public var isInteger: Bool { [.kycTier, .amount, .grossWeight, .fineness, .rulesVersion].contains(self) }
-
         /// Why `value` is not acceptable for this field, or nil when it is.
         func problem(with value: String) -> String? {
             let text = value[...]

@@ -91,8 +91,8 @@ extension LedgerWriter {
         guard policy.tokensOffered.contains(token) else { return .tokenNotOffered }
         let record = Self.reserveRecord(action)
         if action.kind == .redeemGold {
-            guard let bar = try heldBar(record.reference) else { return .barUnknown }
-            guard bar.amount == amount else { return .barWeightMismatch }
+            guard let fineWeight = try heldBarFineWeight(record.reference) else { return .barUnknown }
+            guard fineWeight == amount else { return .barWeightMismatch }
         } else {
             let used = try !connection.query(
                 "SELECT 1 FROM reserve_records WHERE token = ? AND kind = ? AND reference = ? AND released_sequence IS NULL",
@@ -119,11 +119,11 @@ extension LedgerWriter {
         }
     }
 
-    func heldBar(_ serial: String) throws(LedgerError) -> (sequence: Int64, amount: Int64)? {
+    private func heldBarFineWeight(_ serial: String) throws(LedgerError) -> Int64? {
         try connection.query(
-            "SELECT sequence, amount FROM reserve_records WHERE token = 'GOLD' AND kind = 'bar' AND reference = ? AND released_sequence IS NULL",
+            "SELECT amount FROM reserve_records WHERE token = 'GOLD' AND kind = 'bar' AND reference = ? AND released_sequence IS NULL",
             [.text(serial)]
-        ).first.map { ($0.int(0), $0.int(1)) }
+        ).first?.int(0)
     }
 
     private func decideRules(_ action: OperatorAction, text: [UInt8]) throws(LedgerError) -> OutcomeCode {

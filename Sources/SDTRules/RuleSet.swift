@@ -14,10 +14,9 @@ public struct RuleSet: Sendable {
     public let text: String
     public let sha3Hex: String
 
-    /// How far back velocity rules look; history older than this is never needed.
-    public var longestVelocityWindowMilliseconds: Int64 {
-        (rules.compactMap(\.velocity?.windowHours).max() ?? 0) * 3_600_000
-    }
+    /// How far back velocity rules look; history older than this is never needed. Computed once:
+    /// the applier asks for every transfer.
+    public let longestVelocityWindowMilliseconds: Int64
 
     /// `<version>:<sha3 hex>`, as written into every block header.
     public var reference: String { "\(version):\(sha3Hex)" }
@@ -30,6 +29,7 @@ public struct RuleSet: Sendable {
         version = parsed.version
         summary = parsed.summary
         rules = parsed.rules
+        longestVelocityWindowMilliseconds = (parsed.rules.compactMap(\.velocity?.windowHours).max() ?? 0) * 3_600_000
     }
 
     /// Decides on a transfer. `velocity` answers the sender's outgoing amount and count in `token`
