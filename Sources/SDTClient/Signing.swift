@@ -52,9 +52,9 @@ public enum Signing {
             headerBytes: try bytes(receipt.block.header, "block.header"), blockSignature: try bytes(signature, "block.signature")
         )
         let header = try ReceiptVerifier.verify(input, blockPublicKey: blockPublicKey)
-        let transfer = try Transfer(signingBytes: input.signingBytes)
-        guard transfer.transactionID == receipt.transactionId else {
-            throw CryptoError("the receipt is for \(transfer.transactionID), not \(receipt.transactionId)")
+        let record = try TransferEntryRecord(signingBytes: input.signingBytes)
+        guard record.transactionID == receipt.transactionId else {
+            throw CryptoError("the receipt is for \(record.transactionID), not \(receipt.transactionId)")
         }
         return header
     }

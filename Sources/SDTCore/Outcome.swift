@@ -22,6 +22,20 @@ public enum OutcomeCode: UInt16, Sendable, CaseIterable, Codable {
     case heldForReview = 15
     /// The operator reviewing a held transfer rejected it.
     case reviewRejected = 16
+    /// Another leg of the linked group failed, so no leg was applied; the outcome names that leg.
+    case linkedLegFailed = 17
+    /// A rule would hold this leg for review; a linked group applies at once or not at all.
+    case linkNeedsReview = 18
+    /// The link id was already used by a different group of legs.
+    case linkIDUsed = 19
+    /// The legs of a linked group did not arrive together and complete.
+    case linkIncomplete = 40
+    // Posts and voids of pending transfers, in check order (after the transaction id checks).
+    case pendingUnknown = 41
+    case pendingResolved = 42
+    case pendingExpired = 43
+    case notPendingParty = 44
+    case postExceedsPending = 45
     // Operator actions, in check order (after region mismatch).
     case operatorKeyUnknown = 20
     case requestIDUsed = 21
@@ -76,6 +90,15 @@ public enum OutcomeCode: UInt16, Sendable, CaseIterable, Codable {
         case .rulesVersionNotNewer: "rules_version_not_newer"
         case .holdUnknown: "hold_unknown"
         case .kycTierUnchanged: "kyc_tier_unchanged"
+        case .linkedLegFailed: "linked_leg_failed"
+        case .linkNeedsReview: "link_needs_review"
+        case .linkIDUsed: "link_id_used"
+        case .linkIncomplete: "link_incomplete"
+        case .pendingUnknown: "pending_unknown"
+        case .pendingResolved: "pending_resolved"
+        case .pendingExpired: "pending_expired"
+        case .notPendingParty: "not_pending_party"
+        case .postExceedsPending: "post_exceeds_pending"
         }
     }
 
@@ -115,6 +138,15 @@ public enum OutcomeCode: UInt16, Sendable, CaseIterable, Codable {
         case .rulesVersionNotNewer: "The rule set's version must be greater than the version in force."
         case .holdUnknown: "No transfer with that transaction id is waiting for review."
         case .kycTierUnchanged: "The account already has that KYC tier."
+        case .linkedLegFailed: "Another leg of this linked group failed, so no leg was applied; the failed leg is named."
+        case .linkNeedsReview: "A rule would hold this leg for review; a linked group applies at once or not at all, so none was applied."
+        case .linkIDUsed: "That link id was already used by a different group; sign the legs again under a new link id."
+        case .linkIncomplete: "The legs of a linked group must be submitted together, complete and in order, to /v1/transactions/linked."
+        case .pendingUnknown: "No pending transfer with that pending_id exists."
+        case .pendingResolved: "The pending transfer was already posted or voided."
+        case .pendingExpired: "The pending transfer expired; its funds went back to the payer."
+        case .notPendingParty: "A post must be signed by the pending transfer's payer, a void by its payee."
+        case .postExceedsPending: "The amount posted is larger than the pending amount."
         }
     }
 }

@@ -118,8 +118,8 @@ public struct BlockValidator: Sendable {
         let publicKeyHex: String
         switch entry.kind {
         case .transfer:
-            guard let transfer = try? Transfer(signingBytes: entry.signingBytes) else { return false }
-            publicKeyHex = transfer.publicKeyHex
+            guard let record = try? TransferEntryRecord(signingBytes: entry.signingBytes) else { return false }
+            publicKeyHex = record.publicKeyHex
         case .operatorAction:
             guard let action = try? OperatorAction(signingBytes: entry.signingBytes) else { return false }
             publicKeyHex = action.operatorKeyHex

@@ -24,7 +24,7 @@ struct BlockChainCheck {
             ruleSets[row.int(0)] = row.text(1)
         }
         try connection.each(
-            "SELECT sequence, kind, entry_id, signing_bytes, public_key, signature, block_height, leaf_index FROM entries ORDER BY sequence"
+            "SELECT sequence, kind, entry_id, signing_bytes, public_key, signature, block_height, leaf_index, applied_at_ms FROM entries ORDER BY sequence"
         ) { (row) throws(LedgerError) in
             let sequence = row.int(0)
             let name = "entry sequence \(sequence) (\(row.text(1)) \(row.text(2)))"
@@ -33,7 +33,8 @@ struct BlockChainCheck {
             let expected: [LedgerReplay.Posting]
             do {
                 expected = try replay.apply(
-                    sequence: sequence, kind: row.text(1), entryID: row.text(2), signingBytes: row.blob(3), publicKeyHex: row.text(4), signature: row.blob(5)
+                    sequence: sequence, kind: row.text(1), entryID: row.text(2), signingBytes: row.blob(3), publicKeyHex: row.text(4), signature: row.blob(5),
+                    appliedAtMilliseconds: row.int(8)
                 )
             } catch {
                 throw LedgerError(.invariant, "\(name): \(error)")

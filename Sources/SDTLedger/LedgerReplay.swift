@@ -18,29 +18,57 @@ struct LedgerReplay {
     var signedRuleSets: [(sequence: Int64, version: Int64, sha3Hex: String)] = []
     /// Transfers whose hold a review approved; the next entry must be that transfer.
     var approvedHold: String?
+    /// Pending transfers by transaction id, and the time the entry being replayed was applied.
+    var pendings: [String: ReplayPending] = [:]
+    var appliedAtMilliseconds: Int64 = 0
+    /// The linked group being replayed: its id, the leg expected next and the number of legs.
+    var openLink: (id: String, next: Int, count: Int)?
+    var linkIDs: Set<String> = []
+
+    struct ReplayPending {
+        let sequence: Int64
+        let from: String
+        let to: String
+        let token: Token
+        let amount: Int64
+        let expiresAtMilliseconds: Int64
+        /// nil while open (pending, or expired without an entry); the post's amount or 0 for a void,
+        /// with the resolving entry's sequence.
+        var resolution: (amount: Int64, sequence: Int64)?
+    }
 
     init(operatorKeys: Set<String>?) { self.operatorKeys = operatorKeys }
 
     /// Checks the entry's signature and effects, applies it, and returns the postings it must have.
     mutating func apply(
-        sequence: Int64, kind: String, entryID: String, signingBytes: [UInt8], publicKeyHex: String, signature: [UInt8]
+        sequence: Int64, kind: String, entryID: String, signingBytes: [UInt8], publicKeyHex: String, signature: [UInt8],
+        appliedAtMilliseconds: Int64
     ) throws(AuditProblem) -> [Posting] {
         let approved = approvedHold
         approvedHold = nil
+        self.appliedAtMilliseconds = appliedAtMilliseconds
         guard let publicKey = Hex.decode(publicKeyHex),
               Ed25519.verify(signature: signature, message: signingBytes, publicKey: publicKey)
         else { throw AuditProblem("signature does not verify") }
         switch kind {
         case EntryKind.transfer.rawValue:
-            guard let transfer = try? Transfer(signingBytes: signingBytes) else { throw AuditProblem("signed transfer does not parse") }
-            guard transfer.transactionID == entryID, transfer.publicKeyHex == publicKeyHex else {
+            guard let record = try? TransferEntryRecord(signingBytes: signingBytes) else { throw AuditProblem("signed transfer does not parse") }
+            guard record.transactionID == entryID, record.publicKeyHex == publicKeyHex else {
                 throw AuditProblem("stored id or key differs from the signed record")
             }
             if let approved, approved != entryID {
                 throw AuditProblem("the review approving \(approved) is followed by another transfer")
             }
-            return try apply(transfer)
+            switch record {
+            case .transfer(let transfer):
+                try followLink(transfer.link)
+                return try apply(transfer, sequence: sequence)
+            case .resolution(let resolution):
+                try followLink(nil)
+                return try apply(resolution, sequence: sequence)
+            }
         case EntryKind.operatorAction.rawValue:
+            try followLink(nil)
             if let approved { throw AuditProblem("the review approving \(approved) is not followed by that transfer") }
             guard let action = try? OperatorAction(signingBytes: signingBytes) else {
                 throw AuditProblem("signed operator action does not parse")
@@ -57,7 +85,7 @@ struct LedgerReplay {
         }
     }
 
-    private mutating func apply(_ transfer: Transfer) throws(AuditProblem) -> [Posting] {
+    private mutating func apply(_ transfer: Transfer, sequence: Int64) throws(AuditProblem) -> [Posting] {
         guard let key = keys[transfer.publicKeyHex], key.account == transfer.from, !key.revoked else {
             throw AuditProblem("signing key was not an active key of \(transfer.from)")
         }
@@ -67,7 +95,64 @@ struct LedgerReplay {
         guard !frozen.contains(transfer.from), !frozen.contains(transfer.to) else {
             throw AuditProblem("a transfer between \(transfer.from) and \(transfer.to) while one of them was frozen")
         }
-        return try move(transfer.token, transfer.amount.minorUnits, from: transfer.from, to: transfer.to)
+        guard let timeout = transfer.pendingTimeoutSeconds else {
+            return try move(transfer.token, transfer.amount.minorUnits, from: transfer.from, to: transfer.to)
+        }
+        let available = balances[transfer.from, default: [:]][transfer.token, default: 0] - reserved(transfer.from, transfer.token)
+        guard available >= transfer.amount.minorUnits else {
+            throw AuditProblem("pending transfer reserves \(transfer.amount.minorUnits) but \(transfer.from) had \(available) available")
+        }
+        pendings[transfer.transactionID] = ReplayPending(
+            sequence: sequence, from: transfer.from, to: transfer.to, token: transfer.token, amount: transfer.amount.minorUnits,
+            expiresAtMilliseconds: appliedAtMilliseconds + timeout * 1000
+        )
+        return []
+    }
+
+    private mutating func apply(_ resolution: PendingResolution, sequence: Int64) throws(AuditProblem) -> [Posting] {
+        guard let pending = pendings[resolution.pendingID], pending.resolution == nil else {
+            throw AuditProblem("resolves \(resolution.pendingID), which was not an open pending transfer")
+        }
+        guard appliedAtMilliseconds < pending.expiresAtMilliseconds else {
+            throw AuditProblem("resolves \(resolution.pendingID) after it expired")
+        }
+        let party = if case .post = resolution.decision { pending.from } else { pending.to }
+        guard resolution.account == party, let key = keys[resolution.publicKeyHex], key.account == party, !key.revoked else {
+            throw AuditProblem("resolution of \(resolution.pendingID) is not signed by an active key of \(party)")
+        }
+        guard case .post(let amount) = resolution.decision else {
+            pendings[resolution.pendingID]?.resolution = (0, sequence)
+            return []
+        }
+        guard amount.minorUnits <= pending.amount, !frozen.contains(pending.from), !frozen.contains(pending.to) else {
+            throw AuditProblem("post of \(resolution.pendingID) exceeds its amount or moves funds of a frozen account")
+        }
+        pendings[resolution.pendingID]?.resolution = (amount.minorUnits, sequence)
+        return try move(pending.token, amount.minorUnits, from: pending.from, to: pending.to)
+    }
+
+    /// What open, unexpired pending transfers of `account` reserve of `token` at the entry's time.
+    private func reserved(_ account: String, _ token: Token) -> Int64 {
+        pendings.values.reduce(0) { total, pending in
+            let open = pending.resolution == nil && pending.expiresAtMilliseconds > appliedAtMilliseconds
+            return total + (open && pending.from == account && pending.token == token ? pending.amount : 0)
+        }
+    }
+
+    /// The legs of a linked group sit next to each other, complete and in order; a link id is used once.
+    private mutating func followLink(_ link: Transfer.Link?) throws(AuditProblem) {
+        if let open = openLink {
+            guard let link, link.id == open.id, link.index == open.next, link.count == open.count else {
+                throw AuditProblem("linked group \(open.id) stops after \(open.next - 1) of its \(open.count) legs")
+            }
+            openLink = link.index == link.count ? nil : (link.id, link.index + 1, link.count)
+            return
+        }
+        guard let link else { return }
+        guard link.index == 1, linkIDs.insert(link.id).inserted else {
+            throw AuditProblem("leg \(link.index)/\(link.count) of linked group \(link.id) does not start a new group")
+        }
+        openLink = (link.id, 2, link.count)
     }
 
     private mutating func apply(_ action: OperatorAction, sequence: Int64, signingBytes: [UInt8]) throws(AuditProblem) -> [Posting] {
@@ -147,6 +232,9 @@ struct LedgerReplay {
             } else {
                 let (balance, overflow) = balances[account, default: [:]][token, default: 0].addingReportingOverflow(delta)
                 guard !overflow, balance >= 0 else { throw AuditProblem("balance of \(account) in \(token.rawValue) would be negative") }
+                guard delta > 0 || pendings.isEmpty || balance >= reserved(account, token) else {
+                    throw AuditProblem("\(account) spent \(token.rawValue) that pending transfers reserved")
+                }
                 balances[account, default: [:]][token] = balance
             }
         }
@@ -155,6 +243,8 @@ struct LedgerReplay {
 
     /// Compares the replayed state with the stored balances, supply, accounts and keys.
     func compareState(with connection: SQLiteConnection) throws {
+        if let open = openLink { throw AuditProblem("linked group \(open.id) stops after \(open.next - 1) of its \(open.count) legs") }
+        try comparePendings(with: connection)
         var storedBalances: [String: [Token: Int64]] = [:]
         try connection.each("SELECT account_id, token, amount FROM balances") { row in
             if let token = Token(rawValue: row.text(1)), row.int(2) != 0 { storedBalances[row.text(0), default: [:]][token] = row.int(2) }
@@ -202,5 +292,35 @@ struct LedgerReplay {
                 throw LedgerError(.invariant, "device_keys table: \(row.text(0)) differs from the signed operator actions")
             }
         }
+    }
+}
+
+extension LedgerReplay {
+    /// The pending transfers table against the signed pending transfers, posts and voids. An open
+    /// one may be marked expired only once its timeout has passed.
+    func comparePendings(with connection: SQLiteConnection) throws {
+        var stored: [String] = []
+        try connection.each(
+            """
+            SELECT transaction_id, sequence, from_account, to_account, token, amount, expires_at_ms, state, posted_amount,
+                   resolved_sequence, resolved_at_ms FROM pending_transfers ORDER BY transaction_id
+            """
+        ) { (row) throws(LedgerError) in
+            let state = row.text(7)
+            if state == "expired", row.int(10) < row.int(6) {
+                throw LedgerError(.invariant, "pending_transfers table: \(row.text(0)) marked expired before its timeout")
+            }
+            let resolution = switch state {
+            case "posted": "\(row.int(8))@\(row.int(9))"
+            case "voided": "0@\(row.int(9))"
+            default: "open"
+            }
+            stored.append("\(row.text(0))/\(row.int(1))/\(row.text(2))/\(row.text(3))/\(row.text(4))/\(row.int(5))/\(row.int(6))/\(resolution)")
+        }
+        let replayed = pendings.sorted { $0.key < $1.key }.map { id, pending in
+            let resolution = pending.resolution.map { "\($0.amount)@\($0.sequence)" } ?? "open"
+            return "\(id)/\(pending.sequence)/\(pending.from)/\(pending.to)/\(pending.token.rawValue)/\(pending.amount)/\(pending.expiresAtMilliseconds)/\(resolution)"
+        }
+        guard stored == replayed else { throw AuditProblem("pending_transfers table differs from the signed pending transfers, posts and voids") }
     }
 }

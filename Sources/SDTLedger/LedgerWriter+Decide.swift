@@ -20,7 +20,7 @@ extension LedgerWriter {
         guard transfer.from != transfer.to else { return TransferDecision(code: .sameAccount) }
         guard policy.tokensOffered.contains(transfer.token) else { return TransferDecision(code: .tokenNotOffered) }
         guard try !isFrozen(transfer.from), try !isFrozen(transfer.to) else { return TransferDecision(code: .accountFrozen) }
-        guard try balance(transfer.from, transfer.token) >= transfer.amount.minorUnits else { return TransferDecision(code: .insufficientFunds) }
+        guard try available(transfer.from, transfer.token) >= transfer.amount.minorUnits else { return TransferDecision(code: .insufficientFunds) }
         let (_, overflow) = try balance(transfer.to, transfer.token).addingReportingOverflow(transfer.amount.minorUnits)
         guard !overflow else { return TransferDecision(code: .balanceOverflow) }
         guard applyRules, let ruleSet else { return TransferDecision(code: .accepted) }
@@ -74,7 +74,7 @@ extension LedgerWriter {
             guard let treasury = policy.treasuryAccount, action[.treasury] == treasury, try accountExists(treasury),
                   treasury != action.account
             else { return .treasuryUnknown }
-            guard try balance(action.account, token) >= amount.minorUnits else { return .insufficientFunds }
+            guard try available(action.account, token) >= amount.minorUnits else { return .insufficientFunds }
             let (_, overflow) = try balance(treasury, token).addingReportingOverflow(amount.minorUnits)
             return overflow ? .balanceOverflow : .accepted
         case .setRules, .review:
@@ -102,7 +102,7 @@ extension LedgerWriter {
         }
         switch action.kind {
         case .redeemUSD, .redeemGold:
-            return try balance(action.account, token) >= amount ? .accepted : .insufficientFunds
+            return try available(action.account, token) >= amount ? .accepted : .insufficientFunds
         default:
             let (_, overflow) = try supply(token).addingReportingOverflow(amount)
             return overflow ? .balanceOverflow : .accepted

@@ -18,7 +18,11 @@ extension LedgerWriter {
     }
 
     func write(_ transfer: Transfer, sequence: Int64, flags: RuleDecision?, nowMilliseconds: Int64) throws(LedgerError) {
-        try post(sequence: sequence, token: transfer.token, amount: transfer.amount.minorUnits, from: transfer.from, to: transfer.to)
+        if transfer.isPending {
+            try writePending(transfer, sequence: sequence, nowMilliseconds: nowMilliseconds)
+        } else {
+            try post(sequence: sequence, token: transfer.token, amount: transfer.amount.minorUnits, from: transfer.from, to: transfer.to)
+        }
         if let ruleSet {
             noteOutgoing(transfer.from, transfer.token, amount: transfer.amount.minorUnits, at: nowMilliseconds,
                          keepSince: nowMilliseconds - ruleSet.longestVelocityWindowMilliseconds)
@@ -133,15 +137,18 @@ extension LedgerWriter {
         }
     }
 
-    func recordRejection(_ submission: Submission, code: OutcomeCode, rules: RuleDecision?, nowMilliseconds: Int64) throws(LedgerError) {
+    func recordRejection(
+        _ submission: Submission, code: OutcomeCode, rules: RuleDecision?, failedLeg: String? = nil, nowMilliseconds: Int64
+    ) throws(LedgerError) {
         try connection.query(
             """
-            INSERT INTO rejections (kind, entry_id, record_hash, code, decided_at_ms, rule_id, rule_set_version)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO rejections (kind, entry_id, record_hash, code, decided_at_ms, rule_id, rule_set_version, failed_leg)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [.text(submission.kind.rawValue), .text(submission.entryID), .blob(SHA3.hash256(submission.signingBytes)),
              .integer(Int64(code.rawValue)), .integer(nowMilliseconds),
-             rules?.ruleID.map { .text($0) } ?? .null, rules.map { .integer($0.ruleSetVersion) } ?? .null]
+             rules?.ruleID.map { .text($0) } ?? .null, rules.map { .integer($0.ruleSetVersion) } ?? .null,
+             failedLeg.map { .text($0) } ?? .null]
         )
     }
 
@@ -171,7 +178,7 @@ extension LedgerWriter {
 
     /// Debits `from` and credits `to` by `amount`. The issuer account has no balance row: its
     /// postings move the supply instead, so supply always equals the sum of holder balances.
-    private func post(sequence: Int64, token: Token, amount: Int64, from: String, to: String) throws(LedgerError) {
+    func post(sequence: Int64, token: Token, amount: Int64, from: String, to: String) throws(LedgerError) {
         for (account, delta) in [(from, -amount), (to, amount)] {
             try connection.query(
                 "INSERT INTO postings (sequence, account_id, token, amount) VALUES (?, ?, ?, ?)",

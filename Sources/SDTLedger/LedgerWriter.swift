@@ -39,10 +39,19 @@ public final class LedgerWriter: @unchecked Sendable {
         extraOutcomes = []
         do {
             return try connection.transaction { () throws(LedgerError) -> [Outcome] in
+                try expirePendingTransfers(nowMilliseconds: nowMilliseconds)
                 var outcomes: [Outcome] = []
                 outcomes.reserveCapacity(batch.count)
-                for submission in batch {
-                    outcomes.append(try applyOne(submission, nowMilliseconds: nowMilliseconds))
+                var index = 0
+                while index < batch.count {
+                    guard batch[index].link != nil else {
+                        outcomes.append(try applyOne(batch[index], nowMilliseconds: nowMilliseconds))
+                        index += 1
+                        continue
+                    }
+                    let group = Self.linkedGroup(in: batch, at: index)
+                    outcomes += try applyLinked(group, nowMilliseconds: nowMilliseconds)
+                    index += group.count
                 }
                 try checkReservesInvariant()
                 try flushWorkingSet()
@@ -56,6 +65,10 @@ public final class LedgerWriter: @unchecked Sendable {
         }
     }
 
+    var nextSequenceValue: Int64 { nextSequence }
+
+    func restoreSequence(_ sequence: Int64) { nextSequence = sequence }
+
     func takeSequence() -> Int64 {
         defer { nextSequence += 1 }
         return nextSequence
@@ -63,7 +76,7 @@ public final class LedgerWriter: @unchecked Sendable {
 
     /// At every commit: the supply of each token changed in the batch equals its attested reserves.
     /// (Postings move supply and balances together, so supply also equals the sum of balances.)
-    private func checkReservesInvariant() throws(LedgerError) {
+    func checkReservesInvariant() throws(LedgerError) {
         for token in working.dirtySupply {
             let supply = try supply(token)
             let reserves = try reserves(token)
@@ -122,23 +135,14 @@ public final class LedgerWriter: @unchecked Sendable {
             Outcome(kind: submission.kind, entryID: submission.entryID, code: code, sequence: sequence,
                     ruleID: rules?.ruleID, ruleSetVersion: rules?.ruleSetVersion)
         }
-        // Entries that are not ours are answered but not recorded: they do not consume an id.
-        guard submission.region == policy.region else { return outcome(.regionMismatch) }
-        // The id's MAC is checked once here; its expiry is decided below, after a resubmission is recognised.
-        var idCheck = TransactionIDIssuer.Check.valid
-        switch submission {
-        case .transfer(let transfer, _):
-            idCheck = policy.transactionIDs.check(transfer.transactionID, account: transfer.from, nowMilliseconds: nowMilliseconds)
-            if idCheck == .invalid { return outcome(.transactionIDInvalid) }
-        case .operatorAction(let action, _, _):
-            if !policy.operatorKeys.contains(action.operatorKeyHex) { return outcome(.operatorKeyUnknown) }
+        let idExpired: Bool
+        switch try precheck(submission, nowMilliseconds: nowMilliseconds) {
+        case .answered(let answer): return answer
+        case .proceed(let expired): idExpired = expired
         }
-        if let previous = try previousDecision(submission) { return previous }
-        let decision: TransferDecision = switch submission {
-        case .transfer(let transfer, _): try decide(transfer, idExpired: idCheck == .expired, nowMilliseconds: nowMilliseconds)
-        case .operatorAction(let action, _, let attachment):
-            TransferDecision(code: try decide(action, attachment: attachment, nowMilliseconds: nowMilliseconds))
-        }
+        // A leg is applied only with its whole group (see `applyLinked`); alone it is answered, not recorded.
+        if submission.link != nil { return outcome(.linkIncomplete) }
+        let decision = try decide(submission, idExpired: idExpired, nowMilliseconds: nowMilliseconds)
         switch decision.code {
         case .accepted:
             break
@@ -152,18 +156,61 @@ public final class LedgerWriter: @unchecked Sendable {
             try recordRejection(submission, code: decision.code, rules: decision.rules, nowMilliseconds: nowMilliseconds)
             return outcome(decision.code, nil, decision.rules)
         }
+        return outcome(.accepted, try write(submission, decision: decision, nowMilliseconds: nowMilliseconds))
+    }
+
+    enum Precheck {
+        case answered(Outcome)
+        /// Go on to the checks on the ledger's state; an expired id is refused there, after a
+        /// resubmission was recognised.
+        case proceed(idExpired: Bool)
+    }
+
+    /// What is answered before any check on the ledger's state: a record for another region, an
+    /// unknown operator key, an id this node did not issue, or a resubmission (the same answer again).
+    /// Answers for the first three are not recorded: they do not consume an id.
+    func precheck(_ submission: Submission, nowMilliseconds: Int64) throws(LedgerError) -> Precheck {
+        func answered(_ code: OutcomeCode) -> Precheck {
+            .answered(Outcome(kind: submission.kind, entryID: submission.entryID, code: code, sequence: nil))
+        }
+        guard submission.region == policy.region else { return answered(.regionMismatch) }
+        if case .operatorAction(let action, _, _) = submission, !policy.operatorKeys.contains(action.operatorKeyHex) {
+            return answered(.operatorKeyUnknown)
+        }
+        let idCheck = submission.idAccount.map {
+            policy.transactionIDs.check(submission.entryID, account: $0, nowMilliseconds: nowMilliseconds)
+        } ?? .valid
+        if idCheck == .invalid { return answered(.transactionIDInvalid) }
+        if let previous = try previousDecision(submission) { return .answered(previous) }
+        return .proceed(idExpired: idCheck == .expired)
+    }
+
+    /// The checks on the ledger's state, in their documented order.
+    func decide(_ submission: Submission, idExpired: Bool, nowMilliseconds: Int64) throws(LedgerError) -> TransferDecision {
+        switch submission {
+        case .transfer(let transfer, _): try decide(transfer, idExpired: idExpired, nowMilliseconds: nowMilliseconds)
+        case .resolution(let resolution, _):
+            TransferDecision(code: try decide(resolution, idExpired: idExpired, nowMilliseconds: nowMilliseconds))
+        case .operatorAction(let action, _, let attachment):
+            TransferDecision(code: try decide(action, attachment: attachment, nowMilliseconds: nowMilliseconds))
+        }
+    }
+
+    /// Applies an accepted entry: its ledger entry, then its effects. Returns its sequence.
+    func write(_ submission: Submission, decision: TransferDecision, nowMilliseconds: Int64) throws(LedgerError) -> Int64 {
         let sequence = takeSequence()
         try insertEntry(submission, sequence: sequence, nowMilliseconds: nowMilliseconds)
         switch submission {
         case .transfer(let transfer, _): try write(transfer, sequence: sequence, flags: decision.rules, nowMilliseconds: nowMilliseconds)
+        case .resolution(let resolution, _): try write(resolution, sequence: sequence, nowMilliseconds: nowMilliseconds)
         case .operatorAction(let action, _, let attachment):
             try write(action, attachment: attachment, sequence: sequence, nowMilliseconds: nowMilliseconds)
         }
-        return outcome(.accepted, sequence)
+        return sequence
     }
 
     /// The same signed record again gets the same answer; a different record under a used id is refused.
-    private func previousDecision(_ submission: Submission) throws(LedgerError) -> Outcome? {
+    func previousDecision(_ submission: Submission) throws(LedgerError) -> Outcome? {
         let key: [SQLiteConnection.Value] = [.text(submission.kind.rawValue), .text(submission.entryID)]
         let usedCode: OutcomeCode = submission.kind == .transfer ? .transactionIDUsed : .requestIDUsed
         if let row = try connection.query("SELECT sequence, signing_bytes FROM entries WHERE kind = ? AND entry_id = ?", key).first {
@@ -172,12 +219,13 @@ public final class LedgerWriter: @unchecked Sendable {
                            sequence: same ? row.int(0) : nil)
         }
         if let row = try connection.query(
-            "SELECT record_hash, code, rule_id, rule_set_version FROM rejections WHERE kind = ? AND entry_id = ?", key
+            "SELECT record_hash, code, rule_id, rule_set_version, failed_leg FROM rejections WHERE kind = ? AND entry_id = ?", key
         ).first {
             let same = row.blob(0) == SHA3.hash256(submission.signingBytes)
             let code = same ? OutcomeCode(rawValue: UInt16(row.int(1))) ?? usedCode : usedCode
             return Outcome(kind: submission.kind, entryID: submission.entryID, code: code, sequence: nil,
-                           ruleID: same ? row.optionalText(2) : nil, ruleSetVersion: same ? row.optionalInt(3) : nil)
+                           ruleID: same ? row.optionalText(2) : nil, ruleSetVersion: same ? row.optionalInt(3) : nil,
+                           failedLeg: same ? row.optionalText(4) : nil)
         }
         if working.openHolds == nil {
             working.openHolds = try connection.query("SELECT COUNT(*) FROM holds WHERE review_sequence IS NULL").first?.int(0) ?? 0

@@ -124,6 +124,36 @@ enum Migrations {
         ALTER TABLE rejections ADD COLUMN rule_id TEXT;
         ALTER TABLE rejections ADD COLUMN rule_set_version INTEGER;
         """),
+        ("0004-pending-and-linked-transfers", """
+        CREATE TABLE pending_transfers (
+            transaction_id TEXT PRIMARY KEY,
+            sequence INTEGER NOT NULL UNIQUE REFERENCES entries(sequence),
+            from_account TEXT NOT NULL,
+            to_account TEXT NOT NULL,
+            token TEXT NOT NULL CHECK (token IN ('USD', 'GOLD')),
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            created_at_ms INTEGER NOT NULL,
+            expires_at_ms INTEGER NOT NULL CHECK (expires_at_ms > created_at_ms),
+            state TEXT NOT NULL CHECK (state IN ('pending', 'posted', 'voided', 'expired')),
+            posted_amount INTEGER CHECK (posted_amount IS NULL OR (posted_amount > 0 AND posted_amount <= amount)),
+            resolved_sequence INTEGER REFERENCES entries(sequence),
+            resolved_at_ms INTEGER,
+            CHECK ((state = 'posted') = (posted_amount IS NOT NULL)),
+            CHECK ((state IN ('posted', 'voided')) = (resolved_sequence IS NOT NULL)),
+            CHECK ((state = 'pending') = (resolved_at_ms IS NULL))
+        );
+        CREATE INDEX pending_transfers_open ON pending_transfers(expires_at_ms) WHERE state = 'pending';
+        CREATE INDEX pending_transfers_payer ON pending_transfers(from_account, token, created_at_ms);
+        CREATE UNIQUE INDEX pending_transfers_resolution ON pending_transfers(resolved_sequence) WHERE resolved_sequence IS NOT NULL;
+        CREATE TABLE link_groups (
+            link_id TEXT PRIMARY KEY,
+            record_hash BLOB NOT NULL CHECK (length(record_hash) = 32),
+            legs INTEGER NOT NULL CHECK (legs BETWEEN 2 AND 8),
+            decided_at_ms INTEGER NOT NULL,
+            failed_leg TEXT
+        );
+        ALTER TABLE rejections ADD COLUMN failed_leg TEXT;
+        """),
     ]
 
     static func run(on connection: SQLiteConnection) throws(LedgerError) {

@@ -3,13 +3,15 @@ import SDTCore
 /// A signed entry whose signature the front has already checked, on its way to the applier.
 public enum Submission: Sendable, Hashable {
     case transfer(Transfer, signature: [UInt8])
+    /// The post or void of a pending transfer; its transaction id shares the transfers' namespace.
+    case resolution(PendingResolution, signature: [UInt8])
     /// `attachment` travels with the action but is not signed by it: the text of a `set_rules`
     /// (whose SHA3-256 the action signs) or the encrypted personal data of an `open_account`.
     case operatorAction(OperatorAction, signature: [UInt8], attachment: [UInt8] = [])
 
     public var kind: EntryKind {
         switch self {
-        case .transfer: .transfer
+        case .transfer, .resolution: .transfer
         case .operatorAction: .operatorAction
         }
     }
@@ -18,6 +20,7 @@ public enum Submission: Sendable, Hashable {
     public var entryID: String {
         switch self {
         case .transfer(let transfer, _): transfer.transactionID
+        case .resolution(let resolution, _): resolution.transactionID
         case .operatorAction(let action, _, _): action.requestID
         }
     }
@@ -25,19 +28,21 @@ public enum Submission: Sendable, Hashable {
     public var signingBytes: [UInt8] {
         switch self {
         case .transfer(let transfer, _): transfer.signingBytes
+        case .resolution(let resolution, _): resolution.signingBytes
         case .operatorAction(let action, _, _): action.signingBytes
         }
     }
 
     public var signature: [UInt8] {
         switch self {
-        case .transfer(_, let signature), .operatorAction(_, let signature, _): signature
+        case .transfer(_, let signature), .resolution(_, let signature), .operatorAction(_, let signature, _): signature
         }
     }
 
     public var publicKeyHex: String {
         switch self {
         case .transfer(let transfer, _): transfer.publicKeyHex
+        case .resolution(let resolution, _): resolution.publicKeyHex
         case .operatorAction(let action, _, _): action.operatorKeyHex
         }
     }
@@ -45,6 +50,7 @@ public enum Submission: Sendable, Hashable {
     public var region: String {
         switch self {
         case .transfer(let transfer, _): transfer.region
+        case .resolution(let resolution, _): resolution.region
         case .operatorAction(let action, _, _): action.region
         }
     }
@@ -65,13 +71,36 @@ public struct Outcome: Sendable, Hashable {
     /// The rule that rejected or held a transfer, and the version of its rule set.
     public let ruleID: String?
     public let ruleSetVersion: Int64?
+    /// For a leg of a linked group that was not applied: the transaction id of the leg that failed.
+    public let failedLeg: String?
 
-    public init(kind: EntryKind, entryID: String, code: OutcomeCode, sequence: Int64?, ruleID: String? = nil, ruleSetVersion: Int64? = nil) {
+    public init(
+        kind: EntryKind, entryID: String, code: OutcomeCode, sequence: Int64?, ruleID: String? = nil, ruleSetVersion: Int64? = nil,
+        failedLeg: String? = nil
+    ) {
         self.kind = kind
         self.entryID = entryID
         self.code = code
         self.sequence = sequence
         self.ruleID = ruleID
         self.ruleSetVersion = ruleSetVersion
+        self.failedLeg = failedLeg
+    }
+}
+
+extension Submission {
+    /// The account a transaction id was issued for: the signer of a transfer, post or void.
+    var idAccount: String? {
+        switch self {
+        case .transfer(let transfer, _): transfer.from
+        case .resolution(let resolution, _): resolution.account
+        case .operatorAction: nil
+        }
+    }
+
+    /// The linked group a transfer is a leg of.
+    var link: Transfer.Link? {
+        guard case .transfer(let transfer, _) = self else { return nil }
+        return transfer.link
     }
 }

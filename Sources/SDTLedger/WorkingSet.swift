@@ -24,6 +24,10 @@ struct WorkingSet {
     /// Transfers waiting for review; while there are none, a resubmission needs no look at `holds`.
     var openHolds: Int64?
     var keys: [String: (account: String, revoked: Bool)] = [:]
+    /// Funds of an account that open pending transfers reserve: not available to any other debit.
+    var reserved: [BalanceKey: Int64] = [:]
+    /// When the earliest open pending transfer expires; `.some(nil)` when none is open.
+    var pendingExpiryNext: Int64??
     var balances: [BalanceKey: Int64] = [:]
     var supply: [Token: Int64] = [:]
     var dirtyBalances: Set<BalanceKey> = []
@@ -98,16 +102,23 @@ extension LedgerWriter {
         return stored
     }
 
-    /// The sender's outgoing transfers of `token` since `since` (ms), before the current one.
+    /// The sender's outgoing transfers of `token` since `since` (ms), before the current one. A pending
+    /// transfer counts when it reserves the funds, at its full amount; its post does not count again.
     func outgoing(_ account: String, _ token: Token, since: Int64, keepSince: Int64) throws(LedgerError) -> (amount: Int64, count: Int64) {
         let key = WorkingSet.BalanceKey(account: account, token: token)
         if working.outgoing[key] == nil {
             var loaded = OutgoingWindow()
             try connection.each(
                 """
-                SELECT e.applied_at_ms, -p.amount FROM postings p JOIN entries e ON e.sequence = p.sequence
-                WHERE p.account_id = ? AND p.token = ? AND p.amount < 0 AND e.kind = 'transfer' AND e.applied_at_ms >= ?
-                ORDER BY p.sequence
+                SELECT at_ms, amount FROM (
+                    SELECT e.applied_at_ms AS at_ms, -p.amount AS amount, p.sequence AS sequence
+                    FROM postings p JOIN entries e ON e.sequence = p.sequence
+                    WHERE p.account_id = ?1 AND p.token = ?2 AND p.amount < 0 AND e.kind = 'transfer' AND e.applied_at_ms >= ?3
+                      AND NOT EXISTS (SELECT 1 FROM pending_transfers x WHERE x.resolved_sequence = p.sequence)
+                    UNION ALL
+                    SELECT created_at_ms, amount, sequence FROM pending_transfers
+                    WHERE from_account = ?1 AND token = ?2 AND created_at_ms >= ?3
+                ) ORDER BY sequence
                 """, [.text(account), .text(token.rawValue), .integer(keepSince)]
             ) { row in loaded.append(milliseconds: row.int(0), amount: row.int(1)) }
             working.outgoing[key] = loaded
@@ -129,6 +140,24 @@ extension LedgerWriter {
             .first.map { ($0.text(0), $0.optionalInt(1) != nil) }
         if let key { working.keys[publicKeyHex] = key }
         return key
+    }
+
+    /// What `account` may still spend of `token`: its balance less what pending transfers reserve.
+    func available(_ account: String, _ token: Token) throws(LedgerError) -> Int64 {
+        try balance(account, token) - reserved(account, token)
+    }
+
+    func reserved(_ account: String, _ token: Token) throws(LedgerError) -> Int64 {
+        let key = WorkingSet.BalanceKey(account: account, token: token)
+        if let cached = working.reserved[key] { return cached }
+        // Known to have no open pending transfer at all: nothing to look up.
+        if case .some(.none) = working.pendingExpiryNext { return 0 }
+        let stored = try connection.query(
+            "SELECT COALESCE(SUM(amount), 0) FROM pending_transfers WHERE from_account = ? AND token = ? AND state = 'pending'",
+            [.text(account), .text(token.rawValue)]
+        ).first?.int(0) ?? 0
+        working.reserved[key] = stored
+        return stored
     }
 
     func balance(_ account: String, _ token: Token) throws(LedgerError) -> Int64 {

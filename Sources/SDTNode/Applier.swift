@@ -43,6 +43,7 @@ public final class Applier: Service, @unchecked Sendable {
         while running.load(ordering: .relaxed) {
             do {
                 guard let first = try work.receive(timeoutMilliseconds: Self.pollMilliseconds) else {
+                    try writer.expireDue(nowMilliseconds: clock.nowMilliseconds())
                     sealPending()
                     continue
                 }

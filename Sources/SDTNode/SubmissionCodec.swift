@@ -5,8 +5,8 @@ import SDTQueue
 /// The queue's message formats. A work message carries a batch of signed entries; an outcome message
 /// carries the applier's answers for one committed batch.
 enum SubmissionCodec {
-    static let workVersion: UInt8 = 2
-    static let outcomesVersion: UInt8 = 2
+    static let workVersion: UInt8 = 3
+    static let outcomesVersion: UInt8 = 3
     /// The largest attachment (a rule set's text, sealed holder data) a work message may carry.
     static let attachmentBytesMax = 1 << 20
 
@@ -15,7 +15,11 @@ enum SubmissionCodec {
         writer.write(workVersion)
         writer.write(UInt32(submissions.count))
         for submission in submissions {
-            writer.write(submission.kind == .transfer ? UInt8(1) : UInt8(2))
+            switch submission {
+            case .transfer: writer.write(UInt8(1))
+            case .operatorAction: writer.write(UInt8(2))
+            case .resolution: writer.write(UInt8(3))
+            }
             writer.write(bytes: submission.signingBytes)
             writer.write(bytes: submission.signature)
             if case .operatorAction(_, _, let attachment) = submission { writer.write(bytes: attachment) }
@@ -43,6 +47,7 @@ enum SubmissionCodec {
                 let attachment = try reader.readBytes()
                 guard attachment.count <= attachmentBytesMax else { throw WireError("attachment of \(attachment.count) bytes") }
                 submissions.append(.operatorAction(action, signature: signature, attachment: attachment))
+            case 3: submissions.append(.resolution(try PendingResolution(signingBytes: bytes), signature: signature))
             default: throw WireError("unknown entry kind \(kind)")
             }
         }
@@ -60,6 +65,7 @@ enum SubmissionCodec {
             writer.write(outcome.sequence ?? -1)
             writer.write(string: outcome.ruleID ?? "")
             writer.write(outcome.ruleSetVersion ?? -1)
+            writer.write(string: outcome.failedLeg ?? "")
         }
         return writer.bytes
     }
@@ -76,8 +82,10 @@ enum SubmissionCodec {
             let sequence = try reader.read(Int64.self)
             let ruleID = try reader.readString()
             let version = try reader.read(Int64.self)
+            let failedLeg = try reader.readString()
             return Outcome(kind: kind, entryID: entryID, code: code, sequence: sequence >= 0 ? sequence : nil,
-                           ruleID: ruleID.isEmpty ? nil : ruleID, ruleSetVersion: version >= 0 ? version : nil)
+                           ruleID: ruleID.isEmpty ? nil : ruleID, ruleSetVersion: version >= 0 ? version : nil,
+                           failedLeg: failedLeg.isEmpty ? nil : failedLeg)
         }
     }
 }

@@ -135,9 +135,13 @@ struct WalletCommand: AsyncParsableCommand {
             }
             do {
                 let header = try Signing.verify(receipt: receipt, blockPublicKey: key)
-                let transfer = try Transfer(signingBytes: Hex.decode(receipt.entry.signingBytes) ?? [])
-                print("receipt verified: \(transfer.from) → \(transfer.to) \(Amount.display(transfer.amount.minorUnits, transfer.token)) "
-                      + "is leaf \(receipt.leafIndex) of block \(header.height) of \(header.region), signed by the region key")
+                let what = switch try TransferEntryRecord(signingBytes: Hex.decode(receipt.entry.signingBytes) ?? []) {
+                case .transfer(let transfer):
+                    "\(transfer.isPending ? "pending " : "")\(transfer.from) → \(transfer.to) \(Amount.display(transfer.amount.minorUnits, transfer.token))"
+                case .resolution(let resolution):
+                    "\(resolution.decision == .void ? "void" : "post") of pending \(resolution.pendingID) by \(resolution.account)"
+                }
+                print("receipt verified: \(what) is leaf \(receipt.leafIndex) of block \(header.height) of \(header.region), signed by the region key")
             } catch {
                 print("RECEIPT INVALID: \(error)")
                 throw ExitCode(2)

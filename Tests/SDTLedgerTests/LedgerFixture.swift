@@ -44,15 +44,35 @@ final class LedgerFixture: @unchecked Sendable {
     }
 
     func transfer(_ from: String, _ to: String, _ amount: Int64, key: SigningKey, token: String = "USD",
-                  transactionID: String? = nil) throws -> Submission {
+                  transactionID: String? = nil, pendingTimeoutSeconds: Int64? = nil, link: Transfer.Link? = nil) throws -> Submission {
         let id = transactionID ?? issuer.issue(account: from, expiresAtMilliseconds: now + 60_000)
         let transfer = try Transfer(region: "us-tx", transactionID: id, from: from, to: to, token: token,
-                                    amountMinorUnits: amount, publicKeyHex: key.publicKeyHex)
+                                    amountMinorUnits: amount, publicKeyHex: key.publicKeyHex,
+                                    pendingTimeoutSeconds: pendingTimeoutSeconds, link: link)
         return .transfer(transfer, signature: key.sign(transfer.signingBytes))
+    }
+
+    /// A post (`amount` set) or a void (`amount` nil) of `pending`, signed by `account` with `key`.
+    func resolve(_ pending: Submission, by account: String, key: SigningKey, post amount: Int64?) throws -> Submission {
+        let id = issuer.issue(account: account, expiresAtMilliseconds: now + 60_000)
+        let resolution = try PendingResolution(region: "us-tx", transactionID: id, pendingID: pending.entryID, account: account,
+                                               postAmountMinorUnits: amount, publicKeyHex: key.publicKeyHex)
+        return .resolution(resolution, signature: key.sign(resolution.signingBytes))
+    }
+
+    func balance(_ account: String, _ token: Token = .usd) throws -> Int64 {
+        try SQLiteConnection(path: path).query(
+            "SELECT amount FROM balances WHERE account_id = ? AND token = ?", [.text(account), .text(token.rawValue)]
+        ).first?.int(0) ?? 0
     }
 
     @discardableResult
     func apply(_ submissions: Submission...) throws -> [Outcome] {
+        try writer.apply(submissions, nowMilliseconds: now)
+    }
+
+    @discardableResult
+    func apply(_ submissions: [Submission]) throws -> [Outcome] {
         try writer.apply(submissions, nowMilliseconds: now)
     }
 
