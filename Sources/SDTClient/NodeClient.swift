@@ -86,6 +86,35 @@ public struct NodeClient: Sendable {
         }
     }
 
+    /// Posts or voids a pending transfer; answered like a transfer.
+    public func submit(_ resolution: Components.Schemas.SignedResolution) async throws -> SubmitResult {
+        let output = try await client.submitResolution(.init(body: .json(resolution)))
+        switch output {
+        case .ok(let ok): return .accepted(try ok.body.json)
+        case .accepted(let queued): return .queued(try queued.body.json)
+        case .unprocessableContent(let rejected): return .rejected(try rejected.body.applicationProblemJson)
+        default: throw Self.failure(output)
+        }
+    }
+
+    public enum LinkedResult: Sendable {
+        case accepted(Components.Schemas.LinkedResult)
+        case queued(Components.Schemas.LinkedResult)
+        /// No leg was applied; `failed_leg` names the leg that failed.
+        case rejected(Components.Schemas.Problem)
+    }
+
+    /// Submits the legs of one linked group, in order.
+    public func submitLinked(_ legs: [Components.Schemas.SignedTransfer]) async throws -> LinkedResult {
+        let output = try await client.submitLinkedTransfers(.init(body: .json(.init(transfers: legs))))
+        switch output {
+        case .ok(let ok): return .accepted(try ok.body.json)
+        case .accepted(let queued): return .queued(try queued.body.json)
+        case .unprocessableContent(let rejected): return .rejected(try rejected.body.applicationProblemJson)
+        default: throw Self.failure(output)
+        }
+    }
+
     public func submitBatch(_ transfers: [Components.Schemas.SignedTransfer]) async throws -> [Components.Schemas.TransferStatus] {
         let output = try await client.submitTransferBatch(.init(body: .json(.init(transfers: transfers))))
         guard case .ok(let ok) = output else { throw Self.failure(output) }

@@ -4,16 +4,34 @@ import SDTCrypto
 
 /// Builds signed requests as a client or operator would, and checks receipts offline.
 public enum Signing {
+    /// Signs a transfer; `pendingTimeoutSeconds` makes it pending, `link` a leg of a linked group.
     public static func transfer(
-        key: SigningKey, region: String, transactionID: String, from: String, to: String, token: Token, amountMinorUnits: Int64
+        key: SigningKey, region: String, transactionID: String, from: String, to: String, token: Token, amountMinorUnits: Int64,
+        pendingTimeoutSeconds: Int64? = nil, link: Transfer.Link? = nil
     ) throws -> Components.Schemas.SignedTransfer {
         let transfer = try Transfer(
             region: region, transactionID: transactionID, from: from, to: to, token: token.rawValue,
-            amountMinorUnits: amountMinorUnits, publicKeyHex: key.publicKeyHex
+            amountMinorUnits: amountMinorUnits, publicKeyHex: key.publicKeyHex, pendingTimeoutSeconds: pendingTimeoutSeconds, link: link
         )
         return .init(
             region: region, transactionId: transactionID, from: from, to: to, token: .init(rawValue: token.rawValue)!,
-            amount: amountMinorUnits, publicKey: key.publicKeyHex, signature: Hex.encode(key.sign(transfer.signingBytes))
+            amount: amountMinorUnits, publicKey: key.publicKeyHex, signature: Hex.encode(key.sign(transfer.signingBytes)),
+            timeoutSeconds: pendingTimeoutSeconds, linkId: link?.id, leg: link?.index, legs: link?.count
+        )
+    }
+
+    /// Signs the post (`postAmountMinorUnits` set; by the payer) or the void (nil; by the payee) of a pending transfer.
+    public static func resolution(
+        key: SigningKey, region: String, transactionID: String, pendingID: String, account: String, postAmountMinorUnits: Int64?
+    ) throws -> Components.Schemas.SignedResolution {
+        let resolution = try PendingResolution(
+            region: region, transactionID: transactionID, pendingID: pendingID, account: account,
+            postAmountMinorUnits: postAmountMinorUnits, publicKeyHex: key.publicKeyHex
+        )
+        return .init(
+            region: region, transactionId: transactionID, pendingId: pendingID, account: account,
+            action: postAmountMinorUnits == nil ? .void : .post, amount: postAmountMinorUnits, publicKey: key.publicKeyHex,
+            signature: Hex.encode(key.sign(resolution.signingBytes))
         )
     }
 

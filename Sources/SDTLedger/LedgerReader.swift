@@ -27,16 +27,25 @@ public final class LedgerReader: Sendable {
             ).first {
                 let flags = try connection.query("SELECT flag FROM entry_flags WHERE sequence = ? ORDER BY flag", [.integer(row.int(0))])
                     .map { $0.text(0) }
+                let pending = try connection.query(
+                    "SELECT state, amount, posted_amount, expires_at_ms, resolved_sequence FROM pending_transfers WHERE sequence = ?",
+                    [.integer(row.int(0))]
+                ).first.map {
+                    PendingRecord(state: $0.text(0), amount: $0.int(1), postedAmount: $0.optionalInt(2), expiresAtMilliseconds: $0.int(3),
+                                  resolvedSequence: $0.optionalInt(4))
+                }
                 return EntryStatusRecord(
                     kind: kind, entryID: entryID, state: row.int(2) == 1 ? .final : .accepted, code: .accepted,
-                    sequence: row.int(0), blockHeight: row.optionalInt(1), flags: flags
+                    sequence: row.int(0), blockHeight: row.optionalInt(1), flags: flags, pending: pending
                 )
             }
-            if let row = try connection.query("SELECT code, rule_id, rule_set_version FROM rejections WHERE kind = ? AND entry_id = ?", key).first {
+            if let row = try connection.query(
+                "SELECT code, rule_id, rule_set_version, failed_leg FROM rejections WHERE kind = ? AND entry_id = ?", key
+            ).first {
                 return EntryStatusRecord(
                     kind: kind, entryID: entryID, state: .rejected,
                     code: OutcomeCode(rawValue: UInt16(row.int(0))) ?? .transactionIDInvalid, sequence: nil, blockHeight: nil,
-                    ruleID: row.optionalText(1), ruleSetVersion: row.optionalInt(2)
+                    ruleID: row.optionalText(1), ruleSetVersion: row.optionalInt(2), failedLeg: row.optionalText(3)
                 )
             }
             guard kind == .transfer else { return nil }
@@ -90,7 +99,13 @@ public final class LedgerReader: Sendable {
                 if let token = Token(rawValue: row.text(0)) { balances[token] = row.int(1) }
             }
             let frozen = try !connection.query("SELECT 1 FROM frozen_accounts WHERE account_id = ?", [.text(id)]).isEmpty
-            return AccountRecord(id: id, jurisdiction: jurisdiction, kycTier: tier, frozen: frozen, deviceKeys: keys, balances: balances)
+            var record = AccountRecord(id: id, jurisdiction: jurisdiction, kycTier: tier, frozen: frozen, deviceKeys: keys, balances: balances)
+            try connection.each(
+                "SELECT token, SUM(amount) FROM pending_transfers WHERE from_account = ? AND state = 'pending' GROUP BY token", [.text(id)]
+            ) { row in
+                if let token = Token(rawValue: row.text(0)) { record.reserved[token] = row.int(1) }
+            }
+            return record
         }
     }
 

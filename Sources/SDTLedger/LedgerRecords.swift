@@ -13,6 +13,19 @@ public struct EntryStatusRecord: Sendable, Hashable {
     public var ruleSetVersion: Int64?
     /// Flags rules raised on an accepted transfer (for example `currency_transaction_report`).
     public var flags: [String] = []
+    /// For a leg of a linked group that was not applied: the leg that failed.
+    public var failedLeg: String?
+    /// For a pending transfer: where its reservation stands.
+    public var pending: PendingRecord?
+}
+
+/// A pending transfer's reservation: `state` is `pending`, `posted`, `voided` or `expired`.
+public struct PendingRecord: Sendable, Hashable {
+    public let state: String
+    public let amount: Int64
+    public let postedAmount: Int64?
+    public let expiresAtMilliseconds: Int64
+    public let resolvedSequence: Int64?
 }
 
 /// Everything needed to check offline that a transfer is in a signed block.
@@ -46,6 +59,8 @@ public struct AccountRecord: Sendable, Hashable {
     public let frozen: Bool
     public let deviceKeys: [DeviceKeyRecord]
     public let balances: [Token: Int64]
+    /// What open pending transfers reserve of each balance.
+    public var reserved: [Token: Int64] = [:]
 }
 
 public struct PostingRecord: Sendable, Hashable {

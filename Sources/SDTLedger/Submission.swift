@@ -99,7 +99,7 @@ extension Submission {
     }
 
     /// The linked group a transfer is a leg of.
-    var link: Transfer.Link? {
+    public var link: Transfer.Link? {
         guard case .transfer(let transfer, _) = self else { return nil }
         return transfer.link
     }

@@ -3,10 +3,11 @@ import SDTCore
 import SDTLedger
 
 extension NodeAPI {
-    static func balances(_ balances: [Token: Int64], tokens: [Token]) -> [Components.Schemas.TokenBalance] {
+    static func balances(_ balances: [Token: Int64], reserved: [Token: Int64] = [:], tokens: [Token]) -> [Components.Schemas.TokenBalance] {
         tokens.sorted().map { token in
             let amount = balances[token] ?? 0
-            return .init(token: .init(rawValue: token.rawValue)!, amount: amount, display: Amount.display(amount, token))
+            return .init(token: .init(rawValue: token.rawValue)!, amount: amount, display: Amount.display(amount, token),
+                         reserved: reserved[token])
         }
     }
 
@@ -17,7 +18,7 @@ extension NodeAPI {
         return .ok(.init(body: .json(.init(
             id: account.id, jurisdiction: account.jurisdiction, kycTier: account.kycTier, frozen: account.frozen,
             deviceKeys: account.deviceKeys.map { .init(publicKey: $0.publicKeyHex, state: $0.revoked ? .revoked : .active) },
-            balances: Self.balances(account.balances, tokens: config.tokens)
+            balances: Self.balances(account.balances, reserved: account.reserved, tokens: config.tokens)
         ))))
     }
 
@@ -25,7 +26,9 @@ extension NodeAPI {
         guard let account = try reader.account(input.path.id) else {
             return .notFound(.init(body: .applicationProblemJson(notFound("account \(input.path.id)"))))
         }
-        return .ok(.init(body: .json(.init(account: account.id, balances: Self.balances(account.balances, tokens: config.tokens)))))
+        return .ok(.init(body: .json(.init(
+            account: account.id, balances: Self.balances(account.balances, reserved: account.reserved, tokens: config.tokens)
+        ))))
     }
 
     public func getHistory(_ input: Operations.GetHistory.Input) async throws -> Operations.GetHistory.Output {

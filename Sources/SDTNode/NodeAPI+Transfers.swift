@@ -13,15 +13,32 @@ extension NodeAPI {
         case refused(Components.Schemas.Problem)
     }
 
-    func check(_ body: Components.Schemas.SignedTransfer) -> Checked {
+    /// `linked`: whether the transfer came as a leg of a linked group; a leg may come no other way.
+    func check(_ body: Components.Schemas.SignedTransfer, linked: Bool = false) -> Checked {
+        func invalid(_ detail: String) -> Checked {
+            .refused(Problem.make(status: 400, code: "invalid_field", detail: detail, transactionID: body.transactionId))
+        }
         let transfer: Transfer
         do {
+            var link: Transfer.Link?
+            switch (body.linkId, body.leg, body.legs) {
+            case (nil, nil, nil):
+                if linked { return invalid("link_id, leg, legs: every leg of a linked group carries all three") }
+            case (let id?, let leg?, let legs?):
+                guard linked else {
+                    return invalid("link_id: this transfer is leg \(leg) of \(legs) of linked group \(id); submit all legs together to POST /v1/transactions/linked")
+                }
+                link = try Transfer.Link(id: id, index: leg, count: legs)
+            default:
+                return invalid("link_id, leg, legs: give all three for a leg of a linked group, or none")
+            }
             transfer = try Transfer(
                 region: body.region, transactionID: body.transactionId, from: body.from, to: body.to,
-                token: body.token.rawValue, amountMinorUnits: body.amount, publicKeyHex: body.publicKey
+                token: body.token.rawValue, amountMinorUnits: body.amount, publicKeyHex: body.publicKey,
+                pendingTimeoutSeconds: body.timeoutSeconds, link: link
             )
         } catch {
-            return .refused(Problem.make(status: 400, code: "invalid_field", detail: error.description, transactionID: body.transactionId))
+            return invalid(error.description)
         }
         guard transfer.region == config.region else {
             return .refused(Problem.make(
@@ -55,6 +72,32 @@ extension NodeAPI {
         }
     }
 
+    /// Checks a post or void as the front does for a transfer: fields, region, signature's form.
+    func check(_ body: Components.Schemas.SignedResolution) -> Checked {
+        func invalid(_ detail: String) -> Checked {
+            .refused(Problem.make(status: 400, code: "invalid_field", detail: detail, transactionID: body.transactionId))
+        }
+        switch (body.action, body.amount) {
+        case (.post, nil): return invalid("amount: a post names the minor units to move (at most the pending amount)")
+        case (.void, .some): return invalid("amount: a void releases the whole reservation and takes no amount")
+        default: break
+        }
+        let resolution: PendingResolution
+        do {
+            resolution = try PendingResolution(
+                region: body.region, transactionID: body.transactionId, pendingID: body.pendingId, account: body.account,
+                postAmountMinorUnits: body.amount, publicKeyHex: body.publicKey
+            )
+        } catch {
+            return invalid(error.description)
+        }
+        guard resolution.region == config.region else { return invalid("region: this node serves \(config.region), not '\(resolution.region)'") }
+        guard let signature = Hex.decode(body.signature), signature.count == Ed25519.signatureByteCount else {
+            return .refused(Problem.make(status: 400, code: "signature_invalid", detail: "signature: must be 128 hex characters", transactionID: body.transactionId))
+        }
+        return .ready(.resolution(resolution, signature: signature))
+    }
+
     func status(_ outcome: Outcome?, transactionID: String) -> Components.Schemas.TransferStatus {
         guard let outcome else {
             return .init(transactionId: transactionID, state: .queued, code: "queued",
@@ -70,13 +113,15 @@ extension NodeAPI {
                          statusUrl: statusURL(transactionID), ruleId: outcome.ruleID, ruleSetVersion: outcome.ruleSetVersion)
         default:
             return .init(transactionId: transactionID, state: .rejected, code: outcome.code.name,
-                         detail: ruleDetail(outcome.code, ruleID: outcome.ruleID, version: outcome.ruleSetVersion),
-                         statusUrl: statusURL(transactionID), ruleId: outcome.ruleID, ruleSetVersion: outcome.ruleSetVersion)
+                         detail: ruleDetail(outcome.code, ruleID: outcome.ruleID, version: outcome.ruleSetVersion, failedLeg: outcome.failedLeg),
+                         statusUrl: statusURL(transactionID), ruleId: outcome.ruleID, ruleSetVersion: outcome.ruleSetVersion,
+                         failedLeg: outcome.failedLeg)
         }
     }
 
     /// The code's sentence, and for a rule's decision the rule, its version and its stated reason.
-    func ruleDetail(_ code: OutcomeCode, ruleID: String?, version: Int64?) -> String {
+    func ruleDetail(_ code: OutcomeCode, ruleID: String?, version: Int64?, failedLeg: String? = nil) -> String {
+        if let failedLeg { return "Leg \(failedLeg) of this linked group failed, so no leg was applied; see that leg's status." }
         guard let ruleID, let version else { return code.detail }
         let reason = (try? reader.ruleSet(version: version)).flatMap { record in
             (try? RuleSet(text: record.text))?.rules.first { $0.id == ruleID }?.reason
@@ -87,35 +132,55 @@ extension NodeAPI {
 
     func statusURL(_ transactionID: String) -> String { "/v1/transactions/\(transactionID)" }
 
-    public func submitTransfer(_ input: Operations.SubmitTransfer.Input) async throws -> Operations.SubmitTransfer.Output {
-        guard case .json(let body) = input.body else { preconditionFailure("the contract has one body type") }
+    /// The answer to one signed transfer, post or void, before it takes its operation's response type.
+    enum SingleAnswer {
+        case refused(Components.Schemas.Problem)
+        case unavailable(Components.Schemas.Problem)
+        case waiting(Components.Schemas.TransferStatus)
+        case rejected(Components.Schemas.Problem)
+        case applied(Components.Schemas.TransferStatus)
+    }
+
+    /// Verifies the signature, queues the entry, and waits a short while for its outcome.
+    func submitSingle(_ checked: Checked, transactionID: String) async -> SingleAnswer {
         let submission: Submission
-        switch check(body) {
-        case .ready(let checked): submission = checked
-        case .refused(let problem): return .badRequest(.init(body: .applicationProblemJson(problem)))
+        switch checked {
+        case .ready(let ready): submission = ready
+        case .refused(let problem): return .refused(problem)
         }
         guard await Self.verifyAll([submission]) == [true] else {
-            return .badRequest(.init(body: .applicationProblemJson(Problem.make(
+            return .refused(Problem.make(
                 status: 400, code: "signature_invalid",
-                detail: "The signature does not verify over the transfer's signing bytes with public_key.", transactionID: body.transactionId
-            ))))
+                detail: "The signature does not verify over the record's signing bytes with public_key.", transactionID: transactionID
+            ))
         }
         let outcomes: [OutcomeBoard.Key: Outcome]
         do {
             outcomes = try await front.submit([submission], timeout: syncWait)
         } catch {
-            return .serviceUnavailable(.init(body: .applicationProblemJson(unavailable(error))))
+            return .unavailable(unavailable(error))
         }
-        let outcome = outcomes[OutcomeBoard.Key(kind: .transfer, entryID: body.transactionId)]
-        let answer = status(outcome, transactionID: body.transactionId)
+        let answer = status(outcomes[OutcomeBoard.Key(kind: .transfer, entryID: transactionID)], transactionID: transactionID)
         switch answer.state {
-        case .queued, .held: return .accepted(.init(headers: .init(location: statusURL(body.transactionId)), body: .json(answer)))
+        case .queued, .held: return .waiting(answer)
         case .rejected:
-            return .unprocessableContent(.init(body: .applicationProblemJson(Problem.make(
-                status: 422, code: answer.code, detail: answer.detail ?? "", transactionID: body.transactionId,
+            return .rejected(Problem.make(
+                status: 422, code: answer.code, detail: answer.detail ?? "", transactionID: transactionID,
                 ruleID: answer.ruleId, ruleSetVersion: answer.ruleSetVersion
-            ))))
-        case .accepted, .final: return .ok(.init(body: .json(answer)))
+            ))
+        case .accepted, .final: return .applied(answer)
+        }
+    }
+
+    public func submitTransfer(_ input: Operations.SubmitTransfer.Input) async throws -> Operations.SubmitTransfer.Output {
+        guard case .json(let body) = input.body else { preconditionFailure("the contract has one body type") }
+        switch await submitSingle(check(body), transactionID: body.transactionId) {
+        case .refused(let problem): return .badRequest(.init(body: .applicationProblemJson(problem)))
+        case .unavailable(let problem): return .serviceUnavailable(.init(body: .applicationProblemJson(problem)))
+        case .waiting(let answer):
+            return .accepted(.init(headers: .init(location: statusURL(body.transactionId)), body: .json(answer)))
+        case .rejected(let problem): return .unprocessableContent(.init(body: .applicationProblemJson(problem)))
+        case .applied(let answer): return .ok(.init(body: .json(answer)))
         }
     }
 
@@ -164,9 +229,10 @@ extension NodeAPI {
         if let record = try reader.status(kind: .transfer, entryID: id) {
             return .ok(.init(body: .json(.init(
                 transactionId: id, state: .init(rawValue: record.state.rawValue)!, code: record.code.name,
-                detail: ruleDetail(record.code, ruleID: record.ruleID, version: record.ruleSetVersion),
+                detail: ruleDetail(record.code, ruleID: record.ruleID, version: record.ruleSetVersion, failedLeg: record.failedLeg),
                 sequence: record.sequence, blockHeight: record.blockHeight, statusUrl: statusURL(id),
-                ruleId: record.ruleID, ruleSetVersion: record.ruleSetVersion, flags: record.flags.isEmpty ? nil : record.flags
+                ruleId: record.ruleID, ruleSetVersion: record.ruleSetVersion, flags: record.flags.isEmpty ? nil : record.flags,
+                failedLeg: record.failedLeg, pending: record.pending.map(Self.pendingInfo)
             ))))
         }
         if front.board.isInFlight(.init(kind: .transfer, entryID: id)) {
