@@ -143,10 +143,8 @@ extension LedgerReader {
             )
             return .decided(try rules.evaluate(transfer) { (account, token, since) throws(LedgerError) in
                 let row = try connection.query(
-                    """
-                    SELECT COALESCE(SUM(-p.amount), 0), COUNT(*) FROM postings p JOIN entries e ON e.sequence = p.sequence
-                    WHERE p.account_id = ? AND p.token = ? AND p.amount < 0 AND e.kind = 'transfer' AND e.applied_at_ms >= ?
-                    """, [.text(account), .text(token.rawValue), .integer(since)]
+                    "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM (\(LedgerWriter.outgoingSQL))",
+                    [.text(account), .text(token.rawValue), .integer(since)]
                 ).first
                 return (row?.int(0) ?? 0, row?.int(1) ?? 0)
             })

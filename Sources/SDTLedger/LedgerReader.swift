@@ -28,11 +28,13 @@ public final class LedgerReader: Sendable {
                 let flags = try connection.query("SELECT flag FROM entry_flags WHERE sequence = ? ORDER BY flag", [.integer(row.int(0))])
                     .map { $0.text(0) }
                 let pending = try connection.query(
-                    "SELECT state, amount, posted_amount, expires_at_ms, resolved_sequence FROM pending_transfers WHERE sequence = ?",
+                    "SELECT state, amount, posted_amount, expires_at_ms, resolved_sequence, token FROM pending_transfers WHERE sequence = ?",
                     [.integer(row.int(0))]
-                ).first.map {
-                    PendingRecord(state: $0.text(0), amount: $0.int(1), postedAmount: $0.optionalInt(2), expiresAtMilliseconds: $0.int(3),
-                                  resolvedSequence: $0.optionalInt(4))
+                ).first.flatMap { pending in
+                    Token(rawValue: pending.text(5)).map {
+                        PendingRecord(state: pending.text(0), token: $0, amount: pending.int(1), postedAmount: pending.optionalInt(2),
+                                      expiresAtMilliseconds: pending.int(3), resolvedSequence: pending.optionalInt(4))
+                    }
                 }
                 return EntryStatusRecord(
                     kind: kind, entryID: entryID, state: row.int(2) == 1 ? .final : .accepted, code: .accepted,

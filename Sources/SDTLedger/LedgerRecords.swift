@@ -22,6 +22,7 @@ public struct EntryStatusRecord: Sendable, Hashable {
 /// A pending transfer's reservation: `state` is `pending`, `posted`, `voided` or `expired`.
 public struct PendingRecord: Sendable, Hashable {
     public let state: String
+    public let token: Token
     public let amount: Int64
     public let postedAmount: Int64?
     public let expiresAtMilliseconds: Int64

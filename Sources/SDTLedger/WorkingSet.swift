@@ -102,24 +102,25 @@ extension LedgerWriter {
         return stored
     }
 
-    /// The sender's outgoing transfers of `token` since `since` (ms), before the current one. A pending
-    /// transfer counts when it reserves the funds, at its full amount; its post does not count again.
+    /// What velocity rules count as an account's outgoing transfers (`?1` account, `?2` token, `?3`
+    /// since, in ms): each transfer when applied; a pending transfer when it reserves the funds, at its
+    /// full amount, and its post not again. Columns `at_ms`, `amount`, `sequence`.
+    static let outgoingSQL = """
+        SELECT e.applied_at_ms AS at_ms, -p.amount AS amount, p.sequence AS sequence
+        FROM postings p JOIN entries e ON e.sequence = p.sequence
+        WHERE p.account_id = ?1 AND p.token = ?2 AND p.amount < 0 AND e.kind = 'transfer' AND e.applied_at_ms >= ?3
+          AND NOT EXISTS (SELECT 1 FROM pending_transfers x WHERE x.resolved_sequence = p.sequence)
+        UNION ALL
+        SELECT created_at_ms, amount, sequence FROM pending_transfers WHERE from_account = ?1 AND token = ?2 AND created_at_ms >= ?3
+        """
+
+    /// The sender's outgoing transfers of `token` since `since` (ms), before the current one.
     func outgoing(_ account: String, _ token: Token, since: Int64, keepSince: Int64) throws(LedgerError) -> (amount: Int64, count: Int64) {
         let key = WorkingSet.BalanceKey(account: account, token: token)
         if working.outgoing[key] == nil {
             var loaded = OutgoingWindow()
             try connection.each(
-                """
-                SELECT at_ms, amount FROM (
-                    SELECT e.applied_at_ms AS at_ms, -p.amount AS amount, p.sequence AS sequence
-                    FROM postings p JOIN entries e ON e.sequence = p.sequence
-                    WHERE p.account_id = ?1 AND p.token = ?2 AND p.amount < 0 AND e.kind = 'transfer' AND e.applied_at_ms >= ?3
-                      AND NOT EXISTS (SELECT 1 FROM pending_transfers x WHERE x.resolved_sequence = p.sequence)
-                    UNION ALL
-                    SELECT created_at_ms, amount, sequence FROM pending_transfers
-                    WHERE from_account = ?1 AND token = ?2 AND created_at_ms >= ?3
-                ) ORDER BY sequence
-                """, [.text(account), .text(token.rawValue), .integer(keepSince)]
+                "SELECT at_ms, amount FROM (\(Self.outgoingSQL)) ORDER BY sequence", [.text(account), .text(token.rawValue), .integer(keepSince)]
             ) { row in loaded.append(milliseconds: row.int(0), amount: row.int(1)) }
             working.outgoing[key] = loaded
         }

@@ -5,7 +5,7 @@ import SDTLedger
 /// Posts and voids of pending transfers, and linked groups of transfers.
 extension NodeAPI {
     static func pendingInfo(_ record: PendingRecord) -> Components.Schemas.PendingInfo {
-        .init(state: .init(rawValue: record.state) ?? .pending, amount: record.amount, postedAmount: record.postedAmount,
+        .init(state: .init(rawValue: record.state) ?? .pending, token: .init(rawValue: record.token.rawValue)!, amount: record.amount, postedAmount: record.postedAmount,
               expiresAtMs: record.expiresAtMilliseconds, resolvedSequence: record.resolvedSequence)
     }
 

@@ -170,6 +170,8 @@ struct DemoStory {
             "1000.00 USD clawed back from bob to \(treasury), then bob unfrozen",
             "bob's history shows: " + events.map { event in event.legalDirective.map { "\(event.action) (\($0))" } ?? event.action }.joined(separator: "; "))
 
+        try await showPendingAndLinked(client, alice: alice, bob: bob, region: config.region)
+
         let receipt = try await client.receipt(first.signed.transactionId)
         let receiptPath = path("receipt-\(first.signed.transactionId.prefix(12)).json")
         let encoder = JSONEncoder()
@@ -211,6 +213,38 @@ struct DemoStory {
             "\(report.entriesChecked) entries and \(report.blocksChecked) blocks: every signature, hash link, Merkle root, balance and supply total checks out",
             "again from the shell: sdt audit --data \(path("node"))")
         print("\nDemo complete. Data, keys (passphrase: \"\(passphrase)\"), receipt and node log are in \(directory).")
+    }
+
+    /// A two-phase escrow (reserve, then post part of it) and a linked USD-for-GOLD swap, whole or not at all.
+    mutating func showPendingAndLinked(_ client: NodeClient, alice: SigningKey, bob: SigningKey, region: String) async throws {
+        let escrowID = try await client.transactionIDs(account: "alice").transactionIds[0]
+        let escrow = try Signing.transfer(key: alice, region: region, transactionID: escrowID, from: "alice", to: "bob", token: .usd,
+                                          amountMinorUnits: 200_000, pendingTimeoutSeconds: 3600)
+        guard case .accepted = try await client.submit(escrow) else { throw DemoError("the pending transfer was not accepted") }
+        let reserved = try await client.account("alice").balances.first { $0.token == .usd }?.reserved ?? 0
+        let postID = try await client.transactionIDs(account: "alice").transactionIds[0]
+        let post = try Signing.resolution(key: alice, region: region, transactionID: postID, pendingID: escrowID, account: "alice",
+                                          postAmountMinorUnits: 150_000)
+        guard case .accepted = try await client.submit(post) else { throw DemoError("the post was not accepted") }
+        let posted = try await client.status(escrowID).pending
+        say("Two-phase transfer (escrow)", "alice reserves 2000.00 USD for bob for one hour: nothing moves, \(Amount.display(reserved, .usd)) of her balance is reserved",
+            "goods partly delivered: alice posts 1500.00 USD — the pending transfer is \(posted?.state.rawValue ?? "?"), the other 500.00 USD are hers again",
+            "had nobody posted it, it would have expired after the hour; bob (the payee) could also have voided it")
+
+        func leg(_ key: SigningKey, _ from: String, _ to: String, _ token: Token, _ amount: Int64, _ link: String, _ index: Int) async throws
+            -> Components.Schemas.SignedTransfer {
+            let id = try await client.transactionIDs(account: from).transactionIds[0]
+            return try Signing.transfer(key: key, region: region, transactionID: id, from: from, to: to, token: token, amountMinorUnits: amount,
+                                        link: .init(id: link, index: index, count: 2))
+        }
+        let greedy = [try await leg(alice, "alice", "bob", .usd, 30_000, "swap-demo-1", 1), try await leg(bob, "bob", "alice", .gold, 2_000_000, "swap-demo-1", 2)]
+        guard case .rejected(let refused) = try await client.submitLinked(greedy) else { throw DemoError("a swap with a failing leg applied") }
+        let swap = [try await leg(alice, "alice", "bob", .usd, 30_000, "swap-demo-2", 1), try await leg(bob, "bob", "alice", .gold, 5_000, "swap-demo-2", 2)]
+        guard case .accepted(let swapped) = try await client.submitLinked(swap) else { throw DemoError("the linked swap was not applied") }
+        say("Linked transfers: a USD-for-GOLD swap, all or nothing",
+            "bob's leg asks for 2000.000 g he does not hold: \(refused.code), failed leg \(refused.failedLeg?.prefix(16) ?? "?")…; alice's 300.00 USD did not move either",
+            "signed again as 300.00 USD ⇄ 5.000 g GOLD under a new link id: both legs applied together, at sequences "
+                + swapped.results.compactMap { $0.sequence.map(String.init) }.joined(separator: " and "))
     }
 
     struct Sent {

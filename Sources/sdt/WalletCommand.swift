@@ -9,7 +9,7 @@ struct WalletCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wallet",
         abstract: "A client's device key: generate it, ask for transaction ids, sign and send transfers, follow and verify them.",
-        subcommands: [Keygen.self, TransactionIDs.self, Send.self, Status.self, Receipt.self, VerifyReceipt.self]
+        subcommands: [Keygen.self, TransactionIDs.self, Send.self, Resolve.self, Status.self, Receipt.self, VerifyReceipt.self]
     )
 
     struct Keygen: ParsableCommand {
@@ -51,10 +51,15 @@ struct WalletCommand: AsyncParsableCommand {
         @Option(help: "USD or GOLD.") var token: String
         @Option(help: "Amount in display units: dollars (12.50) or grams of fine gold (31.103).") var amount: String
         @Option(help: "Use this transaction id instead of asking for one.") var transactionID: String?
+        @Option(help: "Send a pending transfer: the funds stay reserved this many seconds (1-2592000) until posted or voided.")
+        var pendingTimeout: Int64?
         @Flag(help: "Wait until the transfer is final (its block is signed).") var wait = false
         @OptionGroup var passphrase: PassphraseOptions
 
         func validate() throws {
+            if let pendingTimeout, !(1...Transfer.pendingTimeoutSecondsMax).contains(pendingTimeout) {
+                throw ValidationError("--pending-timeout must be 1...\(Transfer.pendingTimeoutSecondsMax) seconds (30 days)")
+            }
             guard let token = Token(rawValue: token) else { throw ValidationError("--token must be USD or GOLD") }
             guard token.minorUnits(decimal: amount) != nil else {
                 throw ValidationError("--amount \(amount) is not a positive amount with at most \(token.fractionDigits) decimals")
@@ -73,17 +78,60 @@ struct WalletCommand: AsyncParsableCommand {
             }
             let token = Token(rawValue: token)!
             let signed = try Signing.transfer(key: signingKey, region: region, transactionID: id, from: from, to: to, token: token,
-                                              amountMinorUnits: token.minorUnits(decimal: amount)!)
-            switch try await client.submit(signed) {
-            case .rejected(let problem):
-                print("rejected \(id): \(problem.code) — \(problem.detail)")
-                throw ExitCode(3)
-            case .queued(let status), .accepted(let status):
-                print("\(status.state.rawValue) \(id)\(status.sequence.map { " at sequence \($0)" } ?? "")")
-                if wait {
-                    let settled = try await client.waitUntilSettled(id)
-                    print("\(settled.state.rawValue) \(id)\(settled.blockHeight.map { " in block \($0)" } ?? "")")
+                                              amountMinorUnits: token.minorUnits(decimal: amount)!, pendingTimeoutSeconds: pendingTimeout)
+            try await WalletCommand.report(client.submit(signed), id: id, client: client, wait: wait)
+        }
+    }
+
+    struct Resolve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Post a pending transfer (as its payer: all or part of it) or void it (as its payee)."
+        )
+        @Option var node: String
+        @Option(help: "The device keystore of --account.") var key: String
+        @Option(help: "The payer to post, the payee to void.") var account: String
+        @Option(help: "The pending transfer's transaction id.") var pending: String
+        @Option(help: "Post this amount, in display units of the pending transfer's token (at most its amount).") var post: String?
+        @Flag(help: "Void the pending transfer: release everything back to the payer.") var void = false
+        @Flag(help: "Wait until the post or void is final.") var wait = false
+        @OptionGroup var passphrase: PassphraseOptions
+
+        func validate() throws {
+            guard (post != nil) != void else { throw ValidationError("give exactly one of --post AMOUNT or --void") }
+        }
+
+        func run() async throws {
+            let client = try NodeClient(baseURL: node)
+            var amount: Int64?
+            if let post {
+                guard let pendingToken = try await client.status(pending).pending?.token, let token = Token(rawValue: pendingToken.rawValue) else {
+                    throw ValidationError("\(pending) is not a pending transfer")
                 }
+                guard let minorUnits = token.minorUnits(decimal: post) else {
+                    throw ValidationError("--post \(post) is not a positive \(token.rawValue) amount with at most \(token.fractionDigits) decimals")
+                }
+                amount = minorUnits
+            }
+            let signingKey = try passphrase.openKey(key)
+            let region = try await client.region().region
+            let id = try await client.transactionIDs(account: account).transactionIds[0]
+            let signed = try Signing.resolution(key: signingKey, region: region, transactionID: id, pendingID: pending, account: account,
+                                                postAmountMinorUnits: amount)
+            try await WalletCommand.report(client.submit(signed), id: id, client: client, wait: wait)
+        }
+    }
+
+    /// Prints a submission's answer; a rejection exits with status 3.
+    static func report(_ result: NodeClient.SubmitResult, id: String, client: NodeClient, wait: Bool) async throws {
+        switch result {
+        case .rejected(let problem):
+            print("rejected \(id): \(problem.code) — \(problem.detail)")
+            throw ExitCode(3)
+        case .queued(let status), .accepted(let status):
+            print("\(status.state.rawValue) \(id)\(status.sequence.map { " at sequence \($0)" } ?? "")")
+            if wait {
+                let settled = try await client.waitUntilSettled(id)
+                print("\(settled.state.rawValue) \(id)\(settled.blockHeight.map { " in block \($0)" } ?? "")")
             }
         }
     }
@@ -96,6 +144,11 @@ struct WalletCommand: AsyncParsableCommand {
         func run() async throws {
             let status = try await NodeClient(baseURL: node).status(transactionID)
             print("\(status.state.rawValue) \(status.code)\(status.blockHeight.map { " block \($0)" } ?? "") — \(status.detail ?? "")")
+            if let pending = status.pending {
+                let token = Token(rawValue: pending.token.rawValue)!
+                print("pending transfer of \(Amount.display(pending.amount, token)): \(pending.state.rawValue)"
+                      + (pending.postedAmount.map { " (\(Amount.display($0, token)) moved)" } ?? "") + "; timeout at \(pending.expiresAtMs) ms")
+            }
         }
     }
 
