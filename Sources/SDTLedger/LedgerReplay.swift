@@ -20,6 +20,8 @@ struct LedgerReplay {
     var approvedHold: String?
     /// Pending transfers by transaction id, and the time the entry being replayed was applied.
     var pendings: [String: ReplayPending] = [:]
+    /// Ids of the pending transfers each payer may still have open, per token: what `reserved` reads.
+    var openPendingIDs: [String: [Token: [String]]] = [:]
     var appliedAtMilliseconds: Int64 = 0
     /// The linked group being replayed: its id, the leg expected next and the number of legs.
     var openLink: (id: String, next: Int, count: Int)?
@@ -102,6 +104,7 @@ struct LedgerReplay {
         guard available >= transfer.amount.minorUnits else {
             throw AuditProblem("pending transfer reserves \(transfer.amount.minorUnits) but \(transfer.from) had \(available) available")
         }
+        openPendingIDs[transfer.from, default: [:]][transfer.token, default: []].append(transfer.transactionID)
         pendings[transfer.transactionID] = ReplayPending(
             sequence: sequence, from: transfer.from, to: transfer.to, token: transfer.token, amount: transfer.amount.minorUnits,
             expiresAtMilliseconds: appliedAtMilliseconds + timeout * 1000
@@ -132,11 +135,14 @@ struct LedgerReplay {
     }
 
     /// What open, unexpired pending transfers of `account` reserve of `token` at the entry's time.
-    private func reserved(_ account: String, _ token: Token) -> Int64 {
-        pendings.values.reduce(0) { total, pending in
-            let open = pending.resolution == nil && pending.expiresAtMilliseconds > appliedAtMilliseconds
-            return total + (open && pending.from == account && pending.token == token ? pending.amount : 0)
+    /// Resolved and expired ones are dropped from the payer's list as they are met.
+    private mutating func reserved(_ account: String, _ token: Token) -> Int64 {
+        guard let ids = openPendingIDs[account]?[token] else { return 0 }
+        let open = ids.filter { id in
+            pendings[id].map { $0.resolution == nil && $0.expiresAtMilliseconds > appliedAtMilliseconds } ?? false
         }
+        openPendingIDs[account]?[token] = open.isEmpty ? nil : open
+        return open.reduce(0) { $0 + (pendings[$1]?.amount ?? 0) }
     }
 
     /// The legs of a linked group sit next to each other, complete and in order; a link id is used once.
@@ -232,7 +238,7 @@ struct LedgerReplay {
             } else {
                 let (balance, overflow) = balances[account, default: [:]][token, default: 0].addingReportingOverflow(delta)
                 guard !overflow, balance >= 0 else { throw AuditProblem("balance of \(account) in \(token.rawValue) would be negative") }
-                guard delta > 0 || pendings.isEmpty || balance >= reserved(account, token) else {
+                guard delta > 0 || balance >= reserved(account, token) else {
                     throw AuditProblem("\(account) spent \(token.rawValue) that pending transfers reserved")
                 }
                 balances[account, default: [:]][token] = balance
