@@ -16,6 +16,8 @@
 public struct PendingResolution: Sendable, Hashable {
     public static let postHeader = "SDT-POST-V1"
     public static let voidHeader = "SDT-VOID-V1"
+    static let postHeaderLine = Array((postHeader + "\n").utf8)
+    static let voidHeaderLine = Array((voidHeader + "\n").utf8)
 
     public enum Decision: Sendable, Hashable {
         case post(Amount)
@@ -68,7 +70,7 @@ public struct PendingResolution: Sendable, Hashable {
     }
 
     public init(signingBytes: [UInt8]) throws(RecordError) {
-        let isPost = signingBytes.starts(with: Array((Self.postHeader + "\n").utf8))
+        let isPost = signingBytes.starts(with: Self.postHeaderLine)
         let names = ["region", "transaction_id", "pending_id", "account"] + (isPost ? ["amount"] : []) + ["public_key"]
         let values = try CanonicalRecord.parse(signingBytes, header: isPost ? Self.postHeader : Self.voidHeader, names: names)
         var amount: Amount?
@@ -90,8 +92,8 @@ public enum TransferEntryRecord: Sendable, Hashable {
     case resolution(PendingResolution)
 
     public init(signingBytes: [UInt8]) throws(RecordError) {
-        let isResolution = signingBytes.starts(with: Array((PendingResolution.postHeader + "\n").utf8))
-            || signingBytes.starts(with: Array((PendingResolution.voidHeader + "\n").utf8))
+        let isResolution = signingBytes.starts(with: PendingResolution.postHeaderLine)
+            || signingBytes.starts(with: PendingResolution.voidHeaderLine)
         self = isResolution ? .resolution(try PendingResolution(signingBytes: signingBytes)) : .transfer(try Transfer(signingBytes: signingBytes))
     }
 

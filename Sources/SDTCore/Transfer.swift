@@ -11,6 +11,7 @@ public struct Transfer: Sendable, Hashable {
     public static let headerV2 = "SDT-TRANSFER-V2"
     static let fieldNames = ["region", "transaction_id", "from", "to", "token", "amount", "public_key"]
     static let fieldNamesV2 = fieldNames + ["mode", "timeout", "link", "leg"]
+    static let headerV2Line = Array((headerV2 + "\n").utf8)
     /// The longest a pending transfer may reserve funds: 30 days.
     public static let pendingTimeoutSecondsMax: Int64 = 30 * 24 * 3600
     /// The most legs a linked group may have.
@@ -103,7 +104,7 @@ public struct Transfer: Sendable, Hashable {
 
     /// Parses signed bytes back into a transfer (used by the applier, the audit and receipt checks).
     public init(signingBytes: [UInt8]) throws(RecordError) {
-        let isV2 = signingBytes.starts(with: Array((Self.headerV2 + "\n").utf8))
+        let isV2 = signingBytes.starts(with: Self.headerV2Line)
         let values = try CanonicalRecord.parse(
             signingBytes, header: isV2 ? Self.headerV2 : Self.header, names: isV2 ? Self.fieldNamesV2 : Self.fieldNames
         )
