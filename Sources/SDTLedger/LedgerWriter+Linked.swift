@@ -37,7 +37,7 @@ extension LedgerWriter {
         try checkReservesInvariant()
         try flushWorkingSet()
         try connection.execute("SAVEPOINT linked_group")
-        let sequenceBefore = nextSequenceValue
+        let sequenceBefore = nextSequence
         var outcomes: [Outcome] = []
         var failure: (leg: Submission, outcome: Outcome, decision: TransferDecision?)?
         for leg in legs {
@@ -65,7 +65,7 @@ extension LedgerWriter {
             return outcomes
         }
         try connection.execute("ROLLBACK TO linked_group; RELEASE linked_group")
-        restoreSequence(sequenceBefore)
+        nextSequence = sequenceBefore
         working.reset()
         try recordGroup(link, hash: groupHash, failedLeg: failure.leg.entryID, nowMilliseconds: nowMilliseconds)
         return try legs.map { (leg) throws(LedgerError) -> Outcome in

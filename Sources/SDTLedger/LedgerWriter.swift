@@ -8,7 +8,8 @@ public final class LedgerWriter: @unchecked Sendable {
     // @unchecked: used only from the applier's own thread.
     let connection: SQLiteConnection
     let policy: LedgerPolicy
-    private var nextSequence: Int64
+    /// The sequence the next applied entry takes; a rolled-back linked group puts it back.
+    var nextSequence: Int64
     var working = WorkingSet()
     /// The rule set in force; nil when the region runs without transfer rules.
     public internal(set) var ruleSet: RuleSet?
@@ -64,10 +65,6 @@ public final class LedgerWriter: @unchecked Sendable {
             throw error
         }
     }
-
-    var nextSequenceValue: Int64 { nextSequence }
-
-    func restoreSequence(_ sequence: Int64) { nextSequence = sequence }
 
     func takeSequence() -> Int64 {
         defer { nextSequence += 1 }
