@@ -34,7 +34,7 @@ let package = Package(
         ),
         .target(name: "SDTLedger", dependencies: ["SDTCore", "SDTCrypto", "SDTRules", "CSQLite"]),
         .target(name: "SDTQueue", dependencies: ["CZMQ"]),
-        .target(name: "SDTCustody", dependencies: ["SDTCore", "SDTCrypto", "SDTLedger", "SDTQueue"]),
+        .target(name: "SDTCustody", dependencies: ["SDTCore", "SDTCrypto", "SDTQueue"]),
         .target(
             name: "SDTAPI",
             dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
@@ -63,15 +63,15 @@ let package = Package(
         .executableTarget(
             name: "sdt",
             dependencies: [
-                "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody", "SDTRules",
+                "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody", "SDTRules", "SDTTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "SDTTesting", dependencies: ["SDTCore"]),
+        .target(name: "SDTTesting", dependencies: ["SDTCore", "SDTCrypto"]),
 
         .testTarget(name: "SDTCoreTests", dependencies: ["SDTCore"]),
-        .testTarget(name: "SDTCryptoTests", dependencies: ["SDTCrypto"], resources: [.copy("Vectors")]),
+        .testTarget(name: "SDTCryptoTests", dependencies: ["SDTCrypto", "SDTTesting"], resources: [.copy("Vectors")]),
         .testTarget(name: "SDTRulesTests", dependencies: ["SDTRules", "SDTCore"]),
         .testTarget(name: "SDTLedgerTests", dependencies: ["SDTLedger", "SDTRules", "SDTCrypto", "SDTCore", "SDTTesting"]),
         .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),

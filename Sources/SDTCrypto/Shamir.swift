@@ -61,18 +61,6 @@ public struct ShamirSharing: Sendable {
         guard let inverse = field.inverse(denominator) else { throw CryptoError("identifiers collide modulo the field") }
         return field.multiply(numerator, inverse)
     }
-
-    /// Recovers the secret from at least `threshold` shares. Only the dealer's tests and the
-    /// refresh checks use this: signing never reassembles the key.
-    public func combine(_ shares: [Share]) throws(CryptoError) -> BigInteger {
-        guard shares.count >= threshold else { throw CryptoError("\(shares.count) shares cannot meet a threshold of \(threshold)") }
-        let identifiers = shares.map(\.identifier)
-        var secret = BigInteger(0)
-        for share in shares {
-            secret = field.add(secret, field.multiply(share.value, try lagrangeCoefficient(for: share.identifier, among: identifiers)))
-        }
-        return secret
-    }
 }
 
 /// Feldman's verifiable secret sharing on Ed25519: the dealer publishes Cⱼ = [aⱼ]B for each

@@ -1,5 +1,5 @@
+import SDTCore
 import SDTCrypto
-import SDTLedger
 
 /// Signs block headers for the region: one region key, or the custodian quorum (threshold signing).
 public protocol BlockSigner: Sendable {

@@ -1,6 +1,5 @@
 import SDTCore
 import SDTCrypto
-import SDTLedger
 
 /// Which entry signatures a custodian verifies itself.
 public enum CheckPolicy: Sendable, Equatable, CustomStringConvertible {

@@ -1,7 +1,6 @@
 import Foundation
 import SDTCore
 import SDTCrypto
-import SDTLedger
 import SDTQueue
 import Synchronization
 

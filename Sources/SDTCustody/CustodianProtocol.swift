@@ -1,5 +1,5 @@
+import SDTCore
 import SDTCrypto
-import SDTLedger
 import SDTQueue
 
 /// Messages between the node's coordinator and a custodian daemon (ZeroMQ REQ/REP).

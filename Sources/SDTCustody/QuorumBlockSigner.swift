@@ -1,7 +1,6 @@
 import Foundation
 import SDTCore
 import SDTCrypto
-import SDTLedger
 import SDTQueue
 
 /// The node's signing coordinator: asks two available custodians to commit and sign, checks each

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SDTCore
 import SDTLedger
 import SDTQueue
 import ServiceLifecycle

@@ -1,5 +1,6 @@
 import Logging
 import SDTCustody
+import SDTCore
 import SDTLedger
 import ServiceLifecycle
 

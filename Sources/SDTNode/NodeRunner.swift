@@ -4,6 +4,7 @@ import Logging
 import OpenAPIHummingbird
 import SDTCrypto
 import SDTCustody
+import SDTCore
 import SDTLedger
 import SDTQueue
 import SDTRules

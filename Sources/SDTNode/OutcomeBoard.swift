@@ -1,3 +1,4 @@
+import SDTCore
 import SDTLedger
 import Synchronization
 

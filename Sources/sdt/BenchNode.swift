@@ -1,6 +1,7 @@
 import Foundation
 import SDTAPI
 import SDTClient
+import SDTTesting
 import SDTCore
 import SDTCrypto
 import SDTNode

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SDTAPI
 import SDTClient
+import SDTTesting
 import SDTCore
 import SDTCrypto
 import SDTCustody

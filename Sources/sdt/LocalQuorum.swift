@@ -1,5 +1,6 @@
 import Foundation
 import SDTClient
+import SDTTesting
 import SDTCore
 import SDTCrypto
 import SDTCustody

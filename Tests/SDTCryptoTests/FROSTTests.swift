@@ -1,3 +1,4 @@
+import SDTTesting
 import Foundation
 import SDTCore
 import Testing
@@ -92,10 +93,10 @@ import Testing
         let secret = BigInteger(littleEndian: Ed25519Group.randomScalar())
         let (shares, _) = try sharing.split(secret: secret, count: 5) { BigInteger(littleEndian: Ed25519Group.randomScalar()) }
         for subset in [[0, 1, 2], [0, 2, 4], [4, 3, 1], [0, 1, 2, 3, 4]] {
-            #expect(try sharing.combine(subset.map { shares[$0] }) == secret)
+            #expect(try KeyAssembly.combine(subset.map { shares[$0] }, sharing: sharing) == secret)
         }
-        #expect(throws: CryptoError.self) { try sharing.combine([shares[0], shares[1]]) }
-        let twoOnly = try ShamirSharing(field: field, threshold: 2).combine([shares[0], shares[1]])
+        #expect(throws: CryptoError.self) { try KeyAssembly.combine([shares[0], shares[1]], sharing: sharing) }
+        let twoOnly = try KeyAssembly.combine([shares[0], shares[1]], sharing: ShamirSharing(field: field, threshold: 2))
         #expect(!(twoOnly == secret))
     }
 

@@ -1,3 +1,4 @@
+import SDTTesting
 import Foundation
 import SDTCore
 import SDTCrypto
@@ -46,7 +47,7 @@ struct Ceremony {
         // Any two shares recombine to the key whose public key the transcript publishes.
         let sharing = try ShamirSharing(field: .ed25519Order, threshold: 2)
         for pair in [[1, 2], [1, 3], [2, 3]] {
-            let secret = try sharing.combine(pair.map { .init(identifier: $0, value: BigInteger(littleEndian: ceremony.shares[$0]!)) })
+            let secret = try KeyAssembly.combine(pair.map { .init(identifier: $0, value: BigInteger(littleEndian: ceremony.shares[$0]!)) }, sharing: sharing)
             #expect(Hex.encode(try Ed25519Group.baseMultiply(secret.littleEndianBytes(count: 32))) == ceremony.transcript.groupPublicKey)
         }
     }
@@ -82,7 +83,7 @@ struct Ceremony {
         #expect(CheckPolicy("sampled:100:1001") == nil)
         #expect(CheckPolicy("some") == nil)
         let key = SigningKey()
-        func entry(_ amount: Int64) throws -> SDTLedger.SignedEntry {
+        func entry(_ amount: Int64) throws -> SignedEntry {
             let transfer = try Transfer(region: "us-tx", transactionID: "tx", from: "a", to: "b", token: "USD", amountMinorUnits: amount,
                                         publicKeyHex: key.publicKeyHex)
             return .init(kind: .transfer, signingBytes: transfer.signingBytes, signature: key.sign(transfer.signingBytes))

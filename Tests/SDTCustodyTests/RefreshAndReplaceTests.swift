@@ -1,3 +1,4 @@
+import SDTTesting
 import SDTCore
 import SDTCrypto
 import Testing
@@ -6,7 +7,7 @@ import Testing
 @Suite struct RefreshAndReplaceTests {
     static func combine(_ shares: [(Int, [UInt8])]) throws -> String {
         let sharing = try ShamirSharing(field: .ed25519Order, threshold: 2)
-        let secret = try sharing.combine(shares.map { .init(identifier: $0.0, value: BigInteger(littleEndian: $0.1)) })
+        let secret = try KeyAssembly.combine(shares.map { .init(identifier: $0.0, value: BigInteger(littleEndian: $0.1)) }, sharing: sharing)
         return Hex.encode(try Ed25519Group.baseMultiply(secret.littleEndianBytes(count: 32)))
     }
 

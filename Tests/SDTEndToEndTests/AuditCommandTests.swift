@@ -1,6 +1,7 @@
 import Foundation
 import SDTClient
 import SDTCore
+import SDTTesting
 import SDTCrypto
 import Testing
 @testable import SDTLedger

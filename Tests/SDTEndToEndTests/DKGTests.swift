@@ -61,7 +61,7 @@ import Testing
         let oldShare = try CustodianShareFile.read(from: node.directory.file("dkg-ana/share-1-ana.json")).open(passphrase: passphrase, transcript: transcripts[0])
         let newShare = try CustodianShareFile.read(from: node.directory.file("refresh-ben/share-2-ben.json")).open(passphrase: passphrase, transcript: refreshed)
         let sharing = try ShamirSharing(field: .ed25519Order, threshold: 2)
-        let mixed = try sharing.combine([.init(identifier: 1, value: BigInteger(littleEndian: oldShare)), .init(identifier: 2, value: BigInteger(littleEndian: newShare))])
+        let mixed = try KeyAssembly.combine([.init(identifier: 1, value: BigInteger(littleEndian: oldShare)), .init(identifier: 2, value: BigInteger(littleEndian: newShare))], sharing: sharing)
         #expect(Hex.encode(try Ed25519Group.baseMultiply(mixed.littleEndianBytes(count: 32))) != refreshed.groupPublicKey)
         custodians = try await Self.startCustodians(node, names: names, folder: "refresh", endpoints: endpoints, passphrase: passphrase)
         node.config.custody?.transcriptPath = node.directory.file("refresh-ana/transcript.json")

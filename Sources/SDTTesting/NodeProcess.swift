@@ -55,7 +55,7 @@ public final class NodeProcess: @unchecked Sendable {
         }
         guard let line else {
             stop()
-            throw NodeClientError(status: 0, problem: nil, message: "sdt \(process.arguments?.joined(separator: " ") ?? "") did not start (no '\(marker)')")
+            throw ProcessStartError("sdt \(process.arguments?.joined(separator: " ") ?? "") did not start (no '\(marker)')")
         }
         if let range = line.range(of: "http://") { baseURL = String(line[range.lowerBound...]) }
         return line
@@ -78,4 +78,10 @@ public final class NodeProcess: @unchecked Sendable {
     }
 
     deinit { stop(grace: .seconds(2)) }
+}
+
+/// A process that did not print its ready line in time; the message names the command.
+public struct ProcessStartError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -1,5 +1,3 @@
-import SDTCore
-
 /// A signed entry whose signature the front has already checked, on its way to the applier.
 public enum Submission: Sendable, Hashable {
     case transfer(Transfer, signature: [UInt8])
@@ -90,7 +88,7 @@ public struct Outcome: Sendable, Hashable {
 
 extension Submission {
     /// The account a transaction id was issued for: the signer of a transfer, post or void.
-    var idAccount: String? {
+    public var idAccount: String? {
         switch self {
         case .transfer(let transfer, _): transfer.from
         case .resolution(let resolution, _): resolution.account
