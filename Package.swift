@@ -32,7 +32,8 @@ let package = Package(
             name: "SDTRules",
             dependencies: ["SDTCore", "SDTCrypto", .product(name: "TOMLKit", package: "TOMLKit")]
         ),
-        .target(name: "SDTLedger", dependencies: ["SDTCore", "SDTCrypto", "SDTRules", "CSQLite"]),
+        .target(name: "SDTEngine", dependencies: ["SDTCore", "SDTRules"]),
+        .target(name: "SDTLedger", dependencies: ["SDTCore", "SDTCrypto", "SDTRules", "SDTEngine", "CSQLite"]),
         .target(name: "SDTQueue", dependencies: ["CZMQ"]),
         .target(name: "SDTCustody", dependencies: ["SDTCore", "SDTCrypto", "SDTQueue"]),
         .target(

@@ -126,14 +126,8 @@ public struct OperatorAction: Sendable, Hashable {
     /// Exactly the kind's fields, as their canonical text.
     public let fields: [Field: String]
     public let operatorKeyHex: String
-
-    /// The account the action is about; empty for `set_rules` and `review`.
-    public var account: String { fields[.account] ?? "" }
-    public subscript(_ field: Field) -> String? { fields[field] }
-    public var amount: Amount? { fields[.amount].flatMap { Amount(canonical: $0[...]) } }
-    /// The token minted, burned or clawed back.
-    public var token: Token? { kind.reserveToken ?? fields[.token].flatMap(Token.init(rawValue:)) }
-    public func integer(_ field: Field) -> Int64? { fields[field].flatMap { Int64($0) } }
+    /// The action's typed values: what the ledger decides on.
+    public let command: OperatorCommand
 
     /// Validates every field the kind needs and refuses fields it does not take.
     public init(
@@ -159,6 +153,7 @@ public struct OperatorAction: Sendable, Hashable {
         self.kind = kind
         self.fields = fields
         self.operatorKeyHex = operatorKeyHex
+        command = OperatorCommand(kind: kind, fields: fields)
     }
 
     /// A bar's fine weight is its gross weight times its fineness, rounded down to the milligram; the

@@ -23,3 +23,7 @@ public enum Token: String, Sendable, CaseIterable, Codable, Comparable {
 
     public static func < (lhs: Token, rhs: Token) -> Bool { lhs.rawValue < rhs.rawValue }
 }
+
+/// The account that mints debit and redemptions credit; its balance is minus the supply. Its id cannot
+/// collide with a holder's, whose alphabet has no `$`.
+public let issuerAccountID = "$issuer"

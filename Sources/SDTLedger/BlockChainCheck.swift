@@ -1,135 +1,125 @@
 import SDTCore
 import SDTCrypto
+import SDTEngine
+import SDTRules
 
-/// Walks the entries in sequence order and the blocks in height order together, checking each
-/// block's range, Merkle root, hash link, supply line and signature as its last entry goes by.
+/// Walks the blocks in height order as the replay goes through the entries, checking each block's
+/// range, Merkle root, hash link, supply, reserves, rule set and signature as its last entry goes by,
+/// against the replayed state at that entry.
 struct BlockChainCheck {
     typealias StoredBlock = (height: Int64, header: [UInt8], hash: [UInt8], signature: [UInt8]?)
 
-    let blocks: [StoredBlock]
-    let region: String
-    let blockPublicKey: [UInt8]
+    private let blocks: [StoredBlock]
+    private let region: String
+    private let blockPublicKey: [UInt8]
+    private var ruleSets: [Int64: String] = [:]
+    private var blockIndex = 0
+    private var leaves: [[UInt8]] = []
+    private var previousHash = [UInt8](repeating: 0, count: 32)
+    private var lastRulesVersion: Int64 = 0
 
-    func run(connection: SQLiteConnection, replay: inout LedgerReplay, report: inout AuditReport) throws {
-        var blockIndex = 0
-        var leaves: [[UInt8]] = []
-        var expectedSequence: Int64 = 1
-        var previousHash = [UInt8](repeating: 0, count: 32)
-        var lastRulesVersion: Int64 = 0
-        var ruleSets: [Int64: String] = [:]
-        try connection.each("SELECT version, sha3, text FROM rule_sets") { (row) throws(LedgerError) in
-            guard Hex.encode(SHA3.hash256(Array(row.text(2).utf8))) == row.text(1) else {
-                throw LedgerError(.invariant, "rule set version \(row.int(0)): its text does not hash to its recorded sha3")
+    init(connection: SQLiteConnection, region: String, blockPublicKey: [UInt8]) throws {
+        blocks = try connection.query("SELECT height, header, block_hash, signature FROM blocks ORDER BY height")
+            .map { row in (row.int(0), row.blob(1), row.blob(2), row.optionalBlob(3)) }
+        self.region = region
+        self.blockPublicKey = blockPublicKey
+        for row in try connection.query("SELECT version, sha3, text FROM rule_sets") {
+            guard RuleSet.sha3Hex(of: Array(row.text(2).utf8)) == row.text(1) else {
+                throw AuditProblem("rule set version \(row.int(0)): its text does not hash to its recorded sha3")
             }
             ruleSets[row.int(0)] = row.text(1)
         }
-        try connection.each(
-            "SELECT sequence, kind, entry_id, signing_bytes, public_key, signature, block_height, leaf_index, applied_at_ms FROM entries ORDER BY sequence"
-        ) { (row) throws(LedgerError) in
-            let sequence = row.int(0)
-            let name = "entry sequence \(sequence) (\(row.text(1)) \(row.text(2)))"
-            guard sequence == expectedSequence else { throw LedgerError(.invariant, "entry sequence \(expectedSequence) is missing") }
-            expectedSequence += 1
-            let expected: [LedgerReplay.Posting]
-            do {
-                expected = try replay.apply(
-                    sequence: sequence, kind: row.text(1), entryID: row.text(2), signingBytes: row.blob(3), publicKeyHex: row.text(4), signature: row.blob(5),
-                    appliedAtMilliseconds: row.int(8)
-                )
-            } catch {
-                throw LedgerError(.invariant, "\(name): \(error)")
-            }
-            let stored = try connection.query("SELECT account_id, token, amount FROM postings WHERE sequence = ? ORDER BY account_id, token",
-                                              [.integer(sequence)]).map { "\($0.text(0))/\($0.text(1))/\($0.int(2))" }
-            guard stored == expected.map({ "\($0.account)/\($0.token.rawValue)/\($0.amount)" }).sorted() else {
-                throw LedgerError(.invariant, "\(name): stored postings \(stored) differ from the signed entry")
-            }
-            report.entriesChecked += 1
-            guard let height = row.optionalInt(6) else {
-                report.entriesUnsealed += 1
-                return
-            }
-            guard blockIndex < blocks.count, blocks[blockIndex].height == height, row.optionalInt(7) == Int64(leaves.count) else {
-                throw LedgerError(.invariant, "\(name): claims block \(height) leaf \(row.optionalInt(7) ?? -1) out of order")
-            }
-            guard report.entriesUnsealed == 0 else { throw LedgerError(.invariant, "\(name): sealed after an unsealed entry") }
-            leaves.append(Merkle.leafHash(row.blob(3) + row.blob(5)))
-            let header = try parse(blocks[blockIndex])
-            if sequence == header.lastSequence {
-                try check(blocks[blockIndex], header, leaves: leaves, previousHash: previousHash, supply: replay.supply, report: &report)
-                try checkReservesAndRules(header, replay: &replay, ruleSets: ruleSets, lastRulesVersion: &lastRulesVersion)
-                previousHash = blocks[blockIndex].hash
-                blockIndex += 1
-                leaves = []
-            }
-        }
-        guard blockIndex == blocks.count else {
-            throw LedgerError(.invariant, "block \(blocks[blockIndex].height): covers entries that are missing")
-        }
     }
 
-    /// The header's reserves and reserve root must be what the replay holds after its last entry, equal
-    /// to the supply; its rule set must be one the ledger stores, never older than one signed before.
-    private func checkReservesAndRules(
-        _ header: BlockHeader, replay: inout LedgerReplay, ruleSets: [Int64: String], lastRulesVersion: inout Int64
-    ) throws(LedgerError) {
-        let name = "block \(header.height)"
-        let reserves = replay.reserves
-        for token in Token.allCases where (header.reserves[token] ?? 0) != (reserves.amounts[token] ?? 0) {
-            throw LedgerError(.invariant, "\(name): reserves of \(token.rawValue) \(header.reserves[token] ?? 0) differ from the reserve records \(reserves.amounts[token] ?? 0)")
-        }
-        for token in Token.allCases where (header.reserves[token] ?? 0) != (header.supply[token] ?? 0) {
-            throw LedgerError(.invariant, "\(name): \(token.rawValue) supply \(header.supply[token] ?? 0) is not backed by reserves \(header.reserves[token] ?? 0)")
-        }
-        guard header.reserveRootHex == reserves.rootHex else { throw LedgerError(.invariant, "\(name): reserve root does not commit to the reserve records") }
-        replay.reserveChanged = false
-        guard header.rules != "none" else {
-            guard lastRulesVersion == 0 else { throw LedgerError(.invariant, "\(name): names no rule set after one was in force") }
+    mutating func check(_ entry: StoredEntry, replay: AuditReplay, report: inout AuditReport) throws {
+        report.entriesChecked += 1
+        guard let height = entry.blockHeight else {
+            report.entriesUnsealed += 1
             return
         }
-        let parts = header.rules.split(separator: ":")
-        guard parts.count == 2, let version = Int64(parts[0]), ruleSets[version] == String(parts[1]) else {
-            throw LedgerError(.invariant, "\(name): rule set \(header.rules) is not a rule set stored in the ledger")
+        guard blockIndex < blocks.count, blocks[blockIndex].height == height, entry.leafIndex == Int64(leaves.count) else {
+            throw AuditProblem("\(entry.name): claims block \(height) leaf \(entry.leafIndex ?? -1) out of order")
         }
-        let signed = replay.signedRuleSets.last?.version ?? 0
-        guard version >= lastRulesVersion, version >= signed else {
-            throw LedgerError(.invariant, "\(name): rule set version \(version) is older than one already in force")
-        }
-        lastRulesVersion = version
-    }
-
-    private func parse(_ block: StoredBlock) throws(LedgerError) -> BlockHeader {
-        do {
-            return try BlockHeader(signingBytes: block.header)
-        } catch {
-            throw LedgerError(.invariant, "block \(block.height): header does not parse: \(error)")
-        }
-    }
-
-    private func check(
-        _ block: StoredBlock, _ header: BlockHeader, leaves: [[UInt8]], previousHash: [UInt8], supply: [Token: Int64],
-        report: inout AuditReport
-    ) throws(LedgerError) {
-        let name = "block \(block.height)"
-        guard header.height == block.height, header.region == region else { throw LedgerError(.invariant, "\(name): height or region differs from its header") }
-        guard SHA3.hash256(block.header) == block.hash else { throw LedgerError(.invariant, "\(name): stored hash is not the hash of its header") }
-        guard header.previousHashHex == Hex.encode(previousHash) else { throw LedgerError(.invariant, "\(name): previous hash does not link to block \(block.height - 1)") }
-        guard header.entryCount == Int64(leaves.count), header.lastSequence - header.firstSequence + 1 == header.entryCount else {
-            throw LedgerError(.invariant, "\(name): entry count \(header.entryCount) differs from its \(leaves.count) entries")
-        }
-        guard header.merkleRootHex == Hex.encode(Merkle.root(leafHashes: leaves)) else {
-            throw LedgerError(.invariant, "\(name): Merkle root does not match its entries")
-        }
-        for token in Token.allCases where (header.supply[token] ?? 0) != (supply[token] ?? 0) {
-            throw LedgerError(.invariant, "\(name): supply of \(token.rawValue) \(header.supply[token] ?? 0) differs from replayed \(supply[token] ?? 0)")
-        }
+        guard report.entriesUnsealed == 0 else { throw AuditProblem("\(entry.name): sealed after an unsealed entry") }
+        leaves.append(entry.leafHash)
+        let block = blocks[blockIndex]
+        let header = try parse(block)
+        guard entry.sequence == header.lastSequence else { return }
+        try checkChain(block, header)
+        try checkState(header, store: replay.store, replay: replay)
         if let signature = block.signature {
             guard Ed25519.verify(signature: signature, message: block.header, publicKey: blockPublicKey) else {
-                throw LedgerError(.invariant, "\(name): signature does not verify with the region key")
+                throw AuditProblem("block \(block.height): signature does not verify with the region key")
             }
         } else {
             report.blocksUnsigned += 1
         }
         report.blocksChecked += 1
+        previousHash = block.hash
+        blockIndex += 1
+        leaves = []
+    }
+
+    func finish() throws {
+        guard blockIndex == blocks.count else { throw AuditProblem("block \(blocks[blockIndex].height): covers entries that are missing") }
+    }
+
+    private func parse(_ block: StoredBlock) throws -> BlockHeader {
+        do {
+            return try BlockHeader(signingBytes: block.header)
+        } catch {
+            throw AuditProblem("block \(block.height): header does not parse: \(error)")
+        }
+    }
+
+    private func checkChain(_ block: StoredBlock, _ header: BlockHeader) throws {
+        let name = "block \(block.height)"
+        guard header.height == block.height, header.region == region else { throw AuditProblem("\(name): height or region differs from its header") }
+        guard SHA3.hash256(block.header) == block.hash else { throw AuditProblem("\(name): stored hash is not the hash of its header") }
+        guard header.previousHashHex == Hex.encode(previousHash) else {
+            throw AuditProblem("\(name): previous hash does not link to block \(block.height - 1)")
+        }
+        guard header.entryCount == Int64(leaves.count), header.lastSequence - header.firstSequence + 1 == header.entryCount else {
+            throw AuditProblem("\(name): entry count \(header.entryCount) differs from its \(leaves.count) entries")
+        }
+        guard header.merkleRootHex == Hex.encode(Merkle.root(leafHashes: leaves)) else {
+            throw AuditProblem("\(name): Merkle root does not match its entries")
+        }
+    }
+
+    /// Supply, reserves and the reserve root must be what the replay holds after the block's last entry,
+    /// with supply equal to reserves; the rule set must be one the ledger stores, never older than one
+    /// in force before.
+    private mutating func checkState(_ header: BlockHeader, store: MemoryLedgerStore, replay: AuditReplay) throws {
+        let name = "block \(header.height)"
+        let reserves = replay.reserves
+        for token in Token.allCases {
+            let supply = try store.supply(token)
+            guard (header.supply[token] ?? 0) == supply else {
+                throw AuditProblem("\(name): supply of \(token.rawValue) \(header.supply[token] ?? 0) differs from replayed \(supply)")
+            }
+            guard (header.reserves[token] ?? 0) == (reserves.amounts[token] ?? 0) else {
+                throw AuditProblem("\(name): reserves of \(token.rawValue) \(header.reserves[token] ?? 0) differ from the reserve records \(reserves.amounts[token] ?? 0)")
+            }
+            guard (header.reserves[token] ?? 0) == (header.supply[token] ?? 0) else {
+                throw AuditProblem("\(name): \(token.rawValue) supply \(header.supply[token] ?? 0) is not backed by reserves \(header.reserves[token] ?? 0)")
+            }
+        }
+        guard header.reserveRootHex == reserves.rootHex else { throw AuditProblem("\(name): reserve root does not commit to the reserve records") }
+        guard header.rules != "none" else {
+            guard lastRulesVersion == 0 else {
+                throw AuditProblem("\(name): names no rule set after one was in force")
+            }
+            return
+        }
+        let parts = header.rules.split(separator: ":")
+        guard parts.count == 2, let version = Int64(parts[0]), ruleSets[version] == String(parts[1]) else {
+            throw AuditProblem("\(name): rule set \(header.rules) is not a rule set stored in the ledger")
+        }
+        let signed = replay.signedRuleSets.last?.version ?? 0
+        guard version >= lastRulesVersion, version >= signed else {
+            throw AuditProblem("\(name): rule set version \(version) is older than one already in force")
+        }
+        lastRulesVersion = version
     }
 }

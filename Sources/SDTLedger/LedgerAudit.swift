@@ -1,5 +1,6 @@
 import SDTCore
 import SDTCrypto
+import SDTEngine
 
 /// What an audit found: counts, and the first problem (nil when the ledger is intact).
 public struct AuditReport: Sendable {
@@ -14,27 +15,48 @@ public struct AuditReport: Sendable {
     public var isIntact: Bool { firstProblem == nil }
 }
 
-/// Re-verifies a ledger file offline: every entry's signature, a replay of every entry that must
-/// reproduce the stored postings, balances, supply, accounts and keys, every block's hash link,
-/// Merkle root, supply line and signature.
+/// What the audit knows of the region beyond the ledger file. Without a region config, every token
+/// counts as offered, every operator key that signed counts as listed, and the treasury is the one the
+/// ledger's clawbacks name.
+public struct AuditPolicy: Sendable {
+    public var operatorKeys: Set<String>?
+    public var tokensOffered: Set<Token>?
+    public var treasuryAccount: String?
+
+    public init(operatorKeys: Set<String>? = nil, tokensOffered: Set<Token>? = nil, treasuryAccount: String? = nil) {
+        self.operatorKeys = operatorKeys
+        self.tokensOffered = tokensOffered
+        self.treasuryAccount = treasuryAccount
+    }
+}
+
+/// Re-verifies a ledger file offline: every entry's signature; a replay of every entry, in order,
+/// through the same ledger engine that applied it, which must accept each one again and reproduce its
+/// stored postings; every block's hash link, Merkle root, entry count, supply, reserves, reserve root,
+/// rule set and signature against the replayed state at its last entry; and at the end the stored
+/// balances, supply, accounts, keys, freezes, reserve records, pending transfers and rule sets against
+/// the replayed state.
 public enum LedgerAudit {
     public static func run(path: String, blockPublicKey: [UInt8], operatorKeys: Set<String>?) throws(LedgerError) -> AuditReport {
+        try run(path: path, blockPublicKey: blockPublicKey, policy: AuditPolicy(operatorKeys: operatorKeys))
+    }
+
+    public static func run(path: String, blockPublicKey: [UInt8], policy: AuditPolicy) throws(LedgerError) -> AuditReport {
         let connection = try SQLiteConnection(path: path, readOnly: true)
-        var replay = LedgerReplay(operatorKeys: operatorKeys)
         var report = AuditReport()
         report.region = try connection.query("SELECT value FROM meta WHERE key = 'region'").first?.text(0) ?? ""
-        let blocks = try connection.query("SELECT height, header, block_hash, signature FROM blocks ORDER BY height")
-            .map { row in (row.int(0), row.blob(1), row.blob(2), row.optionalBlob(3)) }
         do {
-            try BlockChainCheck(blocks: blocks, region: report.region, blockPublicKey: blockPublicKey)
-                .run(connection: connection, replay: &replay, report: &report)
-            try replay.compareState(with: connection)
+            var replay = try AuditReplay(connection: connection, region: report.region, policy: policy)
+            var chain = try BlockChainCheck(connection: connection, region: report.region, blockPublicKey: blockPublicKey)
+            try replay.run { (entry, replayed) throws in try chain.check(entry, replay: replayed, report: &report) }
+            try chain.finish()
+            try replay.compareTables()
+            report.supply = replay.supply
         } catch let problem as AuditProblem {
             report.firstProblem = problem.description
         } catch {
             report.firstProblem = "\(error)"
         }
-        report.supply = replay.supply
         return report
     }
 }

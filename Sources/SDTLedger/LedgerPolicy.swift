@@ -1,5 +1,6 @@
 import SDTCore
 import SDTCrypto
+import SDTEngine
 
 /// What the applier needs to know about its region to decide on entries.
 public struct LedgerPolicy: Sendable {
@@ -22,6 +23,19 @@ public struct LedgerPolicy: Sendable {
     }
 }
 
-/// The account that mints debit and redemptions credit; its balance is minus the supply. Its id cannot
-/// collide with a holder's, whose alphabet has no `$`.
-public let issuerAccountID = "$issuer"
+extension LedgerPolicy {
+    /// The engine's policy: the same region facts, with ids checked against this node's issuer.
+    var engine: EnginePolicy {
+        let issuer = transactionIDs
+        return EnginePolicy(
+            region: region, tokensOffered: tokensOffered, operatorKeys: operatorKeys, treasuryAccount: treasuryAccount,
+            checkTransactionID: { id, account, now in
+                switch issuer.check(id, account: account, nowMilliseconds: now) {
+                case .valid: .valid
+                case .invalid: .invalid
+                case .expired: .expired
+                }
+            }
+        )
+    }
+}

@@ -1,4 +1,5 @@
 import SDTCore
+import SDTEngine
 import SDTRules
 
 /// Reads for reserves, rules, account events, dry runs and aggregate statistics.
@@ -53,16 +54,13 @@ extension LedgerReader {
     }
 
     private static func bar(_ row: Row) throws(LedgerError) -> BarRecord {
-        let action: OperatorAction
-        do {
-            action = try OperatorAction(signingBytes: row.blob(1))
-        } catch {
-            throw LedgerError(.invariant, "the mint of bar \(row.text(0)) does not parse: \(error)")
+        guard case .mintGold(let bar)? = (try? OperatorAction(signingBytes: row.blob(1)))?.command else {
+            throw LedgerError(.invariant, "the mint of bar \(row.text(0)) does not parse as a mint_gold action")
         }
         return BarRecord(
-            serial: row.text(0), vault: action[.vault] ?? "", refiner: action[.refiner] ?? "",
-            grossWeightMilligrams: action.integer(.grossWeight) ?? 0, fineness: action.integer(.fineness) ?? 0,
-            fineWeightMilligrams: action.amount?.minorUnits ?? 0, mintedSequence: row.int(2), releasedSequence: row.optionalInt(3)
+            serial: row.text(0), vault: bar.vault, refiner: bar.refiner, grossWeightMilligrams: bar.grossWeightMilligrams,
+            fineness: bar.fineness, fineWeightMilligrams: bar.amount.minorUnits, mintedSequence: row.int(2),
+            releasedSequence: row.optionalInt(3)
         )
     }
 
@@ -97,7 +95,7 @@ extension LedgerReader {
                 guard let action = try? OperatorAction(signingBytes: row.blob(1)) else { return nil }
                 return AccountEventRecord(
                     sequence: row.int(0), requestID: action.requestID, action: action.kind.rawValue,
-                    legalDirective: action[.legalDirective], reason: action[.reason], blockHeight: row.optionalInt(2)
+                    legalDirective: action.command.legalDirective, reason: action.command.reason, blockHeight: row.optionalInt(2)
                 )
             }
         }
@@ -110,44 +108,19 @@ extension LedgerReader {
         }
     }
 
-    /// What the rules would decide on a transfer now, from committed state; changes nothing.
-    public enum DryRun: Sendable {
-        case refused(OutcomeCode)
-        case decided(RuleDecision?)
-    }
-
-    public func dryRun(from: String, to: String, token: Token, amount: Int64, nowMilliseconds: Int64) throws(LedgerError) -> DryRun {
-        let rulesText = try ruleSet(version: nil)?.text
-        return try read { (connection) throws(LedgerError) -> DryRun in
-            func facts(_ id: String) throws(LedgerError) -> (jurisdiction: String, tier: Int, frozen: Bool)? {
-                try connection.query(
-                    "SELECT jurisdiction, kyc_tier, EXISTS (SELECT 1 FROM frozen_accounts WHERE account_id = id) FROM accounts WHERE id = ?",
-                    [.text(id)]
-                ).first.map { ($0.text(0), Int($0.int(1)), $0.int(2) == 1) }
-            }
-            guard let sender = try facts(from) else { return .refused(.accountUnknown) }
-            guard let receiver = try facts(to) else { return .refused(.receiverUnknown) }
-            guard from != to else { return .refused(.sameAccount) }
-            guard !sender.frozen, !receiver.frozen else { return .refused(.accountFrozen) }
-            guard let rulesText else { return .decided(nil) }
-            let rules: RuleSet
-            do {
-                rules = try RuleSet(text: rulesText)
-            } catch {
-                throw LedgerError(.invariant, "the rule set in force does not parse: \(error)")
-            }
-            let transfer = TransferFacts(
-                from: from, to: to, token: token, amount: amount, senderJurisdiction: sender.jurisdiction,
-                receiverJurisdiction: receiver.jurisdiction, senderKYCTier: sender.tier, receiverKYCTier: receiver.tier,
-                nowMilliseconds: nowMilliseconds
-            )
-            return .decided(try rules.evaluate(transfer) { (account, token, since) throws(LedgerError) in
-                let row = try connection.query(
-                    "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM (\(LedgerWriter.outgoingSQL))",
-                    [.text(account), .text(token.rawValue), .integer(since)]
-                ).first
-                return (row?.int(0) ?? 0, row?.int(1) ?? 0)
-            })
+    /// What the ledger's checks and rules would decide on a transfer now, from committed state: the
+    /// engine's dry run (no signer, no funds checks). Changes nothing.
+    public func dryRun(
+        from: String, to: String, token: Token, amount: Int64, tokensOffered: Set<Token>, nowMilliseconds: Int64
+    ) throws(LedgerError) -> LedgerEngine.TransferCheck {
+        try read { (connection) throws(LedgerError) -> LedgerEngine.TransferCheck in
+            let region = try connection.query("SELECT value FROM meta WHERE key = 'region'").first?.text(0) ?? ""
+            let engine = LedgerEngine(policy: EnginePolicy(
+                region: region, tokensOffered: tokensOffered, operatorKeys: [], treasuryAccount: nil,
+                checkTransactionID: { _, _, _ in .invalid }
+            ))
+            return try engine.dryRun(from: from, to: to, token: token, amount: amount, state: SQLiteStateReads(connection: connection),
+                                     now: nowMilliseconds)
         }
     }
 

@@ -1,3 +1,4 @@
+import SDTCore
 /// Named, append-only schema migrations. Never edit a shipped migration: add a new one.
 enum Migrations {
     static let all: [(name: String, sql: String)] = [

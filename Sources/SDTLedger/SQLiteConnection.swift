@@ -1,3 +1,4 @@
+import SDTCore
 import CSQLite
 
 /// A SQLite connection with a cache of prepared statements. Not thread-safe: each connection is owned

@@ -77,12 +77,12 @@ extension NodeAPI {
     func attachmentFor(_ action: OperatorAction, _ body: Components.Schemas.OperatorAction) -> Result<[UInt8], RecordError> {
         if body.rulesText != nil, action.kind != .setRules { return .failure(RecordError("rules_text: only set_rules carries it")) }
         if body.holder != nil, action.kind != .openAccount { return .failure(RecordError("holder: only open_account carries it")) }
-        switch action.kind {
-        case .setRules:
+        switch action.command {
+        case .setRules(let version, let signedSHA3, _):
             guard let text = body.rulesText else { return .failure(RecordError("rules_text: required for set_rules")) }
             let sha3 = Hex.encode(SHA3.hash256(Array(text.utf8)))
-            guard sha3 == action[.rulesSHA3] else {
-                return .failure(RecordError("rules_sha3: the text hashes to \(sha3), not \(action[.rulesSHA3] ?? ""); sign the hash of the exact text"))
+            guard sha3 == signedSHA3 else {
+                return .failure(RecordError("rules_sha3: the text hashes to \(sha3), not \(signedSHA3); sign the hash of the exact text"))
             }
             let rules: RuleSet
             do {
@@ -90,14 +90,14 @@ extension NodeAPI {
             } catch {
                 return .failure(RecordError("rules_text: \(error.description)"))
             }
-            guard rules.region == config.region, String(rules.version) == action[.rulesVersion] else {
-                return .failure(RecordError("rules_text: the file is version \(rules.version) of region \(rules.region); the action says version \(action[.rulesVersion] ?? "") of \(config.region)"))
+            guard rules.region == config.region, rules.version == version else {
+                return .failure(RecordError("rules_text: the file is version \(rules.version) of region \(rules.region); the action says version \(version) of \(config.region)"))
             }
             return .success(Array(text.utf8))
-        case .openAccount:
+        case .openAccount(let account, _, _, _):
             guard let holder = body.holder else { return .success([]) }
             do {
-                return .success(try HolderData.seal(holder, region: config.region, account: action.account, key: dataKey))
+                return .success(try HolderData.seal(holder, region: config.region, account: account, key: dataKey))
             } catch {
                 return .failure(RecordError("holder: \(error)"))
             }

@@ -74,27 +74,29 @@ extension NodeAPI {
                 status: 400, code: "invalid_field", detail: "amount: must be 1...\(Amount.minorUnitsMax) minor units"
             ))))
         }
-        guard config.tokens.contains(token) else {
-            return .ok(.init(body: .json(.init(decision: .reject, code: OutcomeCode.tokenNotOffered.name, detail: OutcomeCode.tokenNotOffered.detail))))
-        }
-        switch try reader.dryRun(from: body.from, to: body.to, token: token, amount: body.amount, nowMilliseconds: clock.nowMilliseconds()) {
-        case .refused(let code):
-            return .ok(.init(body: .json(.init(decision: .reject, code: code.name, detail: code.detail))))
-        case .decided(nil):
-            return .ok(.init(body: .json(.init(decision: .accept, code: "accepted", detail: "This region has no transfer rules."))))
-        case .decided(let decision?):
-            let code: OutcomeCode = switch decision.verdict {
-            case .accept: .accepted
-            case .hold: .heldForReview
-            case .reject: .ruleRejected
-            }
-            let detail = decision.ruleID == nil ? "No rule matches; the transfer would be accepted."
-                : "\(decision.verdict == .accept ? "Accepted under" : decision.verdict == .hold ? "Held by" : "Refused by") rule \(decision.ruleID!) of rule set version \(decision.ruleSetVersion): \(decision.reason ?? "")"
+        let check = try reader.dryRun(
+            from: body.from, to: body.to, token: token, amount: body.amount, tokensOffered: Set(config.tokens),
+            nowMilliseconds: clock.nowMilliseconds()
+        )
+        guard let decision = check.rules else {
+            let accepted = check.code == .accepted
             return .ok(.init(body: .json(.init(
-                decision: .init(rawValue: decision.verdict.rawValue)!, code: code.name, detail: detail, ruleId: decision.ruleID,
-                ruleSetVersion: decision.ruleSetVersion, flags: decision.flags.isEmpty ? nil : decision.flags
+                decision: accepted ? .accept : .reject, code: check.code.name,
+                detail: accepted ? "This region has no transfer rules." : check.code.detail
             ))))
         }
+        let detail = decision.ruleID.map { ruleID in
+            let verb = switch decision.verdict {
+            case .accept: "Accepted under"
+            case .hold: "Held by"
+            case .reject: "Refused by"
+            }
+            return "\(verb) rule \(ruleID) of rule set version \(decision.ruleSetVersion): \(decision.reason ?? "")"
+        } ?? "No rule matches; the transfer would be accepted."
+        return .ok(.init(body: .json(.init(
+            decision: .init(rawValue: decision.verdict.rawValue)!, code: check.code.name, detail: detail, ruleId: decision.ruleID,
+            ruleSetVersion: decision.ruleSetVersion, flags: decision.flags.isEmpty ? nil : decision.flags
+        ))))
     }
 
     public func getTransferStatistics(_ input: Operations.GetTransferStatistics.Input) async throws -> Operations.GetTransferStatistics.Output {

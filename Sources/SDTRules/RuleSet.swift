@@ -21,9 +21,12 @@ public struct RuleSet: Sendable {
     /// `<version>:<sha3 hex>`, as written into every block header.
     public var reference: String { "\(version):\(sha3Hex)" }
 
+    /// The hex SHA3-256 of a rule file's bytes: what a `set_rules` action signs.
+    public static func sha3Hex(of bytes: [UInt8]) -> String { Hex.encode(SHA3.hash256(bytes)) }
+
     public init(text: String) throws(RuleSetError) {
         self.text = text
-        sha3Hex = Hex.encode(SHA3.hash256(Array(text.utf8)))
+        sha3Hex = Self.sha3Hex(of: Array(text.utf8))
         let parsed = try RuleSetParser.parse(text)
         region = parsed.region
         version = parsed.version
@@ -40,13 +43,17 @@ public struct RuleSet: Sendable {
     ) throws(E) -> RuleDecision {
         var decidingRule: Rule?
         var flags: [String] = []
+        var flagRules: [String: String] = [:]
         for rule in rules where try rule.matches(facts, velocity: velocity) {
-            if let flag = rule.flag, !flags.contains(flag) { flags.append(flag) }
+            if let flag = rule.flag, !flags.contains(flag) {
+                flags.append(flag)
+                flagRules[flag] = rule.id
+            }
             if decidingRule == nil || rule.decision.severity > decidingRule!.decision.severity { decidingRule = rule }
         }
         return RuleDecision(
             verdict: decidingRule?.decision ?? .accept, ruleID: decidingRule?.id, reason: decidingRule?.reason,
-            flags: flags, ruleSetVersion: version
+            flags: flags, flagRules: flagRules, ruleSetVersion: version
         )
     }
 }
@@ -104,6 +111,8 @@ public struct RuleDecision: Sendable, Hashable {
     public let ruleID: String?
     public let reason: String?
     public let flags: [String]
+    /// For each flag, the first matching rule that raised it.
+    public let flagRules: [String: String]
     public let ruleSetVersion: Int64
 }
 
@@ -176,4 +185,10 @@ public struct Rule: Sendable {
         }
         return true
     }
+}
+
+/// Two rule sets are the same when their texts are: the text is what the ledger hashes and stores.
+extension RuleSet: Hashable {
+    public static func == (lhs: RuleSet, rhs: RuleSet) -> Bool { lhs.text == rhs.text }
+    public func hash(into hasher: inout Hasher) { hasher.combine(sha3Hex) }
 }

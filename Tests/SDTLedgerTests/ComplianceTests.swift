@@ -45,7 +45,12 @@ import Testing
         }
         fields[.amount] = "999"
         let action = try OperatorAction(region: "us-tx", requestID: "r", kind: .mintGold, fields: fields, operatorKeyHex: String(repeating: "a", count: 64))
-        #expect(action.amount?.minorUnits == 999)
+        guard case .mintGold(let bar) = action.command else {
+            Issue.record("a mint_gold action's command is \(action.command)")
+            return
+        }
+        #expect(bar.amount.minorUnits == 999)
+        #expect(bar.grossWeightMilligrams == 1_000 && bar.fineness == 9999)
     }
 
     @Test func everyBlockStatesReservesEqualToSupplyAndCommitsToTheRecords() throws {
