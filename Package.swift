@@ -74,6 +74,7 @@ let package = Package(
         .testTarget(name: "SDTCoreTests", dependencies: ["SDTCore"]),
         .testTarget(name: "SDTCryptoTests", dependencies: ["SDTCrypto", "SDTTesting"], resources: [.copy("Vectors")]),
         .testTarget(name: "SDTRulesTests", dependencies: ["SDTRules", "SDTCore"]),
+        .testTarget(name: "SDTEngineTests", dependencies: ["SDTEngine", "SDTRules", "SDTCore"]),
         .testTarget(name: "SDTLedgerTests", dependencies: ["SDTLedger", "SDTRules", "SDTCrypto", "SDTCore", "SDTTesting"]),
         .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),
         .testTarget(name: "SDTCustodyTests", dependencies: ["SDTCustody", "SDTCrypto", "SDTCore", "SDTLedger", "SDTQueue", "SDTTesting"]),

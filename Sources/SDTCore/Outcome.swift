@@ -1,8 +1,8 @@
-/// The applier's decision on one entry. Raw numbers are stable and never reused; the applier checks
-/// in the order of the cases below and the first failing check decides (documented in the contract).
+/// The applier's decision on one entry. Raw numbers are stable and never reused. The order in which
+/// the checks run is not the order of the cases: it is `SDTEngine.CheckOrder`, stated in the contract.
 public enum OutcomeCode: UInt16, Sendable, CaseIterable, Codable {
     case accepted = 0
-    // Transfers, in check order.
+    // Transfers.
     case regionMismatch = 1
     case transactionIDInvalid = 2
     case transactionIDExpired = 3
@@ -30,13 +30,13 @@ public enum OutcomeCode: UInt16, Sendable, CaseIterable, Codable {
     case linkIDUsed = 19
     /// The legs of a linked group did not arrive together and complete.
     case linkIncomplete = 40
-    // Posts and voids of pending transfers, in check order (after the transaction id checks).
+    // Posts and voids of pending transfers.
     case pendingUnknown = 41
     case pendingResolved = 42
     case pendingExpired = 43
     case notPendingParty = 44
     case postExceedsPending = 45
-    // Operator actions, in check order (after region mismatch).
+    // Operator actions.
     case operatorKeyUnknown = 20
     case requestIDUsed = 21
     case accountExists = 22
