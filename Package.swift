@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "SDTCryptoTests", dependencies: ["SDTCrypto", "SDTTesting"], resources: [.copy("Vectors")]),
         .testTarget(name: "SDTRulesTests", dependencies: ["SDTRules", "SDTCore"]),
         .testTarget(name: "SDTEngineTests", dependencies: ["SDTEngine", "SDTRules", "SDTCore"]),
-        .testTarget(name: "SDTLedgerTests", dependencies: ["SDTLedger", "SDTRules", "SDTCrypto", "SDTCore", "SDTTesting"]),
+        .testTarget(name: "SDTLedgerTests", dependencies: ["SDTLedger", "SDTEngine", "SDTRules", "SDTCrypto", "SDTCore", "SDTTesting"]),
         .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),
         .testTarget(name: "SDTCustodyTests", dependencies: ["SDTCustody", "SDTCrypto", "SDTCore", "SDTLedger", "SDTQueue", "SDTTesting"]),
         .testTarget(name: "SDTClientTests", dependencies: ["SDTClient", "SDTCore", "SDTCrypto", "SDTAPI"]),

@@ -195,3 +195,9 @@ public struct VelocityTotals: Sendable, Hashable {
 
     public static let zero = VelocityTotals(amount: 0, count: 0)
 }
+
+/// A store the engine's decisions go into: its reads, and an atomic commit of a decided batch (all of
+/// it, or on an error nothing). In memory, SQLite, and PostgreSQL behind the same two doors.
+public protocol LedgerStore: LedgerState {
+    mutating func commit(_ result: BatchResult) throws(LedgerError)
+}

@@ -24,7 +24,7 @@ public struct EmptyLedgerState: LedgerState, Sendable {
 /// The in-memory store: every change the engine decided, applied to a staging over an empty ledger,
 /// so that applying a change means exactly what it means in a batch. It keeps the applied entries in
 /// order. The audit replays a ledger into one, and the simulator runs nodes on them.
-public struct MemoryLedgerStore: LedgerState, Sendable {
+public struct MemoryLedgerStore: LedgerStore, Sendable {
     public private(set) var state = Staging(base: EmptyLedgerState())
     public private(set) var entries: [AppliedEntry] = []
     public private(set) var rejections: [Rejection] = []

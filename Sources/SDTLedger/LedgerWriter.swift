@@ -35,17 +35,10 @@ public final class LedgerWriter: @unchecked Sendable {
     /// followed by those of held transfers that a review in the batch decided. Nothing is half-applied:
     /// a storage error or a broken invariant rolls the whole batch back and is thrown.
     public func apply(_ batch: [Submission], nowMilliseconds: Int64) throws(LedgerError) -> [Outcome] {
-        do {
-            return try connection.transaction { () throws(LedgerError) -> [Outcome] in
-                let result = try engine.apply(batch, to: store, now: nowMilliseconds)
-                try store.write(result)
-                store.working.merge(result.overlay, changes: result.changes)
-                return result.outcomes
-            }
-        } catch {
-            store.working = WorkingSet()
-            throw error
-        }
+        // The applier is the only writer: what it reads before the transaction is what it commits over.
+        let result = try engine.apply(batch, to: store, now: nowMilliseconds)
+        try store.commit(result)
+        return result.outcomes
     }
 
     /// Expires what is due in a transaction of its own, for when no batch comes to do it.

@@ -23,7 +23,7 @@ struct WorkingSet {
     var pendingExpiryNext: Int64??
 
     /// Takes in what a committed batch left: its overlay holds exact values for what it touched.
-    mutating func merge(_ overlay: StagingOverlay, changes: [LedgerChange]) {
+    mutating func merge(_ overlay: StagingOverlay) {
         if let next = overlay.nextSequence { nextSequence = next }
         if let rules = overlay.ruleSet { ruleSet = .some(rules) }
         accounts.merge(overlay.accounts) { $1 }
@@ -41,8 +41,8 @@ struct WorkingSet {
 }
 
 /// The applier's store: the engine's reads from SQLite with `WorkingSet` in front of the hot ones, and
-/// the writes of each decided batch. Owned by the applier thread.
-final class SQLiteLedgerStore: LedgerState, @unchecked Sendable {
+/// the writes of each decided batch in one transaction. Owned by the applier thread.
+final class SQLiteLedgerStore: LedgerStore, @unchecked Sendable {
     // @unchecked: used only from the applier's own thread, like its connection.
     let connection: SQLiteConnection
     private let reads: SQLiteStateReads
@@ -51,6 +51,18 @@ final class SQLiteLedgerStore: LedgerState, @unchecked Sendable {
     init(connection: SQLiteConnection) {
         self.connection = connection
         reads = SQLiteStateReads(connection: connection)
+    }
+
+    /// Writes the batch in one transaction (one fsync), then keeps what it left in `working`. On an
+    /// error nothing is written and `working` is dropped, to be read again.
+    func commit(_ result: BatchResult) throws(LedgerError) {
+        do {
+            try connection.transaction { () throws(LedgerError) in try write(result) }
+            working.merge(result.overlay)
+        } catch {
+            working = WorkingSet()
+            throw error
+        }
     }
 
     func nextSequence() throws(LedgerError) -> Int64 {
