@@ -59,12 +59,14 @@ public enum FROST {
     /// nonce_generate: H3(random_bytes(32) ‖ SerializeScalar(secret)).
     static func nonce(secret: [UInt8], randomness: [UInt8]) -> [UInt8] { h3(randomness + secret) }
 
-    /// Round one. Randomness is fresh from libsodium unless given (for published vectors).
+    /// Round one. Randomness comes from `random` (the system's generator unless a simulation seeds
+    /// one) unless given outright (for published vectors).
     public static func commit(
-        identifier: Int, secretShare: [UInt8], hidingRandomness: [UInt8]? = nil, bindingRandomness: [UInt8]? = nil
+        identifier: Int, secretShare: [UInt8], hidingRandomness: [UInt8]? = nil, bindingRandomness: [UInt8]? = nil,
+        random: any RandomSource = SystemRandom()
     ) throws(CryptoError) -> SigningNonces {
-        let hiding = nonce(secret: secretShare, randomness: hidingRandomness ?? SecureRandom.bytes(32))
-        let binding = nonce(secret: secretShare, randomness: bindingRandomness ?? SecureRandom.bytes(32))
+        let hiding = nonce(secret: secretShare, randomness: hidingRandomness ?? random.bytes(32))
+        let binding = nonce(secret: secretShare, randomness: bindingRandomness ?? random.bytes(32))
         let commitment = Commitment(
             identifier: identifier, hiding: try Ed25519Group.baseMultiply(hiding), binding: try Ed25519Group.baseMultiply(binding)
         )

@@ -1,4 +1,5 @@
 import CSodium
+import SDTCore
 
 /// libsodium must be initialised once before use; `sodium_init` is idempotent and thread-safe.
 enum Sodium {
@@ -31,4 +32,11 @@ public enum SecureRandom {
 public struct CryptoError: Error, Sendable, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// The operating system's generator, through libsodium: what every production part draws from.
+public struct SystemRandom: RandomSource {
+    public init() {}
+    public func bytes(_ count: Int) -> [UInt8] { SecureRandom.bytes(count) }
+    public func uniform(_ upperBound: Int) -> Int { SecureRandom.uniform(upperBound) }
 }

@@ -13,8 +13,10 @@ public final class TransactionIDIssuer: @unchecked Sendable {
     private static let bodyByteCount = 32
     private let key: UnsafeMutablePointer<UInt8>
     private let region: String
+    private let random: any RandomSource
 
-    public init(secret: [UInt8], region: String) throws(CryptoError) {
+    /// `random` draws each id's nonce (seeded in a simulation, the system's generator otherwise).
+    public init(secret: [UInt8], region: String, random: any RandomSource = SystemRandom()) throws(CryptoError) {
         Sodium.ensureInitialised()
         guard secret.count == Self.secretByteCount else {
             throw CryptoError("the transaction id secret is \(Self.secretByteCount) bytes, got \(secret.count)")
@@ -22,6 +24,7 @@ public final class TransactionIDIssuer: @unchecked Sendable {
         key = .allocate(capacity: Self.secretByteCount)
         key.initialize(from: secret, count: secret.count)
         self.region = region
+        self.random = random
     }
 
     deinit {
@@ -31,7 +34,7 @@ public final class TransactionIDIssuer: @unchecked Sendable {
 
     public func issue(account: String, expiresAtMilliseconds: Int64) -> String {
         var body = withUnsafeBytes(of: UInt64(expiresAtMilliseconds).bigEndian) { Array($0) }
-        body += SecureRandom.bytes(8)
+        body += random.bytes(8)
         body += tag(account: account, head: body)
         return Self.prefix + Hex.encode(body)
     }

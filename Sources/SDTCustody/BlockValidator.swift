@@ -30,9 +30,9 @@ public enum CheckPolicy: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    func requiresCheck(_ entry: SignedEntry) -> Bool {
+    func requiresCheck(_ entry: SignedEntry, random: any RandomSource) -> Bool {
         guard case .sampled(let threshold, let perMille) = self, entry.kind == .transfer else { return true }
-        if SecureRandom.uniform(1000) < perMille { return true }
+        if random.uniform(1000) < perMille { return true }
         // Only the amount decides the rest; anything unreadable is checked in full.
         guard let amount = Self.amount(in: entry.signingBytes) else { return true }
         return amount >= threshold
@@ -63,11 +63,14 @@ public struct BlockValidator: Sendable {
     public let region: String
     public let groupPublicKey: [UInt8]
     public let policy: CheckPolicy
+    /// Draws the sample: unpredictable to the node in production, seeded in a simulation.
+    let random: any RandomSource
 
-    public init(region: String, groupPublicKey: [UInt8], policy: CheckPolicy = .full) {
+    public init(region: String, groupPublicKey: [UInt8], policy: CheckPolicy = .full, random: any RandomSource = SystemRandom()) {
         self.region = region
         self.groupPublicKey = groupPublicKey
         self.policy = policy
+        self.random = random
     }
 
     public func validate(_ request: BlockSigningRequest) throws(CryptoError) -> BlockHeader {
@@ -89,7 +92,7 @@ public struct BlockValidator: Sendable {
         guard Hex.encode(Merkle.root(leafHashes: leaves)) == header.merkleRootHex else {
             throw CryptoError("the entries do not hash to the header's Merkle root")
         }
-        for (index, entry) in request.entries.enumerated() where policy.requiresCheck(entry) && !Self.signatureVerifies(entry) {
+        for (index, entry) in request.entries.enumerated() where policy.requiresCheck(entry, random: random) && !Self.signatureVerifies(entry) {
             throw CryptoError("entry \(header.firstSequence + Int64(index)) has a signature that does not verify")
         }
         return header

@@ -11,9 +11,10 @@ public final class CeremonyChannel {
     private let inbox: QueueSocket
     private var outboxes: [QueueSocket] = []
     private var pending: [UInt8: [Data]] = [:]
-    private let deadline: ContinuousClock.Instant
+    private let clock: any WallClock
+    private let deadlineMilliseconds: Int64
 
-    public init(listen: String, peers: [String], timeout: Duration = .seconds(120)) throws {
+    public init(listen: String, peers: [String], timeout: Duration = .seconds(120), clock: any WallClock = SystemClock()) throws {
         inbox = try QueueSocket(context, .pull)
         try inbox.bind(listen)
         for endpoint in peers {
@@ -22,7 +23,8 @@ public final class CeremonyChannel {
             try socket.connect(endpoint)
             outboxes.append(socket)
         }
-        deadline = ContinuousClock.now + timeout
+        self.clock = clock
+        deadlineMilliseconds = clock.nowMilliseconds() + timeout.components.seconds * 1000
     }
 
     deinit {
@@ -40,7 +42,7 @@ public final class CeremonyChannel {
     /// Waits for `count` messages of `round` from the peers.
     public func collect<Message: Decodable>(_ round: UInt8, _ type: Message.Type, count: Int) throws -> [Message] {
         while (pending[round]?.count ?? 0) < count {
-            guard ContinuousClock.now < deadline else { throw CryptoError("ceremony round \(round): peers did not answer in time") }
+            guard clock.nowMilliseconds() < deadlineMilliseconds else { throw CryptoError("ceremony round \(round): peers did not answer in time") }
             guard let bytes = try inbox.receive(timeoutMilliseconds: 200) else { continue }
             var reader = WireReader(bytes)
             let messageRound = try reader.read(UInt8.self)

@@ -5,13 +5,13 @@ import SDTQueue
 /// Messages between the node's coordinator and a custodian daemon (ZeroMQ REQ/REP).
 /// Requests: `1` commit (round one) with the header; `2` sign (round two) with the signing request
 /// and the commitment list. Replies: `0` followed by the result, or `1` followed by the reason.
-enum CustodianMessage {
+public enum CustodianMessage: Sendable {
     case commit(header: [UInt8])
     case sign(BlockSigningRequest, commitments: [FROST.Commitment])
 
     static let entriesMax = 65_536
 
-    func encode() -> [UInt8] {
+    public func encode() -> [UInt8] {
         var writer = WireWriter()
         switch self {
         case .commit(let header):
@@ -38,7 +38,7 @@ enum CustodianMessage {
         return writer.bytes
     }
 
-    static func decode(_ bytes: [UInt8]) throws(WireError) -> CustodianMessage {
+    public static func decode(_ bytes: [UInt8]) throws(WireError) -> CustodianMessage {
         var reader = WireReader(bytes)
         switch try reader.read(UInt8.self) {
         case 1: return .commit(header: try reader.readBytes())
@@ -70,11 +70,11 @@ enum CustodianMessage {
 }
 
 /// A custodian's answer: the result's parts, or why it refused.
-enum CustodianReply {
+public enum CustodianReply: Sendable {
     case ok([[UInt8]])
     case refused(String)
 
-    func encode() -> [UInt8] {
+    public func encode() -> [UInt8] {
         var writer = WireWriter()
         switch self {
         case .ok(let parts):
@@ -88,7 +88,7 @@ enum CustodianReply {
         return writer.bytes
     }
 
-    static func decode(_ bytes: [UInt8]) throws(WireError) -> CustodianReply {
+    public static func decode(_ bytes: [UInt8]) throws(WireError) -> CustodianReply {
         var reader = WireReader(bytes)
         switch try reader.read(UInt8.self) {
         case 0:

@@ -3,49 +3,48 @@ import SDTCore
 import SDTCrypto
 import SDTQueue
 
+/// How the coordinator reaches the custodians: one request to each of several at once, then their
+/// replies (nil: none in time). ZeroMQ in a node; direct calls with faults in the simulator.
+public protocol CustodianTransport: AnyObject {
+    func exchange(_ identifiers: [Int], _ message: CustodianMessage) -> [(Int, CustodianReply?)]
+}
+
 /// The node's signing coordinator: asks two available custodians to commit and sign, checks each
 /// signature share against the custodian's public share (naming a custodian whose share is bad),
 /// aggregates, and checks the result with `crypto_sign_verify_detached` before returning it. A
 /// custodian that is slow, down or refuses is passed over for the third. With fewer than two
 /// answering, it throws and the block stays sealed but unsigned until they are back.
-public final class QuorumBlockSigner: BlockSigner, @unchecked Sendable {
-    // @unchecked: the links are used only on `queue`, one call at a time.
+public final class SigningCoordinator: @unchecked Sendable {
+    // @unchecked: used by one caller at a time (`QuorumBlockSigner`'s queue, or the simulator).
     private let transcript: CeremonyTranscript
-    private let links: [Int: CustodianLink]
+    private let transport: any CustodianTransport
+    private let clock: any WallClock
     private let publicShares: [Int: [UInt8]]
-    private let queue = DispatchQueue(label: "sdt.quorum-signer")
-    private var lastFailure: [Int: ContinuousClock.Instant] = [:]
+    private var lastFailure: [Int: Int64] = [:]
     public let publicKey: [UInt8]
+    /// What went wrong with each custodian in the last signing, for logs and health: a custodian that
+    /// did not answer is not the same as one whose share did not verify (which may be an attack).
+    public private(set) var lastProblems: [CustodianProblem] = []
 
-    /// `endpoints[i]` is custodian i+1's address; `timeoutMilliseconds` bounds each request.
-    public init(transcript: CeremonyTranscript, endpoints: [String], context: QueueContext, timeoutMilliseconds: Int32) throws {
+    public init(transcript: CeremonyTranscript, transport: any CustodianTransport, clock: any WallClock = SystemClock()) throws {
         try transcript.verify(requireAllSignatures: true)
-        guard endpoints.count == transcript.custodians.count else {
-            throw CryptoError("\(transcript.custodians.count) custodian endpoints are needed, \(endpoints.count) were given")
-        }
         self.transcript = transcript
+        self.transport = transport
+        self.clock = clock
         publicKey = transcript.groupPublicKeyBytes
-        var links: [Int: CustodianLink] = [:]
         var shares: [Int: [UInt8]] = [:]
-        for (custodian, endpoint) in zip(transcript.custodians, endpoints) {
-            links[custodian.identifier] = CustodianLink(context: context, endpoint: endpoint, timeoutMilliseconds: timeoutMilliseconds)
-            shares[custodian.identifier] = Hex.decode(custodian.publicShare)
-        }
-        self.links = links
-        publicShares = shares
-    }
-
-    public func sign(_ request: BlockSigningRequest) async throws -> [UInt8] {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try self.signNow(request) })
+        for custodian in transcript.custodians {
+            guard let share = Hex.decode(custodian.publicShare) else {
+                throw CryptoError("custodian \(custodian.identifier)'s public share is not hex")
             }
+            shares[custodian.identifier] = share
         }
+        publicShares = shares
     }
 
     /// Custodians that never failed first, by identifier; then those that failed, longest ago first.
     private var order: [Int] {
-        links.keys.sorted { left, right in
+        publicShares.keys.sorted { left, right in
             switch (lastFailure[left], lastFailure[right]) {
             case (nil, nil): left < right
             case (nil, _): true
@@ -55,19 +54,19 @@ public final class QuorumBlockSigner: BlockSigner, @unchecked Sendable {
         }
     }
 
-    private func signNow(_ request: BlockSigningRequest) throws -> [UInt8] {
+    public func sign(_ request: BlockSigningRequest) throws -> [UInt8] {
         var excluded: Set<Int> = []
-        var reasons: [String] = []
-        for _ in 0..<links.count {
+        lastProblems = []
+        for _ in 0..<publicShares.count {
             // Round one: ask the preferred custodians at once; replace any that fail by the next one.
             var committed: [FROST.Commitment] = []
             var candidates = order.filter { !excluded.contains($0) }
             while committed.count < transcript.threshold, !candidates.isEmpty {
                 let asked = Array(candidates.prefix(transcript.threshold - committed.count))
                 candidates.removeFirst(asked.count)
-                for (identifier, answer) in exchange(asked, .commit(header: request.headerBytes)) {
+                for (identifier, answer) in transport.exchange(asked, .commit(header: request.headerBytes)) {
                     guard case .ok(let parts)? = answer, parts.count == 2 else {
-                        fail(identifier, "commit: \(answer.map { "\($0)" } ?? "no answer")", &excluded, &reasons)
+                        fail(identifier, answer.map(CustodianProblem.Kind.init) ?? .noAnswer, round: "commit", &excluded)
                         continue
                     }
                     committed.append(.init(identifier: identifier, hiding: parts[0], binding: parts[1]))
@@ -77,12 +76,16 @@ public final class QuorumBlockSigner: BlockSigner, @unchecked Sendable {
             // Round two: both custodians check the block and sign at the same time.
             let list = committed.sorted { $0.identifier < $1.identifier }
             var shares: [Int: [UInt8]] = [:]
-            for (identifier, answer) in exchange(list.map(\.identifier), .sign(request, commitments: list)) {
-                guard case .ok(let parts)? = answer, parts.count == 1,
-                      FROST.verifyShare(identifier: identifier, publicShare: publicShares[identifier]!, signatureShare: parts[0],
+            for (identifier, answer) in transport.exchange(list.map(\.identifier), .sign(request, commitments: list)) {
+                guard case .ok(let parts)? = answer, parts.count == 1 else {
+                    fail(identifier, answer.map(CustodianProblem.Kind.init) ?? .noAnswer, round: "sign", &excluded)
+                    continue
+                }
+                guard let publicShare = publicShares[identifier],
+                      FROST.verifyShare(identifier: identifier, publicShare: publicShare, signatureShare: parts[0],
                                         commitments: list, groupPublicKey: publicKey, message: request.headerBytes)
                 else {
-                    fail(identifier, "sign: \(answer.map { "\($0)" } ?? "no answer") (or its share did not verify)", &excluded, &reasons)
+                    fail(identifier, .badShare, round: "sign", &excluded)
                     continue
                 }
                 shares[identifier] = parts[0]
@@ -94,20 +97,92 @@ public final class QuorumBlockSigner: BlockSigner, @unchecked Sendable {
             }
             return signature
         }
-        throw CryptoError("fewer than \(transcript.threshold) custodians signed: \(reasons.joined(separator: "; "))")
+        let reasons = lastProblems.map(\.description).joined(separator: "; ")
+        throw CryptoError("fewer than \(transcript.threshold) custodians signed: \(reasons)")
+    }
+
+    private func fail(_ identifier: Int, _ kind: CustodianProblem.Kind, round: String, _ excluded: inout Set<Int>) {
+        excluded.insert(identifier)
+        lastFailure[identifier] = clock.nowMilliseconds()
+        lastProblems.append(CustodianProblem(identifier: identifier, round: round, kind: kind))
+    }
+}
+
+/// Why a custodian did not contribute to a signature.
+public struct CustodianProblem: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// Down, slow or unreachable: no reply in time.
+        case noAnswer
+        /// It answered and refused, saying why (a block it will not sign, say).
+        case refused(String)
+        /// Its signature share does not verify against its public share: a fault or an attack.
+        case badShare
+        /// It answered something that is not a result of the round.
+        case malformed
+
+        init(_ reply: CustodianReply) {
+            switch reply {
+            case .refused(let reason): self = .refused(reason)
+            case .ok: self = .malformed
+            }
+        }
+    }
+
+    public let identifier: Int
+    public let round: String
+    public let kind: Kind
+
+    public var description: String {
+        switch kind {
+        case .noAnswer: "custodian \(identifier) did not answer (\(round))"
+        case .refused(let reason): "custodian \(identifier) refused (\(round)): \(reason)"
+        case .badShare: "custodian \(identifier) sent a signature share that does not verify (\(round)): a fault or an attack"
+        case .malformed: "custodian \(identifier) sent an answer that is not a result of the \(round) round"
+        }
+    }
+}
+
+/// Signs blocks for the node through the custodian quorum over ZeroMQ, one block at a time.
+public final class QuorumBlockSigner: BlockSigner, @unchecked Sendable {
+    // @unchecked: the coordinator is used only on `queue`, one call at a time.
+    private let coordinator: SigningCoordinator
+    private let queue = DispatchQueue(label: "sdt.quorum-signer")
+    public var publicKey: [UInt8] { coordinator.publicKey }
+
+    /// `endpoints[i]` is custodian i+1's address; `timeoutMilliseconds` bounds each request.
+    public init(transcript: CeremonyTranscript, endpoints: [String], context: QueueContext, timeoutMilliseconds: Int32) throws {
+        guard endpoints.count == transcript.custodians.count else {
+            throw CryptoError("\(transcript.custodians.count) custodian endpoints are needed, \(endpoints.count) were given")
+        }
+        let links = ZeroMQCustodians(
+            endpoints: Dictionary(uniqueKeysWithValues: zip(transcript.custodians.map(\.identifier), endpoints)),
+            context: context, timeoutMilliseconds: timeoutMilliseconds
+        )
+        coordinator = try SigningCoordinator(transcript: transcript, transport: links)
+    }
+
+    public func sign(_ request: BlockSigningRequest) async throws -> [UInt8] {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try self.coordinator.sign(request) })
+            }
+        }
+    }
+}
+
+/// The custodians over ZeroMQ: one REQ link each.
+final class ZeroMQCustodians: CustodianTransport {
+    private let links: [Int: CustodianLink]
+
+    init(endpoints: [Int: String], context: QueueContext, timeoutMilliseconds: Int32) {
+        links = endpoints.mapValues { CustodianLink(context: context, endpoint: $0, timeoutMilliseconds: timeoutMilliseconds) }
     }
 
     /// Sends `message` to every custodian in `identifiers`, then collects their replies (nil: none in time).
-    private func exchange(_ identifiers: [Int], _ message: CustodianMessage) -> [(Int, CustodianReply?)] {
+    func exchange(_ identifiers: [Int], _ message: CustodianMessage) -> [(Int, CustodianReply?)] {
         let bytes = message.encode()
-        let sent = identifiers.map { ($0, links[$0]!.send(bytes)) }
-        return sent.map { identifier, ok in (identifier, ok ? links[identifier]!.receive() : nil) }
-    }
-
-    private func fail(_ identifier: Int, _ reason: String, _ excluded: inout Set<Int>, _ reasons: inout [String]) {
-        excluded.insert(identifier)
-        lastFailure[identifier] = .now
-        reasons.append("custodian \(identifier) \(reason)")
+        let sent = identifiers.map { ($0, links[$0]?.send(bytes) ?? false) }
+        return sent.map { identifier, ok in (identifier, ok ? links[identifier]?.receive() : nil) }
     }
 }
 

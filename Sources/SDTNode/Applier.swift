@@ -14,7 +14,7 @@ public final class Applier: Service, @unchecked Sendable {
     private let writer: LedgerWriter
     private let work: QueueSocket
     private let outcomes: QueueSocket
-    private let clock: any NodeClock
+    private let clock: any WallClock
     private let limits: RegionConfig.Limits
     private let onSealed: @Sendable () -> Void
     private let logger: Logger
@@ -23,7 +23,7 @@ public final class Applier: Service, @unchecked Sendable {
     static let pollMilliseconds: Int32 = 20
 
     public init(
-        writer: LedgerWriter, work: QueueSocket, outcomes: QueueSocket, clock: any NodeClock, limits: RegionConfig.Limits,
+        writer: LedgerWriter, work: QueueSocket, outcomes: QueueSocket, clock: any WallClock, limits: RegionConfig.Limits,
         logger: Logger, onSealed: @escaping @Sendable () -> Void
     ) {
         self.writer = writer

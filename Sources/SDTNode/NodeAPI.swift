@@ -14,7 +14,7 @@ public struct NodeAPI: APIProtocol {
     let reader: LedgerReader
     let issuer: TransactionIDIssuer
     let blockPublicKey: [UInt8]
-    let clock: any NodeClock
+    let clock: any WallClock
     let contract: String
     let logger: Logger
     /// Encrypts holders' personal data before it is queued.
@@ -22,7 +22,7 @@ public struct NodeAPI: APIProtocol {
 
     public init(
         config: RegionConfig, front: QueueFront, reader: LedgerReader, issuer: TransactionIDIssuer,
-        blockPublicKey: [UInt8], clock: any NodeClock, contract: String, logger: Logger, dataKey: [UInt8]
+        blockPublicKey: [UInt8], clock: any WallClock, contract: String, logger: Logger, dataKey: [UInt8]
     ) {
         self.dataKey = dataKey
         self.config = config

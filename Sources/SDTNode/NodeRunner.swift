@@ -22,14 +22,20 @@ public struct NodeOptions: Sendable {
     public var config: RegionConfig
     public var data: NodeData
     public var role: NodeRole
-    public var clock: any NodeClock
+    public var clock: any WallClock
+    /// Draws transaction ids' nonces.
+    public var random: any RandomSource
     public var logger: Logger
 
-    public init(config: RegionConfig, data: NodeData, role: NodeRole, clock: any NodeClock = SystemClock(), logger: Logger) {
+    public init(
+        config: RegionConfig, data: NodeData, role: NodeRole, clock: any WallClock = SystemClock(),
+        random: any RandomSource = SystemRandom(), logger: Logger
+    ) {
         self.config = config
         self.data = data
         self.role = role
         self.clock = clock
+        self.random = random
         self.logger = logger
     }
 }
@@ -63,7 +69,7 @@ public enum NodeRunner {
         _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String)
     ) throws -> [any Service] {
         let config = options.config
-        let issuer = try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region)
+        let issuer = try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region, random: options.random)
         let policy = LedgerPolicy(
             region: config.region, tokensOffered: Set(config.tokens), operatorKeys: Set(config.operatorKeys), transactionIDs: issuer,
             treasuryAccount: config.treasuryAccount
@@ -100,10 +106,10 @@ public enum NodeRunner {
         try work.connect(endpoints.work)
         let outcomes = try QueueSocket(context, .subscribe)
         try outcomes.connect(endpoints.outcomes)
-        let front = QueueFront(work: work, outcomes: outcomes, logger: options.logger)
+        let front = QueueFront(work: work, outcomes: outcomes, clock: options.clock, logger: options.logger)
         let api = NodeAPI(
             config: config, front: front, reader: try LedgerReader(path: options.data.ledgerPath),
-            issuer: try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region),
+            issuer: try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region, random: options.random),
             blockPublicKey: try blockPublicKey(options), clock: options.clock, contract: try contract(),
             logger: options.logger, dataKey: try options.data.dataKey()
         )

@@ -19,9 +19,9 @@ final class OutcomeBoard: Sendable {
     private struct State {
         var waiters: [Int: Waiter] = [:]
         var waitersByKey: [Key: [Int]] = [:]
-        /// Entries sent and not yet decided, with when they were sent.
-        var inFlight: [Key: ContinuousClock.Instant] = [:]
-        var lastPrune = ContinuousClock.now
+        /// Entries sent and not yet decided, with when they were sent (ms).
+        var inFlight: [Key: Int64] = [:]
+        var lastPruneMilliseconds: Int64 = 0
         var nextID = 0
     }
 
@@ -29,8 +29,16 @@ final class OutcomeBoard: Sendable {
     static let inFlightMax = 200_000
     /// How long an entry counts as queued without an outcome. Work lost in a crash of the applier
     /// never gets one; after this the node stops calling it queued and the client resubmits.
-    static let inFlightLifetime: Duration = .seconds(60)
+    static let inFlightLifetimeMilliseconds: Int64 = 60_000
     private let state = Mutex(State())
+    private let clock: any WallClock
+    private let sleep: @Sendable (Duration) async -> Void
+
+    /// `clock` times the entries in flight; `sleep` times each wait (a simulation passes its own).
+    init(clock: any WallClock = SystemClock(), sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }) {
+        self.clock = clock
+        self.sleep = sleep
+    }
 
     /// Registers `keys`, runs `send`, and waits up to `timeout` for their outcomes. Keys without an
     /// outcome by then are missing from the result (still queued). If `send` throws, nothing waits.
@@ -47,13 +55,13 @@ final class OutcomeBoard: Sendable {
                 state.waiters[id] = Waiter(remaining: unique, results: [:], continuation: continuation)
                 for key in unique {
                     state.waitersByKey[key, default: []].append(id)
-                    if state.inFlight.count >= Self.inFlightMax { Self.pruneExpired(&state) }
-                    if state.inFlight.count < Self.inFlightMax { state.inFlight[key] = .now }
+                    if state.inFlight.count >= Self.inFlightMax { Self.pruneExpired(&state, now: clock.nowMilliseconds()) }
+                    if state.inFlight.count < Self.inFlightMax { state.inFlight[key] = clock.nowMilliseconds() }
                 }
             }
             // The timer starts only once the waiter is registered, so it always finds it.
             timer = Task {
-                try? await Task.sleep(for: timeout)
+                await self.sleep(timeout)
                 self.finish(id)
             }
             do {
@@ -72,15 +80,15 @@ final class OutcomeBoard: Sendable {
     }
 
     func isInFlight(_ key: Key) -> Bool {
-        state.withLock { state in state.inFlight[key].map { ContinuousClock.now - $0 < Self.inFlightLifetime } ?? false }
+        let now = clock.nowMilliseconds()
+        return state.withLock { state in state.inFlight[key].map { now - $0 < Self.inFlightLifetimeMilliseconds } ?? false }
     }
 
     /// Drops expired entries, at most once a second so that a full table is not scanned per insert.
-    private static func pruneExpired(_ state: inout State) {
-        let now = ContinuousClock.now
-        guard now - state.lastPrune >= .seconds(1) else { return }
-        state.lastPrune = now
-        state.inFlight = state.inFlight.filter { now - $0.value < inFlightLifetime }
+    private static func pruneExpired(_ state: inout State, now: Int64) {
+        guard now - state.lastPruneMilliseconds >= 1_000 else { return }
+        state.lastPruneMilliseconds = now
+        state.inFlight = state.inFlight.filter { now - $0.value < inFlightLifetimeMilliseconds }
     }
 
     func deliver(_ outcomes: [Outcome]) {

@@ -12,13 +12,14 @@ public final class QueueFront: Service, @unchecked Sendable {
     private let work: QueueSocket
     private let workLock = Mutex(())
     private let outcomes: QueueSocket
-    let board = OutcomeBoard()
+    let board: OutcomeBoard
     private let logger: Logger
     private let running = Atomic<Bool>(true)
 
-    public init(work: QueueSocket, outcomes: QueueSocket, logger: Logger) {
+    public init(work: QueueSocket, outcomes: QueueSocket, clock: any WallClock = SystemClock(), logger: Logger) {
         self.work = work
         self.outcomes = outcomes
+        board = OutcomeBoard(clock: clock)
         self.logger = logger
     }
 

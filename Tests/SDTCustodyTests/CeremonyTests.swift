@@ -90,9 +90,9 @@ struct Ceremony {
         }
         #expect(CheckPolicy.amount(in: try entry(123_456).signingBytes) == 123_456)
         let never = CheckPolicy.sampled(thresholdMinorUnits: 100_000, samplePerMille: 0)
-        #expect(never.requiresCheck(try entry(100_000)))
-        #expect(!never.requiresCheck(try entry(99_999)))
-        #expect(never.requiresCheck(.init(kind: .operatorAction, signingBytes: [], signature: [])))
-        #expect(CheckPolicy.sampled(thresholdMinorUnits: 100_000, samplePerMille: 1000).requiresCheck(try entry(1)))
+        #expect(never.requiresCheck(try entry(100_000), random: SystemRandom()))
+        #expect(!never.requiresCheck(try entry(99_999), random: SystemRandom()))
+        #expect(never.requiresCheck(.init(kind: .operatorAction, signingBytes: [], signature: []), random: SystemRandom()))
+        #expect(CheckPolicy.sampled(thresholdMinorUnits: 100_000, samplePerMille: 1000).requiresCheck(try entry(1), random: SystemRandom()))
     }
 }
