@@ -71,6 +71,9 @@ public struct Outcome: Sendable, Hashable {
     public let ruleSetVersion: Int64?
     /// For a leg of a linked group that was not applied: the transaction id of the leg that failed.
     public let failedLeg: String?
+    /// SHA3-256 of the signed record this outcome answers, so that an answer reaches the submitter of
+    /// that record and no other (two different records may carry one id); nil until the applier sets it.
+    public var recordSHA3: [UInt8]?
 
     public init(
         kind: EntryKind, entryID: String, code: OutcomeCode, sequence: Int64?, ruleID: String? = nil, ruleSetVersion: Int64? = nil,

@@ -108,19 +108,28 @@ public enum LedgerChange: Sendable, Hashable {
 /// to record.
 public struct Decision: Sendable, Hashable {
     public var outcomes: [Outcome]
-    public var consequences: [Outcome]
+    /// Answers for entries decided on the way, each with the record it answers.
+    public var consequences: [Consequence]
     public var changes: [LedgerChange]
 
-    public init(outcomes: [Outcome], consequences: [Outcome] = [], changes: [LedgerChange]) {
+    public init(outcomes: [Outcome], consequences: [Consequence] = [], changes: [LedgerChange]) {
         self.outcomes = outcomes
         self.consequences = consequences
         self.changes = changes
     }
 }
 
+/// An answer for an entry that was not in the batch: a held transfer a review decided.
+public struct Consequence: Sendable, Hashable {
+    public let outcome: Outcome
+    public let submission: Submission
+}
+
 /// What a batch decided: every answer, and every change in order, for the store to commit at once.
 public struct BatchResult: Sendable {
     public let outcomes: [Outcome]
+    /// The record each outcome answers, in the same order: the batch's own, then the consequences'.
+    public let records: [Submission]
     public let changes: [LedgerChange]
     /// The state after the batch, as the changes leave it; stores refresh their caches from it.
     public let overlay: StagingOverlay

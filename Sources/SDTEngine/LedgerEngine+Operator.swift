@@ -126,7 +126,7 @@ extension LedgerEngine {
             var decision = try accepted(submission, effects: reviewed, state: state, now: now)
             let refusal = rejected(heldSubmission, .reviewRejected, now: now)
             decision.changes += refusal.changes
-            decision.consequences = refusal.outcomes
+            decision.consequences = [Consequence(outcome: refusal.outcomes[0], submission: heldSubmission)]
             return decision
         }
         let question = TransferQuestion(held.transfer)
@@ -144,7 +144,7 @@ extension LedgerEngine {
             effects: transferEffects(held.transfer, sequence: sequence, flags: flags, now: now)
         )
         decision.changes.append(.applied(entry))
-        decision.consequences = [answer(heldSubmission, .accepted, sequence: sequence)]
+        decision.consequences = [Consequence(outcome: answer(heldSubmission, .accepted, sequence: sequence), submission: heldSubmission)]
         return decision
     }
 }

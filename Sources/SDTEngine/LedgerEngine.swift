@@ -75,7 +75,7 @@ public struct LedgerEngine: Sendable {
         }
         var outcomes: [Outcome] = []
         outcomes.reserveCapacity(batch.count)
-        var consequences: [Outcome] = []
+        var consequences: [Consequence] = []
         var index = 0
         while index < batch.count {
             let group = Self.linkedGroup(in: batch, at: index)
@@ -88,7 +88,8 @@ public struct LedgerEngine: Sendable {
             index += group.count
         }
         try checkReserves(staging)
-        return BatchResult(outcomes: outcomes + consequences, changes: changes, overlay: staging.overlay)
+        return BatchResult(outcomes: outcomes + consequences.map(\.outcome), records: batch + consequences.map(\.submission),
+                           changes: changes, overlay: staging.overlay)
     }
 
     /// The legs starting at `index`: the leg there and those right after it that continue its group.

@@ -38,7 +38,11 @@ public final class LedgerWriter: @unchecked Sendable {
         // The applier is the only writer: what it reads before the transaction is what it commits over.
         let result = try engine.apply(batch, to: store, now: nowMilliseconds)
         try store.commit(result)
-        return result.outcomes
+        return zip(result.outcomes, result.records).map { outcome, record in
+            var answered = outcome
+            answered.recordSHA3 = SHA3.hash256(record.signingBytes)
+            return answered
+        }
     }
 
     /// Expires what is due in a transaction of its own, for when no batch comes to do it.

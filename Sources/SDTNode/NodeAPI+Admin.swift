@@ -35,9 +35,7 @@ extension NodeAPI {
         else { return bad("signature_invalid", "The signature does not verify over the action's signing bytes with operator_key.") }
         let outcome: Outcome?
         do {
-            outcome = try await front.submit([.operatorAction(action, signature: signature, attachment: attachment)], timeout: syncWait)[
-                OutcomeBoard.Key(kind: .operatorAction, entryID: action.requestID)
-            ]
+            outcome = try await front.submit([.operatorAction(action, signature: signature, attachment: attachment)], timeout: syncWait)[0]
         } catch {
             return .serviceUnavailable(.init(body: .applicationProblemJson(unavailable(error))))
         }

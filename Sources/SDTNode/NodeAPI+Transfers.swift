@@ -154,13 +154,13 @@ extension NodeAPI {
                 detail: "The signature does not verify over the record's signing bytes with public_key.", transactionID: transactionID
             ))
         }
-        let outcomes: [OutcomeBoard.Key: Outcome]
+        let outcomes: [Outcome?]
         do {
             outcomes = try await front.submit([submission], timeout: syncWait)
         } catch {
             return .unavailable(unavailable(error))
         }
-        let answer = status(outcomes[OutcomeBoard.Key(kind: .transfer, entryID: transactionID)], transactionID: transactionID)
+        let answer = status(outcomes[0], transactionID: transactionID)
         switch answer.state {
         case .queued, .held: return .waiting(answer)
         case .rejected:
@@ -201,25 +201,25 @@ extension NodeAPI {
             }
         }
         let verified = await Self.verifyAll(ready.map(\.submission))
-        var queued: [Submission] = []
+        var queued: [(index: Int, submission: Submission)] = []
         for (item, isValid) in zip(ready, verified) {
             if isValid {
-                queued.append(item.submission)
+                queued.append(item)
             } else {
                 results[item.index] = .init(transactionId: item.submission.entryID, state: .rejected, code: "signature_invalid",
                                             detail: "The signature does not verify over the transfer's signing bytes.")
             }
         }
-        var outcomes: [OutcomeBoard.Key: Outcome] = [:]
         if !queued.isEmpty {
+            let outcomes: [Outcome?]
             do {
-                outcomes = try await front.submit(queued, timeout: syncWait)
+                outcomes = try await front.submit(queued.map(\.submission), timeout: syncWait)
             } catch {
                 return .serviceUnavailable(.init(body: .applicationProblemJson(unavailable(error))))
             }
-        }
-        for (index, item) in body.transfers.enumerated() where results[index] == nil {
-            results[index] = status(outcomes[OutcomeBoard.Key(kind: .transfer, entryID: item.transactionId)], transactionID: item.transactionId)
+            for (item, outcome) in zip(queued, outcomes) {
+                results[item.index] = status(outcome, transactionID: item.submission.entryID)
+            }
         }
         return .ok(.init(body: .json(.init(results: results.compactMap { $0 }))))
     }
@@ -235,7 +235,7 @@ extension NodeAPI {
                 failedLeg: record.failedLeg, pending: record.pending.map(Self.pendingInfo)
             ))))
         }
-        if front.board.isInFlight(.init(kind: .transfer, entryID: id)) {
+        if front.board.isInFlight(OutcomeBoard.EntryID(kind: .transfer, entryID: id)) {
             return .ok(.init(body: .json(status(nil, transactionID: id))))
         }
         return .notFound(.init(body: .applicationProblemJson(notFound("transaction \(id)"))))

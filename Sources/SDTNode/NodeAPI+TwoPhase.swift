@@ -52,13 +52,12 @@ extension NodeAPI {
         if let bad = verified.firstIndex(of: false) {
             return refuse("signature_invalid", "transfers[\(bad)]: the signature does not verify over the leg's signing bytes", legs[bad].transactionId)
         }
-        let outcomes: [OutcomeBoard.Key: Outcome]
+        let decided: [Outcome?]
         do {
-            outcomes = try await front.submit(submissions, timeout: syncWait)
+            decided = try await front.submit(submissions, timeout: syncWait)
         } catch {
             return .serviceUnavailable(.init(body: .applicationProblemJson(unavailable(error))))
         }
-        let decided = legs.map { outcomes[OutcomeBoard.Key(kind: .transfer, entryID: $0.transactionId)] }
         let results = zip(legs, decided).map { status($1, transactionID: $0.transactionId) }
         let linkID = legs[0].linkId ?? ""
         if decided.allSatisfy({ $0?.code == .accepted }) {

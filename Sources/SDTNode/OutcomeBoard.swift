@@ -1,11 +1,41 @@
 import SDTCore
-import SDTLedger
+import SDTCrypto
 import Synchronization
 
-/// Where HTTP requests wait for the applier's outcomes. A request registers the entries it sent
-/// before sending, and is resumed once all of them are decided or its wait runs out.
+/// Where HTTP requests wait for the applier's outcomes. A request registers the records it sent
+/// before sending, and is resumed once all of them are decided or its wait runs out. An outcome
+/// reaches the waiters of the very record it answers (its id *and* its hash): two different records
+/// under one id each get their own answer, never the other's.
 final class OutcomeBoard: Sendable {
     struct Key: Hashable, Sendable {
+        let kind: EntryKind
+        let entryID: String
+        /// SHA3-256 of the signed record.
+        let recordSHA3: [UInt8]
+
+        init(kind: EntryKind, entryID: String, recordSHA3: [UInt8]) {
+            self.kind = kind
+            self.entryID = entryID
+            self.recordSHA3 = recordSHA3
+        }
+
+        init(_ submission: Submission) {
+            kind = submission.kind
+            entryID = submission.entryID
+            recordSHA3 = SHA3.hash256(submission.signingBytes)
+        }
+
+        init(_ outcome: Outcome) {
+            kind = outcome.kind
+            entryID = outcome.entryID
+            recordSHA3 = outcome.recordSHA3 ?? []
+        }
+
+        var id: EntryID { EntryID(kind: kind, entryID: entryID) }
+    }
+
+    /// An id, whatever record carries it: what a status query asks about.
+    struct EntryID: Hashable, Sendable {
         let kind: EntryKind
         let entryID: String
     }
@@ -19,8 +49,8 @@ final class OutcomeBoard: Sendable {
     private struct State {
         var waiters: [Int: Waiter] = [:]
         var waitersByKey: [Key: [Int]] = [:]
-        /// Entries sent and not yet decided, with when they were sent (ms).
-        var inFlight: [Key: Int64] = [:]
+        /// Ids sent and not yet decided, with when they were sent (ms).
+        var inFlight: [EntryID: Int64] = [:]
         var lastPruneMilliseconds: Int64 = 0
         var nextID = 0
     }
@@ -49,14 +79,15 @@ final class OutcomeBoard: Sendable {
             state.nextID += 1
             return state.nextID
         }
+        let now = clock.nowMilliseconds()
         var timer: Task<Void, Never>?
         let results = await withCheckedContinuation { continuation in
             state.withLock { state in
                 state.waiters[id] = Waiter(remaining: unique, results: [:], continuation: continuation)
                 for key in unique {
                     state.waitersByKey[key, default: []].append(id)
-                    if state.inFlight.count >= Self.inFlightMax { Self.pruneExpired(&state, now: clock.nowMilliseconds()) }
-                    if state.inFlight.count < Self.inFlightMax { state.inFlight[key] = clock.nowMilliseconds() }
+                    if state.inFlight.count >= Self.inFlightMax { Self.pruneExpired(&state, now: now) }
+                    if state.inFlight.count < Self.inFlightMax { state.inFlight[key.id] = now }
                 }
             }
             // The timer starts only once the waiter is registered, so it always finds it.
@@ -69,7 +100,7 @@ final class OutcomeBoard: Sendable {
             } catch {
                 sendError = error
                 state.withLock { state in
-                    for key in unique { state.inFlight[key] = nil }
+                    for key in unique { state.inFlight[key.id] = nil }
                 }
                 finish(id)
             }
@@ -79,9 +110,9 @@ final class OutcomeBoard: Sendable {
         return results
     }
 
-    func isInFlight(_ key: Key) -> Bool {
+    func isInFlight(_ id: EntryID) -> Bool {
         let now = clock.nowMilliseconds()
-        return state.withLock { state in state.inFlight[key].map { now - $0 < Self.inFlightLifetimeMilliseconds } ?? false }
+        return state.withLock { state in state.inFlight[id].map { now - $0 < Self.inFlightLifetimeMilliseconds } ?? false }
     }
 
     /// Drops expired entries, at most once a second so that a full table is not scanned per insert.
@@ -95,8 +126,8 @@ final class OutcomeBoard: Sendable {
         var ready: [(CheckedContinuation<[Key: Outcome], Never>, [Key: Outcome])] = []
         state.withLock { state in
             for outcome in outcomes {
-                let key = Key(kind: outcome.kind, entryID: outcome.entryID)
-                state.inFlight[key] = nil
+                let key = Key(outcome)
+                state.inFlight[key.id] = nil
                 guard let ids = state.waitersByKey.removeValue(forKey: key) else { continue }
                 for id in ids {
                     // Mutate in place: copying the waiter out would copy its results for every outcome.

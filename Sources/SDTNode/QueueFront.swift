@@ -23,13 +23,15 @@ public final class QueueFront: Service, @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Queues `submissions` as one message and waits up to `timeout` for their outcomes.
-    func submit(_ submissions: [Submission], timeout: Duration) async throws -> [OutcomeBoard.Key: Outcome] {
-        let keys = submissions.map { OutcomeBoard.Key(kind: $0.kind, entryID: $0.entryID) }
+    /// Queues `submissions` as one message and waits up to `timeout` for their outcomes. Returns one
+    /// answer per submission, in order: the outcome for that very record, or nil while it is queued.
+    func submit(_ submissions: [Submission], timeout: Duration) async throws -> [Outcome?] {
+        let keys = submissions.map(OutcomeBoard.Key.init)
         let message = SubmissionCodec.encode(submissions)
-        return try await board.wait(for: keys, timeout: timeout) {
+        let outcomes = try await board.wait(for: keys, timeout: timeout) {
             try workLock.withLock { _ in try work.send(message) }
         }
+        return keys.map { outcomes[$0] }
     }
 
     public func run() async throws {

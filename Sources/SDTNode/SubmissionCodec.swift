@@ -6,7 +6,7 @@ import SDTQueue
 /// carries the applier's answers for one committed batch.
 enum SubmissionCodec {
     static let workVersion: UInt8 = 3
-    static let outcomesVersion: UInt8 = 3
+    static let outcomesVersion: UInt8 = 4
     /// The largest attachment (a rule set's text, sealed holder data) a work message may carry.
     static let attachmentBytesMax = 1 << 20
 
@@ -66,6 +66,7 @@ enum SubmissionCodec {
             writer.write(string: outcome.ruleID ?? "")
             writer.write(outcome.ruleSetVersion ?? -1)
             writer.write(string: outcome.failedLeg ?? "")
+            writer.write(bytes: outcome.recordSHA3 ?? [])
         }
         return writer.bytes
     }
@@ -83,9 +84,13 @@ enum SubmissionCodec {
             let ruleID = try reader.readString()
             let version = try reader.read(Int64.self)
             let failedLeg = try reader.readString()
-            return Outcome(kind: kind, entryID: entryID, code: code, sequence: sequence >= 0 ? sequence : nil,
-                           ruleID: ruleID.isEmpty ? nil : ruleID, ruleSetVersion: version >= 0 ? version : nil,
-                           failedLeg: failedLeg.isEmpty ? nil : failedLeg)
+            let recordSHA3 = try reader.readBytes()
+            guard recordSHA3.isEmpty || recordSHA3.count == 32 else { throw WireError("record hash of \(recordSHA3.count) bytes") }
+            var outcome = Outcome(kind: kind, entryID: entryID, code: code, sequence: sequence >= 0 ? sequence : nil,
+                                  ruleID: ruleID.isEmpty ? nil : ruleID, ruleSetVersion: version >= 0 ? version : nil,
+                                  failedLeg: failedLeg.isEmpty ? nil : failedLeg)
+            outcome.recordSHA3 = recordSHA3.isEmpty ? nil : recordSHA3
+            return outcome
         }
     }
 }

@@ -39,14 +39,32 @@ import Testing
 
     @Test func waitersTimeOutWithoutOutcomesAndResumeWithThem() async throws {
         let board = OutcomeBoard()
-        let key = OutcomeBoard.Key(kind: .transfer, entryID: "tx1")
+        let key = OutcomeBoard.Key(kind: .transfer, entryID: "tx1", recordSHA3: [UInt8](repeating: 1, count: 32))
         let nothing = try await board.wait(for: [key], timeout: .milliseconds(20)) {}
         #expect(nothing.isEmpty)
-        let outcome = Outcome(kind: .transfer, entryID: "tx1", code: .accepted, sequence: 1)
+        var outcome = Outcome(kind: .transfer, entryID: "tx1", code: .accepted, sequence: 1)
+        outcome.recordSHA3 = key.recordSHA3
         let delivered = try await board.wait(for: [key, key], timeout: .seconds(5)) { board.deliver([outcome]) }
         #expect(delivered == [key: outcome])
         struct SendFailed: Error {}
         await #expect(throws: SendFailed.self) { try await board.wait(for: [key], timeout: .seconds(5)) { throw SendFailed() } }
-        #expect(!board.isInFlight(key))
+        #expect(!board.isInFlight(key.id))
+    }
+
+    /// Two different records under one id: each waiter gets the answer for its own record only.
+    @Test func anOutcomeReachesOnlyTheWaitersOfItsOwnRecord() async throws {
+        let board = OutcomeBoard()
+        let applied = OutcomeBoard.Key(kind: .transfer, entryID: "tx1", recordSHA3: [UInt8](repeating: 1, count: 32))
+        let other = OutcomeBoard.Key(kind: .transfer, entryID: "tx1", recordSHA3: [UInt8](repeating: 2, count: 32))
+        var accepted = Outcome(kind: .transfer, entryID: "tx1", code: .accepted, sequence: 7)
+        accepted.recordSHA3 = applied.recordSHA3
+        var used = Outcome(kind: .transfer, entryID: "tx1", code: .transactionIDUsed, sequence: nil)
+        used.recordSHA3 = other.recordSHA3
+        async let first = board.wait(for: [applied], timeout: .seconds(5)) {}
+        async let second = board.wait(for: [other], timeout: .seconds(5)) {}
+        try await Task.sleep(for: .milliseconds(50))
+        board.deliver([accepted, used])
+        #expect(try await first == [applied: accepted])
+        #expect(try await second == [other: used])
     }
 }
