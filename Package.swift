@@ -64,17 +64,24 @@ let package = Package(
         .executableTarget(
             name: "sdt",
             dependencies: [
-                "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody", "SDTRules", "SDTTesting",
+                "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody", "SDTRules", "SDTTesting", "SDTSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "SDTTesting", dependencies: ["SDTCore", "SDTCrypto"]),
+        .target(
+            name: "SDTSimulation",
+            dependencies: ["SDTCore", "SDTCrypto", "SDTEngine", "SDTLedger", "SDTCustody", "SDTRules", "SDTTesting"]
+        ),
 
         .testTarget(name: "SDTCoreTests", dependencies: ["SDTCore"]),
         .testTarget(name: "SDTCryptoTests", dependencies: ["SDTCrypto", "SDTTesting"], resources: [.copy("Vectors")]),
         .testTarget(name: "SDTRulesTests", dependencies: ["SDTRules", "SDTCore"]),
         .testTarget(name: "SDTEngineTests", dependencies: ["SDTEngine", "SDTRules", "SDTCore"]),
+        .testTarget(
+            name: "SDTSimulationTests", dependencies: ["SDTSimulation", "SDTEngine", "SDTLedger", "SDTRules", "SDTCore", "SDTTesting"]
+        ),
         .testTarget(name: "SDTLedgerTests", dependencies: ["SDTLedger", "SDTEngine", "SDTRules", "SDTCrypto", "SDTCore", "SDTTesting"]),
         .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),
         .testTarget(name: "SDTCustodyTests", dependencies: ["SDTCustody", "SDTCrypto", "SDTCore", "SDTLedger", "SDTQueue", "SDTTesting"]),

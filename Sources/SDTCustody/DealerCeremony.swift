@@ -18,29 +18,50 @@ public enum DealerCeremony {
 
     /// The transcript (unsigned) and, per custodian identifier, its sealed share.
     public static func deal(region: String, custodians: [Identity]) throws(CryptoError) -> (CeremonyTranscript, [Int: [UInt8]]) {
+        let split = try split(custodians: custodians)
+        var sealed: [Int: [UInt8]] = [:]
+        for (share, identity) in zip(split.shares, custodians) {
+            var payload = share.value.littleEndianBytes(count: 32)
+            sealed[share.identifier] = try SealedBox.seal(payload, to: identity.identityKey)
+            payload.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        }
+        let transcript = try transcript(region: region, custodians: custodians, commitments: split.commitments,
+                                        sealedShareSHA3: sealed.mapValues { SHA3.hash256($0) })
+        return (transcript, sealed)
+    }
+
+    /// The sharing itself: a random region key split 2-of-3, and its Feldman commitments. `random`
+    /// draws the key and the coefficients (the system's generator; a simulation seeds one).
+    public static func split(custodians: [Identity], random: any RandomSource = SystemRandom()) throws(CryptoError)
+        -> (shares: [ShamirSharing.Share], commitments: [[UInt8]]) {
         guard custodians.count == CeremonyTranscript.custodianCount else {
             throw CryptoError("a ceremony needs exactly \(CeremonyTranscript.custodianCount) custodians, got \(custodians.count)")
         }
         guard Set(custodians.map(\.identityKey)).count == custodians.count, Set(custodians.map(\.name)).count == custodians.count else {
             throw CryptoError("custodian names and identity keys must all differ")
         }
-        let sharing = try ShamirSharing(field: .ed25519Order, threshold: CeremonyTranscript.threshold)
-        let secret = BigInteger(littleEndian: Ed25519Group.randomScalar())
-        let (shares, coefficients) = try sharing.split(secret: secret, count: custodians.count) {
-            BigInteger(littleEndian: Ed25519Group.randomScalar())
+        func scalar() -> BigInteger {
+            while true {
+                let candidate = Ed25519Group.reduceWide(random.bytes(64))
+                if !candidate.allSatisfy({ $0 == 0 }) { return BigInteger(littleEndian: candidate) }
+            }
         }
-        let commitments = try Feldman.commitments(coefficients)
-        var sealed: [Int: [UInt8]] = [:]
+        let sharing = try ShamirSharing(field: .ed25519Order, threshold: CeremonyTranscript.threshold)
+        let (shares, coefficients) = try sharing.split(secret: scalar(), count: custodians.count) { scalar() }
+        return (shares, try Feldman.commitments(coefficients))
+    }
+
+    /// The public transcript of a dealt sharing (unsigned), naming each share's sealed form by its hash.
+    public static func transcript(
+        region: String, custodians: [Identity], commitments: [[UInt8]], sealedShareSHA3: [Int: [UInt8]]
+    ) throws(CryptoError) -> CeremonyTranscript {
         var entries: [CeremonyTranscript.Custodian] = []
-        for (share, identity) in zip(shares, custodians) {
-            var payload = share.value.littleEndianBytes(count: 32)
-            let box = try SealedBox.seal(payload, to: identity.identityKey)
-            payload.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
-            sealed[share.identifier] = box
+        for (index, identity) in custodians.enumerated() {
+            let identifier = index + 1
             entries.append(.init(
-                identifier: share.identifier, name: identity.name, identityKey: Hex.encode(identity.identityKey),
-                publicShare: Hex.encode(try Feldman.publicShare(identifier: share.identifier, commitments: commitments)),
-                sealedShareSHA3: Hex.encode(SHA3.hash256(box))
+                identifier: identifier, name: identity.name, identityKey: Hex.encode(identity.identityKey),
+                publicShare: Hex.encode(try Feldman.publicShare(identifier: identifier, commitments: commitments)),
+                sealedShareSHA3: Hex.encode(sealedShareSHA3[identifier] ?? [])
             ))
         }
         let transcript = CeremonyTranscript(
@@ -49,6 +70,6 @@ public enum DealerCeremony {
             signatures: [:], previousTranscriptSHA3: nil
         )
         try transcript.verify(requireAllSignatures: false)
-        return (transcript, sealed)
+        return transcript
     }
 }

@@ -133,4 +133,11 @@ public struct BatchResult: Sendable {
     public let changes: [LedgerChange]
     /// The state after the batch, as the changes leave it; stores refresh their caches from it.
     public let overlay: StagingOverlay
+
+    public init(outcomes: [Outcome], records: [Submission], changes: [LedgerChange], overlay: StagingOverlay) {
+        self.outcomes = outcomes
+        self.records = records
+        self.changes = changes
+        self.overlay = overlay
+    }
 }

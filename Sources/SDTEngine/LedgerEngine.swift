@@ -218,3 +218,11 @@ extension LedgerEngine {
         return Decision(outcomes: [answer(submission, .accepted, sequence: sequence)], changes: [.applied(entry)])
     }
 }
+
+/// What decides a batch over a state. The ledger engine is the one decider of production; the
+/// simulator's tests plug deliberately broken ones in to show that the simulator catches them.
+public protocol BatchDecider: Sendable {
+    func apply<State: LedgerState>(_ batch: [Submission], to state: State, now: Int64) throws(LedgerError) -> BatchResult
+}
+
+extension LedgerEngine: BatchDecider {}

@@ -17,6 +17,8 @@ struct BlockChainCheck {
     private var leaves: [[UInt8]] = []
     private var previousHash = [UInt8](repeating: 0, count: 32)
     private var lastRulesVersion: Int64 = 0
+    /// The header of `blocks[blockIndex]`, parsed once.
+    private var header: BlockHeader?
 
     init(connection: SQLiteConnection, region: String, blockPublicKey: [UInt8]) throws {
         blocks = try connection.query("SELECT height, header, block_hash, signature FROM blocks ORDER BY height")
@@ -43,7 +45,8 @@ struct BlockChainCheck {
         guard report.entriesUnsealed == 0 else { throw AuditProblem("\(entry.name): sealed after an unsealed entry") }
         leaves.append(entry.leafHash)
         let block = blocks[blockIndex]
-        let header = try parse(block)
+        let header = try self.header ?? parse(block)
+        self.header = header
         guard entry.sequence == header.lastSequence else { return }
         try checkChain(block, header)
         try checkState(header, store: replay.store, replay: replay)
@@ -58,6 +61,7 @@ struct BlockChainCheck {
         previousHash = block.hash
         blockIndex += 1
         leaves = []
+        self.header = nil
     }
 
     func finish() throws {

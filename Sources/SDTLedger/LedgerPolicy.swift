@@ -39,3 +39,8 @@ extension LedgerPolicy {
         )
     }
 }
+
+extension LedgerPolicy {
+    /// The engine this policy describes, for a decider that wraps it.
+    public var ledgerEngine: LedgerEngine { LedgerEngine(policy: engine) }
+}

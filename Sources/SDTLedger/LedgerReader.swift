@@ -167,3 +167,59 @@ public final class LedgerReader: Sendable {
         }
     }
 }
+
+/// What the ledger recorded under an id, with enough of the record to tell which one it was.
+public enum RecordedDecision: Sendable, Hashable {
+    case applied(sequence: Int64, signingBytes: [UInt8])
+    case rejected(recordSHA3: [UInt8], code: OutcomeCode)
+    case held(signingBytes: [UInt8])
+}
+
+extension LedgerReader {
+    /// The decision recorded under `entryID`, if any: an applied entry, a recorded rejection, or an
+    /// open hold.
+    public func recorded(kind: EntryKind, entryID: String) throws(LedgerError) -> RecordedDecision? {
+        try read { (connection) throws(LedgerError) -> RecordedDecision? in
+            let key: [SQLiteConnection.Value] = [.text(kind.rawValue), .text(entryID)]
+            if let row = try connection.query("SELECT sequence, signing_bytes FROM entries WHERE kind = ? AND entry_id = ?", key).first {
+                return .applied(sequence: row.int(0), signingBytes: row.blob(1))
+            }
+            if let row = try connection.query("SELECT record_hash, code FROM rejections WHERE kind = ? AND entry_id = ?", key).first {
+                return .rejected(recordSHA3: row.blob(0), code: OutcomeCode(rawValue: UInt16(row.int(1))) ?? .transactionIDInvalid)
+            }
+            guard kind == .transfer else { return nil }
+            return try connection.query(
+                "SELECT signing_bytes FROM holds WHERE transaction_id = ? AND review_sequence IS NULL", [.text(entryID)]
+            ).first.map { .held(signingBytes: $0.blob(0)) }
+        }
+    }
+
+    /// The ledger's invariants, checked on its tables: every entry after `sequence` posts debits equal to
+    /// credits per token; the supply of each token equals the sum of balances and the attested reserves.
+    /// Returns what is broken (nothing when intact).
+    public func invariantProblems(afterSequence sequence: Int64) throws(LedgerError) -> [String] {
+        try read { (connection) throws(LedgerError) -> [String] in
+            var problems = try connection.query(
+                "SELECT sequence, token, SUM(amount) FROM postings WHERE sequence > ? GROUP BY sequence, token HAVING SUM(amount) <> 0",
+                [.integer(sequence)]
+            ).map { "entry \($0.int(0)) posts \($0.int(2)) more credits than debits of \($0.text(1))" }
+            var balances: [String: Int64] = [:]
+            for row in try connection.query("SELECT token, SUM(amount) FROM balances GROUP BY token") { balances[row.text(0)] = row.int(1) }
+            var supply: [String: Int64] = [:]
+            for row in try connection.query("SELECT token, amount FROM supply") { supply[row.text(0)] = row.int(1) }
+            var reserves: [String: Int64] = [:]
+            for row in try connection.query(
+                """
+                SELECT token, SUM(CASE kind WHEN 'withdrawal' THEN -amount ELSE amount END) FROM reserve_records
+                WHERE released_sequence IS NULL GROUP BY token
+                """
+            ) { reserves[row.text(0)] = row.int(1) }
+            for token in Token.allCases.map(\.rawValue) {
+                let (held, issued, backed) = (balances[token] ?? 0, supply[token] ?? 0, reserves[token] ?? 0)
+                if held != issued { problems.append("\(token): balances sum to \(held) but supply is \(issued)") }
+                if issued != backed { problems.append("\(token): supply \(issued) differs from attested reserves \(backed)") }
+            }
+            return problems
+        }
+    }
+}

@@ -10,16 +10,18 @@ public final class LedgerWriter: @unchecked Sendable {
     // @unchecked: used only from the applier's own thread.
     let connection: SQLiteConnection
     let policy: LedgerPolicy
-    let engine: LedgerEngine
+    let engine: any BatchDecider
     let store: SQLiteLedgerStore
 
     /// The rule set in force; nil when the region runs without transfer rules.
     public var ruleSet: RuleSet? { try? store.ruleSet() }
 
-    public init(path: String, policy: LedgerPolicy) throws(LedgerError) {
-        connection = try SQLiteConnection(path: path)
+    /// `decider` is the ledger engine unless a test plugs in another; `durable: false` is for
+    /// simulations (no fsync).
+    public init(path: String, policy: LedgerPolicy, decider: (any BatchDecider)? = nil, durable: Bool = true) throws(LedgerError) {
+        connection = try SQLiteConnection(path: path, durable: durable)
         self.policy = policy
-        engine = LedgerEngine(policy: policy.engine)
+        engine = decider ?? LedgerEngine(policy: policy.engine)
         store = SQLiteLedgerStore(connection: connection)
         try Migrations.run(on: connection)
         let stored = try connection.query("SELECT value FROM meta WHERE key = 'region'").first?.text(0)

@@ -17,7 +17,9 @@ final class SQLiteConnection: @unchecked Sendable {
         case null
     }
 
-    init(path: String, readOnly: Bool = false) throws(LedgerError) {
+    /// `durable: false` skips fsync (`synchronous = OFF`): for simulations and scratch ledgers only,
+    /// where a commit need not survive a power loss.
+    init(path: String, readOnly: Bool = false, durable: Bool = true) throws(LedgerError) {
         var connection: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
         let result = sqlite3_open_v2(path, &connection, flags | SQLITE_OPEN_NOMUTEX, nil)
@@ -33,7 +35,7 @@ final class SQLiteConnection: @unchecked Sendable {
         if !readOnly {
             try execute("PRAGMA journal_mode = WAL")
             // FULL: a commit is on disk before it is acknowledged; group commit pays one fsync per batch.
-            try execute("PRAGMA synchronous = FULL")
+            try execute(durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF")
             // Read pages through a memory map and keep a large page cache: fewer read() calls per check.
             try execute("PRAGMA mmap_size = 268435456")
             try execute("PRAGMA cache_size = -65536")

@@ -118,8 +118,8 @@ public final class BlockSignatureStore: @unchecked Sendable {
     // @unchecked: owned by the one task that signs blocks.
     let connection: SQLiteConnection
 
-    public init(path: String) throws(LedgerError) {
-        connection = try SQLiteConnection(path: path)
+    public init(path: String, durable: Bool = true) throws(LedgerError) {
+        connection = try SQLiteConnection(path: path, durable: durable)
         try Migrations.run(on: connection)
     }
 
