@@ -59,6 +59,32 @@ public final class TransactionIDIssuer: @unchecked Sendable {
         return Int64(bitPattern: expiry) <= nowMilliseconds ? .expired : .valid
     }
 
+    /// The expiry an id states (ms), read without checking its tag; nil when it is not an id's shape.
+    public static func expiry(of id: String) -> Int64? {
+        let hex = id.utf8.dropFirst(prefix.utf8.count)
+        guard id.utf8.starts(with: prefix.utf8), hex.count == bodyByteCount * 2 else { return nil }
+        return parseHex(hex.prefix(16)).map { Int64(bitPattern: $0) }
+    }
+
+    /// Eight bytes of an id's tag: unpredictable to anyone without the node's secret, so a good key
+    /// for remembering which ids were used. Nil when it is not an id's shape.
+    public static func fingerprint(of id: String) -> UInt64? {
+        guard id.utf8.starts(with: prefix.utf8), id.utf8.count == prefix.utf8.count + bodyByteCount * 2 else { return nil }
+        return parseHex(id.utf8.suffix(16))
+    }
+
+    private static func parseHex(_ digits: some Collection<UInt8>) -> UInt64? {
+        var value: UInt64 = 0
+        for digit in digits {
+            switch digit {
+            case 0x30...0x39: value = value << 4 | UInt64(digit - 0x30)
+            case 0x61...0x66: value = value << 4 | UInt64(digit - 0x61 + 10)
+            default: return nil
+            }
+        }
+        return value
+    }
+
     private func tag(account: String, head: [UInt8]) -> [UInt8] {
         let message = Array("\(region)\n\(account)\n".utf8) + head
         var mac = [UInt8](repeating: 0, count: Int(crypto_auth_BYTES))

@@ -9,8 +9,6 @@ struct StoredEntry {
     let sequence: Int64
     let submission: Submission
     let appliedAtMilliseconds: Int64
-    let blockHeight: Int64?
-    let leafIndex: Int64?
 
     var name: String { "entry sequence \(sequence) (\(submission.kind.rawValue) \(submission.entryID))" }
     var leafHash: [UInt8] { Merkle.leafHash(submission.signingBytes + submission.signature) }
@@ -200,7 +198,7 @@ struct AuditReplay {
     private func readEntries(after sequence: Int64) throws -> [StoredEntry] {
         try connection.query(
             """
-            SELECT sequence, kind, entry_id, signing_bytes, public_key, signature, applied_at_ms, block_height, leaf_index
+            SELECT sequence, kind, entry_id, signing_bytes, public_key, signature, applied_at_ms
             FROM entries WHERE sequence > ? ORDER BY sequence LIMIT ?
             """, [.integer(sequence), .integer(Int64(Self.pageSize))]
         ).map { row throws in
@@ -213,8 +211,7 @@ struct AuditReplay {
             guard submission.entryID == row.text(2), submission.publicKeyHex == key else {
                 throw AuditProblem("\(name): stored id or key differs from the signed record")
             }
-            return StoredEntry(sequence: row.int(0), submission: submission, appliedAtMilliseconds: row.int(6),
-                               blockHeight: row.optionalInt(7), leafIndex: row.optionalInt(8))
+            return StoredEntry(sequence: row.int(0), submission: submission, appliedAtMilliseconds: row.int(6))
         }
     }
 

@@ -7,7 +7,7 @@ import SDTRules
 /// range, Merkle root, hash link, supply, reserves, rule set and signature as its last entry goes by,
 /// against the replayed state at that entry.
 struct BlockChainCheck {
-    typealias StoredBlock = (height: Int64, header: [UInt8], hash: [UInt8], signature: [UInt8]?)
+    typealias StoredBlock = (height: Int64, header: [UInt8], hash: [UInt8], signature: [UInt8]?, first: Int64, last: Int64)
 
     private let blocks: [StoredBlock]
     private let region: String
@@ -21,8 +21,8 @@ struct BlockChainCheck {
     private var header: BlockHeader?
 
     init(connection: SQLiteConnection, region: String, blockPublicKey: [UInt8]) throws {
-        blocks = try connection.query("SELECT height, header, block_hash, signature FROM blocks ORDER BY height")
-            .map { row in (row.int(0), row.blob(1), row.blob(2), row.optionalBlob(3)) }
+        blocks = try connection.query("SELECT height, header, block_hash, signature, first_sequence, last_sequence FROM blocks ORDER BY height")
+            .map { row in (row.int(0), row.blob(1), row.blob(2), row.optionalBlob(3), row.int(4), row.int(5)) }
         self.region = region
         self.blockPublicKey = blockPublicKey
         for row in try connection.query("SELECT version, sha3, text FROM rule_sets") {
@@ -35,18 +35,18 @@ struct BlockChainCheck {
 
     mutating func check(_ entry: StoredEntry, replay: AuditReplay, report: inout AuditReport) throws {
         report.entriesChecked += 1
-        guard let height = entry.blockHeight else {
+        // Blocks hold consecutive ranges of entries from sequence 1; what follows the last block is unsealed.
+        guard blockIndex < blocks.count else {
             report.entriesUnsealed += 1
             return
         }
-        guard blockIndex < blocks.count, blocks[blockIndex].height == height, entry.leafIndex == Int64(leaves.count) else {
-            throw AuditProblem("\(entry.name): claims block \(height) leaf \(entry.leafIndex ?? -1) out of order")
-        }
-        guard report.entriesUnsealed == 0 else { throw AuditProblem("\(entry.name): sealed after an unsealed entry") }
-        leaves.append(entry.leafHash)
         let block = blocks[blockIndex]
         let header = try self.header ?? parse(block)
         self.header = header
+        guard header.firstSequence + Int64(leaves.count) == entry.sequence else {
+            throw AuditProblem("block \(block.height): its range \(header.firstSequence)...\(header.lastSequence) does not continue at \(entry.name)")
+        }
+        leaves.append(entry.leafHash)
         guard entry.sequence == header.lastSequence else { return }
         try checkChain(block, header)
         try checkState(header, store: replay.store, replay: replay)
@@ -79,6 +79,10 @@ struct BlockChainCheck {
     private func checkChain(_ block: StoredBlock, _ header: BlockHeader) throws {
         let name = "block \(block.height)"
         guard header.height == block.height, header.region == region else { throw AuditProblem("\(name): height or region differs from its header") }
+        // Readers find a block's entries by the stored range: it must be the signed one.
+        guard block.first == header.firstSequence, block.last == header.lastSequence else {
+            throw AuditProblem("\(name): stored range \(block.first)...\(block.last) differs from its header's")
+        }
         guard SHA3.hash256(block.header) == block.hash else { throw AuditProblem("\(name): stored hash is not the hash of its header") }
         guard header.previousHashHex == Hex.encode(previousHash) else {
             throw AuditProblem("\(name): previous hash does not link to block \(block.height - 1)")

@@ -5,7 +5,8 @@ extension BlockSignatureStore {
     /// block is already signed when this one's turn comes.
     public func signingRequest(for block: SealedBlock) throws(LedgerError) -> BlockSigningRequest {
         let entries = try connection.query(
-            "SELECT kind, signing_bytes, signature FROM entries WHERE block_height = ? ORDER BY leaf_index", [.integer(block.height)]
+            "SELECT kind, signing_bytes, signature FROM entries WHERE sequence BETWEEN ? AND ? ORDER BY sequence",
+            [.integer(block.header.firstSequence), .integer(block.header.lastSequence)]
         ).map { SignedEntry(kind: EntryKind(rawValue: $0.text(0)) ?? .transfer, signingBytes: $0.blob(1), signature: $0.blob(2)) }
         let previous = try connection.query("SELECT header, signature FROM blocks WHERE height = ?", [.integer(block.height - 1)]).first
         if block.height > 1, previous?.optionalBlob(1) == nil {

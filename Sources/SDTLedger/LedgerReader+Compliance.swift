@@ -88,7 +88,7 @@ extension LedgerReader {
         try read { (connection) throws(LedgerError) -> [AccountEventRecord] in
             try connection.query(
                 """
-                SELECT e.sequence, e.signing_bytes, e.block_height FROM account_events a JOIN entries e ON e.sequence = a.sequence
+                SELECT e.sequence, e.signing_bytes, (\(Self.blockOfEntry)) FROM account_events a JOIN entries e ON e.sequence = a.sequence
                 WHERE a.account_id = ? AND a.sequence > ? ORDER BY a.sequence LIMIT ?
                 """, [.text(account), .integer(after), .integer(Int64(limit))]
             ).compactMap { row in

@@ -16,13 +16,17 @@ public final class LedgerReader: Sendable {
         try connection.withLock { (connection) throws(LedgerError) -> Result in try body(connection) }
     }
 
+    /// The height of the block that holds entry `e` (nil while unsealed): blocks hold consecutive
+    /// ranges of sequences, so it is the first block whose range ends at or after the entry.
+    static let blockOfEntry = "SELECT height FROM blocks WHERE last_sequence >= e.sequence ORDER BY last_sequence LIMIT 1"
+
     public func status(kind: EntryKind, entryID: String) throws(LedgerError) -> EntryStatusRecord? {
         try read { (connection) throws(LedgerError) -> EntryStatusRecord? in
             let key: [SQLiteConnection.Value] = [.text(kind.rawValue), .text(entryID)]
             if let row = try connection.query(
                 """
-                SELECT e.sequence, e.block_height, b.signature IS NOT NULL FROM entries e
-                LEFT JOIN blocks b ON b.height = e.block_height WHERE e.kind = ? AND e.entry_id = ?
+                SELECT e.sequence, b.height, b.signature IS NOT NULL FROM entries e
+                LEFT JOIN blocks b ON b.height = (\(Self.blockOfEntry)) WHERE e.kind = ? AND e.entry_id = ?
                 """, key
             ).first {
                 let flags = try connection.query("SELECT flag FROM entry_flags WHERE sequence = ? ORDER BY flag", [.integer(row.int(0))])
@@ -72,8 +76,8 @@ public final class LedgerReader: Sendable {
             var leaves: [[UInt8]] = []
             var entry: (bytes: [UInt8], key: String, signature: [UInt8], index: Int)?
             try connection.each(
-                "SELECT sequence, signing_bytes, public_key, signature FROM entries WHERE block_height = ? ORDER BY leaf_index",
-                [.integer(height)]
+                "SELECT sequence, signing_bytes, public_key, signature FROM entries WHERE sequence BETWEEN ? AND ? ORDER BY sequence",
+                [.integer(block.header.firstSequence), .integer(block.header.lastSequence)]
             ) { row in
                 if row.int(0) == sequence { entry = (row.blob(1), row.text(2), row.blob(3), leaves.count) }
                 leaves.append(Merkle.leafHash(row.blob(1) + row.blob(3)))
@@ -115,7 +119,7 @@ public final class LedgerReader: Sendable {
         try read { (connection) throws(LedgerError) -> [PostingRecord] in
             try connection.query(
                 """
-                SELECT p.sequence, e.entry_id, p.token, p.amount, e.block_height,
+                SELECT p.sequence, e.entry_id, p.token, p.amount, (\(Self.blockOfEntry)),
                        (SELECT o.account_id FROM postings o WHERE o.sequence = p.sequence AND o.account_id <> p.account_id), e.kind
                 FROM postings p JOIN entries e ON e.sequence = p.sequence
                 WHERE p.account_id = ? AND p.sequence > ? ORDER BY p.sequence LIMIT ?

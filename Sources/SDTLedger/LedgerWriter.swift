@@ -13,6 +13,9 @@ public final class LedgerWriter: @unchecked Sendable {
     let engine: any BatchDecider
     let store: SQLiteLedgerStore
 
+    /// How long the last batch took to decide, and to write and commit (fsync included): for benchmarks.
+    public private(set) var lastTimings = (decide: Duration.zero, commit: Duration.zero)
+
     /// The rule set in force; nil when the region runs without transfer rules.
     public var ruleSet: RuleSet? { try? store.ruleSet() }
 
@@ -38,8 +41,12 @@ public final class LedgerWriter: @unchecked Sendable {
     /// a storage error or a broken invariant rolls the whole batch back and is thrown.
     public func apply(_ batch: [Submission], nowMilliseconds: Int64) throws(LedgerError) -> [Outcome] {
         // The applier is the only writer: what it reads before the transaction is what it commits over.
+        let start = ContinuousClock.now
+        try store.prepare(now: nowMilliseconds)
         let result = try engine.apply(batch, to: store, now: nowMilliseconds)
+        let decided = ContinuousClock.now
         try store.commit(result)
+        lastTimings = (decided - start, ContinuousClock.now - decided)
         return zip(result.outcomes, result.records).map { outcome, record in
             var answered = outcome
             answered.recordSHA3 = SHA3.hash256(record.signingBytes)

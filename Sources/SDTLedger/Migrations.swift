@@ -155,6 +155,13 @@ enum Migrations {
         );
         ALTER TABLE rejections ADD COLUMN failed_leg TEXT;
         """),
+        // A block's range of sequences says which entries it holds, in leaf order: sealing writes the
+        // block alone and no longer rewrites each entry (entries.block_height and leaf_index stay NULL).
+        ("0005-blocks-by-range", """
+        DROP INDEX entries_unsealed;
+        DROP INDEX entries_block;
+        CREATE UNIQUE INDEX blocks_last_sequence ON blocks(last_sequence);
+        """),
     ]
 
     static func run(on connection: SQLiteConnection) throws(LedgerError) {

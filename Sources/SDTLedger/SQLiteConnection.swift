@@ -31,6 +31,7 @@ final class SQLiteConnection: @unchecked Sendable {
         handle = connection
         self.path = path
         sqlite3_busy_timeout(handle, 10_000)
+        if SQLiteProfile.isEnabled, !readOnly { SQLiteProfile.attach(to: handle) }
         try execute("PRAGMA foreign_keys = ON")
         if !readOnly {
             try execute("PRAGMA journal_mode = WAL")

@@ -30,7 +30,9 @@ extension LedgerWriter {
     public func shouldSeal(entriesMax: Int) throws(LedgerError) -> Bool {
         let newestSigned = try connection.query("SELECT signature IS NOT NULL FROM blocks ORDER BY height DESC LIMIT 1").first?.int(0) ?? 1
         if newestSigned == 1 { return true }
-        let waiting = try connection.query("SELECT COUNT(*) FROM entries WHERE block_height IS NULL").first?.int(0) ?? 0
+        let waiting = try connection.query(
+            "SELECT (SELECT COALESCE(MAX(sequence), 0) FROM entries) - (SELECT COALESCE(MAX(last_sequence), 0) FROM blocks)"
+        ).first?.int(0) ?? 0
         return waiting >= Int64(entriesMax)
     }
 
@@ -39,8 +41,10 @@ extension LedgerWriter {
     public func sealNextBlock(entriesMax: Int, nowMilliseconds: Int64) throws(LedgerError) -> SealedBlock? {
         try connection.transaction { () throws(LedgerError) -> SealedBlock? in
             let rows = try connection.query(
-                "SELECT sequence, signing_bytes, signature FROM entries WHERE block_height IS NULL ORDER BY sequence LIMIT ?",
-                [.integer(Int64(entriesMax))]
+                """
+                SELECT sequence, signing_bytes, signature FROM entries
+                WHERE sequence > (SELECT COALESCE(MAX(last_sequence), 0) FROM blocks) ORDER BY sequence LIMIT ?
+                """, [.integer(Int64(entriesMax))]
             )
             guard let first = rows.first?.int(0), let last = rows.last?.int(0) else { return nil }
             let previous = try connection.query("SELECT header FROM blocks ORDER BY height DESC LIMIT 1").first
@@ -76,12 +80,6 @@ extension LedgerWriter {
                 "INSERT INTO blocks (height, header, block_hash, first_sequence, last_sequence) VALUES (?, ?, ?, ?, ?)",
                 [.integer(header.height), .blob(block.headerBytes), .blob(block.hash), .integer(first), .integer(last)]
             )
-            for (index, row) in rows.enumerated() {
-                try connection.query(
-                    "UPDATE entries SET block_height = ?, leaf_index = ? WHERE sequence = ?",
-                    [.integer(header.height), .integer(Int64(index)), .integer(row.int(0))]
-                )
-            }
             return block
         }
     }

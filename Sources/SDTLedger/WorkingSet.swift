@@ -1,4 +1,5 @@
 import SDTCore
+import SDTCrypto
 import SDTEngine
 import SDTRules
 
@@ -21,6 +22,8 @@ struct WorkingSet {
     var openHolds: Int64?
     /// When the earliest open pending transfer expires; `.some(nil)` when none is open.
     var pendingExpiryNext: Int64??
+    /// The transfer ids decided that can still be decided, so that a new id needs no lookup.
+    var recentIDs: RecentIDs?
 
     /// Takes in what a committed batch left: its overlay holds exact values for what it touched.
     mutating func merge(_ overlay: StagingOverlay) {
@@ -53,12 +56,32 @@ final class SQLiteLedgerStore: LedgerStore, @unchecked Sendable {
         reads = SQLiteStateReads(connection: connection)
     }
 
+    /// Readies the store for a batch decided at `now`: loads the recent ids on first use, and forgets
+    /// those that have expired since.
+    func prepare(now: Int64) throws(LedgerError) {
+        guard working.recentIDs != nil else {
+            var recent = RecentIDs(floorMilliseconds: now)
+            let floor = TransactionIDIssuer.prefix + String(UInt64(bitPattern: recent.floorMilliseconds), radix: 16).leftPadded(to: 16)
+            try connection.each(
+                """
+                SELECT entry_id FROM entries WHERE kind = 'transfer' AND entry_id >= ?1
+                UNION ALL SELECT entry_id FROM rejections WHERE kind = 'transfer' AND entry_id >= ?1
+                UNION ALL SELECT transaction_id FROM holds WHERE transaction_id >= ?1
+                """, [.text(floor)]
+            ) { row in recent.insert(row.text(0)) }
+            working.recentIDs = recent
+            return
+        }
+        working.recentIDs?.forget(before: now)
+    }
+
     /// Writes the batch in one transaction (one fsync), then keeps what it left in `working`. On an
     /// error nothing is written and `working` is dropped, to be read again.
     func commit(_ result: BatchResult) throws(LedgerError) {
         do {
             try connection.transaction { () throws(LedgerError) in try write(result) }
             working.merge(result.overlay)
+            working.recentIDs?.insert(result.changes)
         } catch {
             working = WorkingSet()
             throw error
@@ -140,6 +163,7 @@ final class SQLiteLedgerStore: LedgerStore, @unchecked Sendable {
     func openHold(_ transactionID: String) throws(LedgerError) -> HoldState? { try reads.openHold(transactionID) }
 
     func priorDecision(_ key: EntryKey, signingBytes: [UInt8]) throws(LedgerError) -> PriorDecision? {
+        if key.kind == .transfer, let recent = working.recentIDs, !recent.mayBeDecided(key.entryID) { return nil }
         if working.openHolds == nil {
             working.openHolds = try connection.query("SELECT COUNT(*) FROM holds WHERE review_sequence IS NULL").first?.int(0) ?? 0
         }
@@ -160,4 +184,9 @@ final class SQLiteLedgerStore: LedgerStore, @unchecked Sendable {
         working.outgoing[key]?.drop(before: retainingSince)
         return working.outgoing[key]?.since(since) ?? .zero
     }
+}
+
+extension String {
+    /// The string with zeros in front, to `length` characters.
+    func leftPadded(to length: Int) -> String { String(repeating: "0", count: max(0, length - count)) + self }
 }

@@ -63,6 +63,7 @@ public enum NodeRunner {
         ))
         try await group.run()
         context.shutdown()
+        if SQLiteProfile.isEnabled { FileHandle.standardError.write(Data((SQLiteProfile.report() + "\n").utf8)) }
     }
 
     static func applierServices(
@@ -131,7 +132,7 @@ public enum NodeRunner {
     }
 
     /// The region's rule-set file, read and checked; nil when the config names none.
-    static func loadRules(_ config: RegionConfig) throws -> RuleSet? {
+    public static func loadRules(_ config: RegionConfig) throws -> RuleSet? {
         guard let path = config.rulesPath else { return nil }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ConfigError("cannot read rules file \(path)") }
         do {

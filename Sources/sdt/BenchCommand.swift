@@ -4,7 +4,9 @@ import SDTAPI
 import SDTClient
 import SDTCore
 import SDTCrypto
+import SDTLedger
 import SDTNode
+import SDTRules
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,6 +29,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Custodian policy for the sampled run.") var samplePolicy = "sampled:100000:50"
     @Flag(help: "Also run the batch path on a node without the region's rule set, and report the rules' cost as a ratio.")
     var compareRules = false
+    @Flag(help: "Benchmark the ledger core alone: engine and durable SQLite store, no HTTP, no signature checks.")
+    var ledgerCore = false
+    @Option(help: "With --ledger-core: transfers applied.") var coreTransfers = 200_000
+    @Option(help: "With --ledger-core: transfers per batch (one durable transaction each).") var coreBatch = 8_189
+    @Option(help: "With --ledger-core: accounts.") var coreAccounts = 10_000
 
     func validate() throws {
         guard (2...10_000).contains(accounts) else { throw ValidationError("--accounts must be 2...10000") }
@@ -35,9 +42,13 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("--batch 1...1000, --concurrency 1...64, --single-concurrency 1...256")
         }
         guard (1_000...10_000_000).contains(verifications) else { throw ValidationError("--verifications 1000...10000000") }
+        guard (1...2_000_000).contains(coreTransfers), (1...65_536).contains(coreBatch), (2...1_000_000).contains(coreAccounts) else {
+            throw ValidationError("--core-transfers 1...2000000, --core-batch 1...65536, --core-accounts 2...1000000")
+        }
     }
 
     func run() async throws {
+        if ledgerCore { return try runLedgerCore() }
         let verifyRate = await VerifyBaseline.measure(count: verifications)
         print("verify-only: \(Int(verifyRate)) signatures/s on \(ProcessInfo.processInfo.activeProcessorCount) cores")
         let directory = data ?? FileManager.default.temporaryDirectory.appendingPathComponent("sdt-bench-\(UUID().uuidString.prefix(8))").path
@@ -82,6 +93,30 @@ struct BenchCommand: AsyncParsableCommand {
 }
 
 extension BenchCommand {
+    /// The ledger core without and with sealing, and with the region's rules, in one invocation.
+    func runLedgerCore() throws {
+        let directory = data ?? FileManager.default.temporaryDirectory.appendingPathComponent("sdt-core-\(UUID().uuidString.prefix(8))").path
+        let rules = try NodeRunner.loadRules(try RegionConfig.load(path: region))
+        var figures: [String: Any] = ["transfers": coreTransfers, "batch": coreBatch, "accounts": coreAccounts]
+        for (label, rulesInForce, seal) in [("core", nil as RuleSet?, false), ("core_sealed", nil, true), ("core_rules", rules, false)] {
+            let bench = LedgerCoreBench(accounts: coreAccounts, transfers: coreTransfers, batch: coreBatch, rules: rulesInForce, seal: seal)
+            let run = try bench.run(directory: (directory as NSString).appendingPathComponent(label))
+            let rate = Double(coreTransfers) / run.seconds
+            let sorted = run.batchMilliseconds.sorted()
+            let p99 = sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))]
+            print(String(format: "%@: %.0f transfers/s durable (decide %.0f%%, write+fsync %.0f%%, seal %.0f%%), batch p50 %.1f ms p99 %.1f ms, "
+                         + "first tenth %.0f/s, last tenth %.0f/s, file %.0f MB", label, rate, run.decideSeconds / run.seconds * 100,
+                         run.commitSeconds / run.seconds * 100, run.sealSeconds / run.seconds * 100, sorted[sorted.count / 2], p99,
+                         run.tenths.first ?? 0, run.tenths.last ?? 0, Double(run.fileBytes) / 1e6))
+            figures["\(label)_per_second"] = rate.rounded()
+            figures["\(label)_last_over_first_tenth"] = ((run.tenths.last ?? 0) / max(run.tenths.first ?? 1, 1) * 1000).rounded() / 1000
+        }
+        if data == nil { try? FileManager.default.removeItem(atPath: directory) }
+        if SQLiteProfile.isEnabled { print(SQLiteProfile.report()) }
+        let json = try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys])
+        print(String(decoding: json, as: UTF8.self))
+    }
+
     /// (b) and (c): the same batch path with three custodian processes co-signing every block, first
     /// checking every client signature, then with the sampled policy; and block signing latency.
     func compareCustody(directory: String, verifyRate: Double, single: BenchRun, figures: inout [String: Any]) async throws {

@@ -68,6 +68,7 @@ import Testing
         ("DELETE FROM postings WHERE sequence = 7", "entry sequence 7"),
         ("UPDATE accounts SET kyc_tier = 3 WHERE id = 'bob'", "accounts table"),
         ("UPDATE device_keys SET revoked_sequence = 1 WHERE account_id = 'bob'", "device_keys table"),
+        ("UPDATE blocks SET last_sequence = last_sequence - 1 WHERE height = 1", "block 1: stored range"),
     ])
     func tamperingIsDetected(sql: String, expectedProblem: String) throws {
         let ledger = try populatedLedger()
