@@ -13,7 +13,9 @@ final class CustodiedNode: @unchecked Sendable {
     let node: TestNode
     let transcriptPath: String
     var custodians: [Int: NodeProcess] = [:]
-    let endpoints = (1...3).map { _ in "tcp://127.0.0.1:\(FreePort.next())" }
+    /// Where each custodian listens: each binds a port of the kernel's choosing at its first start
+    /// (so that no other test can take it in between) and keeps it when restarted.
+    var endpoints = (1...3).map { _ in "tcp://127.0.0.1:*" }
     static let passphrase = "custodian passphrase"
     var groupPublicKey: [UInt8] = []
 
@@ -33,8 +35,6 @@ final class CustodiedNode: @unchecked Sendable {
         }
         try transcript.write(to: transcriptPath)
         groupPublicKey = transcript.groupPublicKeyBytes
-        node.config.custody = .init(transcriptPath: transcriptPath, endpoints: endpoints, timeoutMilliseconds: 300)
-        try node.config.tomlText.write(toFile: node.configPath, atomically: true, encoding: .utf8)
     }
 
     func startCustodian(_ identifier: Int) async throws {
@@ -43,12 +43,17 @@ final class CustodiedNode: @unchecked Sendable {
                         "--listen", endpoints[identifier - 1], "--state", node.directory.file("custodian-state")],
             logPath: node.directory.file("custodian-\(identifier).log"), environment: ["SDT_PASSPHRASE": Self.passphrase]
         )
-        try await process.start(marker: "serving at")
+        let line = try await process.start(marker: "serving at")
+        if let range = line.range(of: "serving at ") {
+            endpoints[identifier - 1] = String(line[range.upperBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         custodians[identifier] = process
     }
 
     func start() async throws {
         for identifier in 1...3 { try await startCustodian(identifier) }
+        node.config.custody = .init(transcriptPath: transcriptPath, endpoints: endpoints, timeoutMilliseconds: 300)
+        try node.config.tomlText.write(toFile: node.configPath, atomically: true, encoding: .utf8)
         try await node.start()
     }
 
