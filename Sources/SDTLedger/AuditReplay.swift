@@ -160,11 +160,9 @@ struct AuditReplay {
 
     private func comparePostings(_ entry: AppliedEntry, name: String) throws {
         let stored = try connection.query(
-            "SELECT account_id, token, amount FROM postings WHERE sequence = ? ORDER BY account_id, token", [.integer(entry.sequence)]
-        ).map { "\($0.text(0))/\($0.text(1))/\($0.int(2))" }
-        let replayed = entry.postings.flatMap { posting in
-            [(posting.from, -posting.amount), (posting.to, posting.amount)].map { "\($0.0)/\(posting.token.rawValue)/\($0.1)" }
-        }.sorted()
+            "SELECT token, amount, from_account, to_account FROM movements WHERE sequence = ? ORDER BY leg", [.integer(entry.sequence)]
+        ).map { "\($0.text(2))->\($0.text(3)) \($0.int(1)) \($0.text(0))" }
+        let replayed = entry.postings.map { "\($0.from)->\($0.to) \($0.amount) \($0.token.rawValue)" }
         guard stored == replayed else { throw AuditProblem("\(name): stored postings \(stored) differ from the signed entry's \(replayed)") }
     }
 

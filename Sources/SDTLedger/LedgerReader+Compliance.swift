@@ -130,9 +130,9 @@ extension LedgerReader {
         try read { (connection) throws(LedgerError) -> TransferStatistics in
             let row = try connection.query(
                 """
-                SELECT COUNT(*), COALESCE(SUM(-p.amount), 0), COUNT(DISTINCT p.account_id)
-                FROM postings p JOIN entries e ON e.sequence = p.sequence JOIN accounts a ON a.id = p.account_id
-                WHERE e.kind = 'transfer' AND p.amount < 0 AND p.token = ? AND e.applied_at_ms >= ? AND e.applied_at_ms < ?
+                SELECT COUNT(*), COALESCE(SUM(m.amount), 0), COUNT(DISTINCT m.from_account)
+                FROM movements m JOIN entries e ON e.sequence = m.sequence JOIN accounts a ON a.id = m.from_account
+                WHERE e.kind = 'transfer' AND m.token = ? AND e.applied_at_ms >= ? AND e.applied_at_ms < ?
                   AND (? = '' OR a.jurisdiction = ? OR a.jurisdiction LIKE ? || '-%')
                 """,
                 [.text(token.rawValue), .integer(fromMilliseconds), .integer(toMilliseconds),

@@ -119,10 +119,14 @@ public final class LedgerReader: Sendable {
         try read { (connection) throws(LedgerError) -> [PostingRecord] in
             try connection.query(
                 """
-                SELECT p.sequence, e.entry_id, p.token, p.amount, (\(Self.blockOfEntry)),
-                       (SELECT o.account_id FROM postings o WHERE o.sequence = p.sequence AND o.account_id <> p.account_id), e.kind
-                FROM postings p JOIN entries e ON e.sequence = p.sequence
-                WHERE p.account_id = ? AND p.sequence > ? ORDER BY p.sequence LIMIT ?
+                SELECT p.sequence, e.entry_id, p.token, p.amount, (\(Self.blockOfEntry)), p.counterparty, e.kind
+                FROM (
+                    SELECT sequence, token, amount, from_account AS counterparty FROM movements
+                    WHERE to_account = ?1 AND sequence > ?2
+                    UNION ALL
+                    SELECT sequence, token, -amount, to_account FROM movements WHERE from_account = ?1 AND sequence > ?2
+                    ORDER BY sequence LIMIT ?3
+                ) p JOIN entries e ON e.sequence = p.sequence ORDER BY p.sequence
                 """,
                 [.text(id), .integer(after), .integer(Int64(limit))]
             ).compactMap { row in
@@ -198,15 +202,13 @@ extension LedgerReader {
         }
     }
 
-    /// The ledger's invariants, checked on its tables: every entry after `sequence` posts debits equal to
-    /// credits per token; the supply of each token equals the sum of balances and the attested reserves.
-    /// Returns what is broken (nothing when intact).
-    public func invariantProblems(afterSequence sequence: Int64) throws(LedgerError) -> [String] {
+    /// The ledger's totals, checked on its tables: the supply of each token equals the sum of balances
+    /// and the attested reserves. (Each leg of double entry is one row that debits one account and
+    /// credits another by one amount, so debits equal credits by construction; the audit checks every
+    /// balance against the movements.) Returns what is broken (nothing when intact).
+    public func invariantProblems() throws(LedgerError) -> [String] {
         try read { (connection) throws(LedgerError) -> [String] in
-            var problems = try connection.query(
-                "SELECT sequence, token, SUM(amount) FROM postings WHERE sequence > ? GROUP BY sequence, token HAVING SUM(amount) <> 0",
-                [.integer(sequence)]
-            ).map { "entry \($0.int(0)) posts \($0.int(2)) more credits than debits of \($0.text(1))" }
+            var problems: [String] = []
             var balances: [String: Int64] = [:]
             for row in try connection.query("SELECT token, SUM(amount) FROM balances GROUP BY token") { balances[row.text(0)] = row.int(1) }
             var supply: [String: Int64] = [:]

@@ -162,14 +162,49 @@ enum Migrations {
         DROP INDEX entries_block;
         CREATE UNIQUE INDEX blocks_last_sequence ON blocks(last_sequence);
         """),
+        // Double entry as one row per leg: the amount, the account debited and the account credited, so
+        // a leg cannot be unbalanced and costs one row and two account indexes instead of two rows.
+        ("0006-movements", """
+        CREATE TABLE movements (
+            sequence INTEGER NOT NULL REFERENCES entries(sequence),
+            leg INTEGER NOT NULL CHECK (leg >= 0),
+            token TEXT NOT NULL CHECK (token IN ('USD', 'GOLD')),
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            from_account TEXT NOT NULL,
+            to_account TEXT NOT NULL CHECK (to_account <> from_account),
+            PRIMARY KEY (sequence, leg)
+        ) WITHOUT ROWID;
+        INSERT INTO movements (sequence, leg, token, amount, from_account, to_account)
+            SELECT debit.sequence, 0, debit.token, credit.amount, debit.account_id, credit.account_id
+            FROM postings debit JOIN postings credit
+              ON credit.sequence = debit.sequence AND credit.token = debit.token AND credit.amount = -debit.amount
+            WHERE debit.amount < 0;
+        CREATE INDEX movements_from ON movements(from_account, sequence);
+        CREATE INDEX movements_to ON movements(to_account, sequence);
+        """),
+        ("0007-drop-postings", "DROP TABLE postings;"),
     ]
 
-    static func run(on connection: SQLiteConnection) throws(LedgerError) {
+    /// Checks a migration must pass before the next one runs: a query that returns 0 when all is well.
+    static let checks: [String: (sql: String, problem: String)] = [
+        "0006-movements": (
+            "SELECT (SELECT COUNT(*) FROM postings) - 2 * (SELECT COUNT(*) FROM movements)",
+            "postings that are not one debit and one credit of one amount per entry; the ledger was not converted"
+        ),
+    ]
+
+    /// Runs every migration not yet applied, in order (with `through`, only up to that one: for tests
+    /// of a migration on a ledger of the schema before it).
+    static func run(on connection: SQLiteConnection, through last: String? = nil) throws(LedgerError) {
         try connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)")
         let applied = Set(try connection.query("SELECT name FROM schema_migrations").map { $0.text(0) })
-        for migration in all where !applied.contains(migration.name) {
+        let wanted = last.flatMap { name in all.firstIndex { $0.name == name } }.map { all[...$0] } ?? all[...]
+        for migration in wanted where !applied.contains(migration.name) {
             try connection.transaction { () throws(LedgerError) in
                 try connection.execute(migration.sql)
+                if let check = checks[migration.name], let left = try connection.query(check.sql).first?.int(0), left != 0 {
+                    throw LedgerError(.invariant, "migration \(migration.name): \(left) \(check.problem)")
+                }
                 try connection.query("INSERT INTO schema_migrations (name) VALUES (?)", [.text(migration.name)])
             }
         }

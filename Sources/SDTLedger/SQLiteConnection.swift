@@ -40,6 +40,7 @@ final class SQLiteConnection: @unchecked Sendable {
             // Read pages through a memory map and keep a large page cache: fewer read() calls per check.
             try execute("PRAGMA mmap_size = 268435456")
             try execute("PRAGMA cache_size = -65536")
+            try execute("PRAGMA wal_autocheckpoint = 16384")
         }
     }
 
@@ -171,3 +172,4 @@ struct Row {
         }
     }
 }
+

@@ -54,18 +54,25 @@ extension SQLiteLedgerStore {
             [.integer(sequence), .text(submission.kind.rawValue), .text(submission.entryID), .blob(submission.signingBytes),
              .text(submission.publicKeyHex), .blob(submission.signature), .integer(entry.appliedAtMilliseconds)]
         )
-        for effect in entry.effects { try write(effect, sequence: sequence, at: entry.appliedAtMilliseconds) }
+        var leg: Int64 = 0
+        for effect in entry.effects {
+            if case .posting(let posting) = effect {
+                try connection.query(
+                    "INSERT INTO movements (sequence, leg, token, amount, from_account, to_account) VALUES (?, ?, ?, ?, ?, ?)",
+                    [.integer(sequence), .integer(leg), .text(posting.token.rawValue), .integer(posting.amount), .text(posting.from),
+                     .text(posting.to)]
+                )
+                leg += 1
+            } else {
+                try write(effect, sequence: sequence, at: entry.appliedAtMilliseconds)
+            }
+        }
     }
 
     private func write(_ effect: Effect, sequence: Int64, at milliseconds: Int64) throws(LedgerError) {
         switch effect {
-        case .posting(let posting):
-            for (account, amount) in [(posting.from, -posting.amount), (posting.to, posting.amount)] {
-                try connection.query(
-                    "INSERT INTO postings (sequence, account_id, token, amount) VALUES (?, ?, ?, ?)",
-                    [.integer(sequence), .text(account), .text(posting.token.rawValue), .integer(amount)]
-                )
-            }
+        case .posting:
+            preconditionFailure("postings are written as movements by the entry")
         case .accountOpened(let account, let state, let holderData):
             try connection.query(
                 "INSERT INTO accounts (id, jurisdiction, kyc_tier, opened_sequence) VALUES (?, ?, ?, ?)",

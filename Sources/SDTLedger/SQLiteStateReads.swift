@@ -147,10 +147,10 @@ struct SQLiteStateReads: LedgerState {
     /// since, in ms): each transfer when applied; a pending transfer when it reserves the funds, at its
     /// full amount, and its post not again. Columns `at_ms`, `amount`, `sequence`.
     static let outgoingSQL = """
-        SELECT e.applied_at_ms AS at_ms, -p.amount AS amount, p.sequence AS sequence
-        FROM postings p JOIN entries e ON e.sequence = p.sequence
-        WHERE p.account_id = ?1 AND p.token = ?2 AND p.amount < 0 AND e.kind = 'transfer' AND e.applied_at_ms >= ?3
-          AND NOT EXISTS (SELECT 1 FROM pending_transfers x WHERE x.resolved_sequence = p.sequence)
+        SELECT e.applied_at_ms AS at_ms, m.amount AS amount, m.sequence AS sequence
+        FROM movements m JOIN entries e ON e.sequence = m.sequence
+        WHERE m.from_account = ?1 AND m.token = ?2 AND e.kind = 'transfer' AND e.applied_at_ms >= ?3
+          AND NOT EXISTS (SELECT 1 FROM pending_transfers x WHERE x.resolved_sequence = m.sequence)
         UNION ALL
         SELECT created_at_ms, amount, sequence FROM pending_transfers WHERE from_account = ?1 AND token = ?2 AND created_at_ms >= ?3
         """

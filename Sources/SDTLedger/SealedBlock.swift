@@ -55,11 +55,15 @@ extension LedgerWriter {
             }
             let leaves = rows.map { Merkle.leafHash($0.blob(1) + $0.blob(2)) }
             var supply = previous?.header.supply ?? [:]
+            // Supply grows by what the issuer account sends (mints) and shrinks by what it receives (redemptions).
             try connection.each(
-                "SELECT token, SUM(amount) FROM postings WHERE account_id = ? AND sequence BETWEEN ? AND ? GROUP BY token",
+                """
+                SELECT token, SUM(CASE WHEN from_account = ?1 THEN amount ELSE -amount END) FROM movements
+                WHERE sequence BETWEEN ?2 AND ?3 AND (from_account = ?1 OR to_account = ?1) GROUP BY token
+                """,
                 [.text(issuerAccountID), .integer(first), .integer(last)]
             ) { row in
-                if let token = Token(rawValue: row.text(0)) { supply[token, default: 0] -= row.int(1) }
+                if let token = Token(rawValue: row.text(0)) { supply[token, default: 0] += row.int(1) }
             }
             let reserves = try reservesAfter(sequence: last, first: first, previous: previous?.header)
             for token in Token.allCases where (supply[token] ?? 0) != (reserves.amounts[token] ?? 0) {

@@ -90,7 +90,6 @@ public final class Simulation {
     var faultsOn = true
     var report: SimulationReport
     var trace = TraceHasher()
-    var checkedSequence: Int64 = 0
     var signedHeight: Int64 = 0
     /// Answers the clients were given that say a record was not applied, to check again at the end.
     var toldNotApplied: [(request: Int, submission: Submission, code: String)] = []

@@ -36,7 +36,7 @@ import Testing
         #expect(intact.output.contains("audit passed"))
 
         let connection = try SQLiteConnection(path: node.dataPath + "/ledger.sqlite")
-        try connection.execute("UPDATE postings SET amount = 1235 WHERE amount = 1234")
+        try connection.execute("UPDATE movements SET amount = 1235 WHERE amount = 1234")
         let tampered = try Self.sdt(["audit", "--data", node.dataPath])
         #expect(tampered.status == 2)
         #expect(tampered.output.contains("AUDIT FAILED: entry sequence 4"), "\(tampered.output)")

@@ -58,14 +58,15 @@ import Testing
     }
 
     @Test(arguments: [
-        ("UPDATE postings SET amount = amount + 1 WHERE sequence = 5 AND amount > 0", "entry sequence 5"),
+        ("UPDATE movements SET amount = amount + 1 WHERE sequence = 5", "entry sequence 5"),
+        ("UPDATE movements SET to_account = 'alice', from_account = 'bob' WHERE sequence = 5", "entry sequence 5"),
         ("UPDATE balances SET amount = amount + 100 WHERE account_id = 'bob' AND token = 'USD'", "balances table"),
         ("UPDATE supply SET amount = amount + 1 WHERE token = 'USD'", "supply table"),
         ("UPDATE entries SET signature = zeroblob(64) WHERE sequence = 6", "entry sequence 6"),
         ("UPDATE entries SET signing_bytes = CAST(replace(CAST(signing_bytes AS TEXT), 'amount:300', 'amount:900') AS BLOB) WHERE sequence = 6", "entry sequence 6"),
         ("UPDATE blocks SET header = CAST(replace(CAST(header AS TEXT), 'sealed_at_ms:', 'sealed_at_ms:1') AS BLOB) WHERE height = 2", "block 2"),
         ("UPDATE blocks SET signature = zeroblob(64) WHERE height = 3", "block 3"),
-        ("DELETE FROM postings WHERE sequence = 7", "entry sequence 7"),
+        ("DELETE FROM movements WHERE sequence = 7", "entry sequence 7"),
         ("UPDATE accounts SET kyc_tier = 3 WHERE id = 'bob'", "accounts table"),
         ("UPDATE device_keys SET revoked_sequence = 1 WHERE account_id = 'bob'", "device_keys table"),
         ("UPDATE blocks SET last_sequence = last_sequence - 1 WHERE height = 1", "block 1: stored range"),
