@@ -40,12 +40,22 @@ public final class LedgerWriter: @unchecked Sendable {
     /// followed by those of held transfers that a review in the batch decided. Nothing is half-applied:
     /// a storage error or a broken invariant rolls the whole batch back and is thrown.
     public func apply(_ batch: [Submission], nowMilliseconds: Int64) throws(LedgerError) -> [Outcome] {
+        try apply(batch, nowMilliseconds: nowMilliseconds, signatures: [], publicKey: [])
+    }
+
+    /// The same, storing `signatures` of sealed blocks in the batch's transaction: the applier's way of
+    /// recording what the custodians signed without a transaction (and an fsync) of its own. Each is
+    /// checked against `publicKey` first; a wrong one fails the call and nothing is written.
+    public func apply(
+        _ batch: [Submission], nowMilliseconds: Int64, signatures: [(block: SealedBlock, signature: [UInt8])], publicKey: [UInt8]
+    ) throws(LedgerError) -> [Outcome] {
+        try Self.check(signatures, publicKey: publicKey)
         // The applier is the only writer: what it reads before the transaction is what it commits over.
         let start = ContinuousClock.now
         try store.prepare(now: nowMilliseconds)
         let result = try engine.apply(batch, to: store, now: nowMilliseconds)
         let decided = ContinuousClock.now
-        try store.commit(result)
+        try store.commit(result, signatures: signatures)
         lastTimings = (decided - start, ContinuousClock.now - decided)
         return zip(result.outcomes, result.records).map { outcome, record in
             var answered = outcome

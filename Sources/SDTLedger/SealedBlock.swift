@@ -114,8 +114,29 @@ extension LedgerWriter {
     }
 }
 
-/// Stores block signatures. It has its own connection so that signing, which may wait on custodians,
-/// never holds up the applier.
+extension LedgerWriter {
+    static func check(_ signed: [(block: SealedBlock, signature: [UInt8])], publicKey: [UInt8]) throws(LedgerError) {
+        for (block, signature) in signed where !Ed25519.verify(signature: signature, message: block.headerBytes, publicKey: publicKey) {
+            throw LedgerError(.invariant, "the signature for block \(block.height) does not verify; not stored")
+        }
+    }
+
+    /// Stores block signatures in one transaction, each checked against `publicKey` first: a wrong
+    /// signature is never stored. The applier calls this, so the ledger has one writer.
+    public func storeSignatures(_ signed: [(block: SealedBlock, signature: [UInt8])], publicKey: [UInt8]) throws(LedgerError) {
+        guard !signed.isEmpty else { return }
+        try Self.check(signed, publicKey: publicKey)
+        try connection.transaction { () throws(LedgerError) in
+            for (block, signature) in signed {
+                try connection.query("UPDATE blocks SET signature = ? WHERE height = ? AND signature IS NULL",
+                                     [.blob(signature), .integer(block.height)])
+            }
+        }
+    }
+}
+
+/// Reads sealed blocks for signing (and, in tests and the simulator, stores their signatures). It has
+/// its own connection so that signing, which may wait on custodians, never holds up the applier.
 public final class BlockSignatureStore: @unchecked Sendable {
     // @unchecked: owned by the one task that signs blocks.
     let connection: SQLiteConnection

@@ -78,8 +78,19 @@ final class SQLiteLedgerStore: LedgerStore, @unchecked Sendable {
     /// Writes the batch in one transaction (one fsync), then keeps what it left in `working`. On an
     /// error nothing is written and `working` is dropped, to be read again.
     func commit(_ result: BatchResult) throws(LedgerError) {
+        try commit(result, signatures: [])
+    }
+
+    /// The same, with block signatures stored in the same transaction (already checked by the caller).
+    func commit(_ result: BatchResult, signatures: [(block: SealedBlock, signature: [UInt8])]) throws(LedgerError) {
         do {
-            try connection.transaction { () throws(LedgerError) in try write(result) }
+            try connection.transaction { () throws(LedgerError) in
+                try write(result)
+                for (block, signature) in signatures {
+                    try connection.query("UPDATE blocks SET signature = ? WHERE height = ? AND signature IS NULL",
+                                         [.blob(signature), .integer(block.height)])
+                }
+            }
             working.merge(result.overlay)
             working.recentIDs?.insert(result.changes)
         } catch {

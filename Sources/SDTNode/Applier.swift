@@ -17,6 +17,8 @@ public final class Applier: Service, @unchecked Sendable {
     private let clock: any WallClock
     private let limits: RegionConfig.Limits
     private let onSealed: @Sendable () -> Void
+    private let signatures: SignatureInbox
+    private let blockPublicKey: [UInt8]
     private let logger: Logger
     private let running = Atomic<Bool>(true)
     /// How long one wait for work lasts before the loop checks whether it should stop or seal.
@@ -24,8 +26,10 @@ public final class Applier: Service, @unchecked Sendable {
 
     public init(
         writer: LedgerWriter, work: QueueSocket, outcomes: QueueSocket, clock: any WallClock, limits: RegionConfig.Limits,
-        logger: Logger, onSealed: @escaping @Sendable () -> Void
+        signatures: SignatureInbox, blockPublicKey: [UInt8], logger: Logger, onSealed: @escaping @Sendable () -> Void
     ) {
+        self.signatures = signatures
+        self.blockPublicKey = blockPublicKey
         self.writer = writer
         self.work = work
         self.outcomes = outcomes
@@ -52,8 +56,19 @@ public final class Applier: Service, @unchecked Sendable {
                 while batch.count < limits.applyBatchMax, let next = try work.receive(timeoutMilliseconds: 0) {
                     batch += decode(next)
                 }
-                guard !batch.isEmpty else { continue }
-                let decided = try writer.apply(batch, nowMilliseconds: clock.nowMilliseconds())
+                guard !batch.isEmpty else {
+                    sealPending()
+                    continue
+                }
+                // The signatures waiting go into the batch's own transaction.
+                let signed = signatures.take()
+                let decided: [Outcome]
+                do {
+                    decided = try writer.apply(batch, nowMilliseconds: clock.nowMilliseconds(), signatures: signed, publicKey: blockPublicKey)
+                } catch {
+                    signatures.putBack(signed)
+                    throw error
+                }
                 try outcomes.send(SubmissionCodec.encode(decided))
                 sealPending()
             } catch let error as QueueError where error.code == .closed {
@@ -66,6 +81,8 @@ public final class Applier: Service, @unchecked Sendable {
     }
 
     private func decode(_ message: [UInt8]) -> [Submission] {
+        // An empty message only wakes the applier: a signature waits to be stored.
+        guard !message.isEmpty else { return [] }
         do {
             return try SubmissionCodec.decode(message)
         } catch {
@@ -74,7 +91,15 @@ public final class Applier: Service, @unchecked Sendable {
         }
     }
 
+    /// Stores the signatures the signing service handed over, then seals what waits.
     private func sealPending() {
+        let signed = signatures.take()
+        do {
+            try writer.storeSignatures(signed, publicKey: blockPublicKey)
+        } catch {
+            signatures.putBack(signed)
+            logger.error("block signatures not stored, will retry: \(error)")
+        }
         do {
             var sealedAny = false
             while try writer.shouldSeal(entriesMax: limits.blockEntriesMax),

@@ -1,25 +1,65 @@
 import Logging
-import SDTCustody
 import SDTCore
+import SDTCrypto
+import SDTCustody
 import SDTLedger
+import SDTQueue
 import ServiceLifecycle
+import Synchronization
 
-/// Signs sealed blocks as they appear, oldest first; a block is final once its signature is stored.
-/// While the signer fails, blocks stay sealed and unsigned — nothing is lost — and are retried.
-public struct BlockSigningService: Service {
+/// Signatures the signing service made that the applier has not stored yet. The applier is the
+/// ledger's only writer: it takes them on its thread and stores them in a transaction of its own,
+/// so signing never waits on the applier's lock nor the applier on a second writer's fsync.
+public final class SignatureInbox: Sendable {
+    private let pending = Mutex<[(block: SealedBlock, signature: [UInt8])]>([])
+    private let wake: @Sendable () -> Void
+
+    /// `wake` tells the applier to look now rather than at its next poll.
+    public init(wake: @escaping @Sendable () -> Void = {}) { self.wake = wake }
+
+    func deliver(_ block: SealedBlock, signature: [UInt8]) {
+        pending.withLock { $0.append((block, signature)) }
+        wake()
+    }
+
+    /// Everything delivered so far, oldest first; the inbox is then empty.
+    func take() -> [(block: SealedBlock, signature: [UInt8])] {
+        pending.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
+    }
+
+    /// Puts back what could not be stored, ahead of anything delivered since.
+    func putBack(_ signed: [(block: SealedBlock, signature: [UInt8])]) {
+        pending.withLock { $0 = signed + $0 }
+    }
+}
+
+/// Signs sealed blocks as they appear, oldest first, and hands each verified signature to the
+/// applier; a block is final once the applier has stored it. While the signer fails, blocks stay
+/// sealed and unsigned — nothing is lost — and are retried.
+public final class BlockSigningService: Service, @unchecked Sendable {
+    // @unchecked: `delivered` and `last` are used only by `run`, one signing at a time.
     let store: BlockSignatureStore
     let signer: any BlockSigner
     let sealed: AsyncStream<Void>
+    let inbox: SignatureInbox
     let logger: Logger
+    /// Heights signed and handed over, not yet seen stored: not to be signed again meanwhile.
+    private var delivered: Set<Int64> = []
+    /// The newest signature made: the next block's request names it before the applier stored it.
+    private var last: (height: Int64, signature: [UInt8])?
     /// First and largest wait between attempts while signing fails (custodians down): it doubles
     /// from the first to the largest, and resets after a success.
     static let retryMillisecondsFirst = 200
     static let retryMillisecondsMax = 5_000
 
-    public init(store: BlockSignatureStore, signer: any BlockSigner, sealed: AsyncStream<Void>, logger: Logger) {
+    public init(store: BlockSignatureStore, signer: any BlockSigner, sealed: AsyncStream<Void>, inbox: SignatureInbox, logger: Logger) {
         self.store = store
         self.signer = signer
         self.sealed = sealed
+        self.inbox = inbox
         self.logger = logger
     }
 
@@ -35,12 +75,20 @@ public struct BlockSigningService: Service {
     private func signPending() async throws {
         var wait = Self.retryMillisecondsFirst
         while !Task.isCancelled {
-            let blocks = try store.unsignedBlocks(limit: 64)
+            let unsigned = try store.unsignedBlocks(limit: 64)
+            delivered.formIntersection(unsigned.map(\.height))
+            let blocks = unsigned.filter { !delivered.contains($0.height) }
             guard !blocks.isEmpty else { return }
             for block in blocks {
                 do {
-                    let signature = try await signer.sign(try store.signingRequest(for: block))
-                    try store.store(signature: signature, for: block, publicKey: signer.publicKey)
+                    let previous = last.flatMap { $0.height == block.height - 1 ? $0.signature : nil }
+                    let signature = try await signer.sign(try store.signingRequest(for: block, previousSignature: previous))
+                    guard Ed25519.verify(signature: signature, message: block.headerBytes, publicKey: signer.publicKey) else {
+                        throw LedgerError(.invariant, "the signature for block \(block.height) does not verify; not stored")
+                    }
+                    last = (block.height, signature)
+                    delivered.insert(block.height)
+                    inbox.deliver(block, signature: signature)
                     wait = Self.retryMillisecondsFirst
                 } catch {
                     logger.warning("block \(block.height) not signed yet (next try in \(wait) ms): \(error)")

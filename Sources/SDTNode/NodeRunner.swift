@@ -9,6 +9,7 @@ import SDTLedger
 import SDTQueue
 import SDTRules
 import ServiceLifecycle
+import Synchronization
 
 /// How `sdt node` runs: front and applier in one process (connected in memory), or either alone,
 /// connected over ZeroMQ tcp at the endpoints of the region config.
@@ -41,6 +42,9 @@ public struct NodeOptions: Sendable {
 }
 
 public enum NodeRunner {
+    /// In-process endpoint on which the applier's work socket also listens, for wake-ups.
+    static let wakeEndpoint = "inproc://sdt-applier-wake"
+
     /// Milliseconds a front waits after connecting before it serves, so that its outcome subscription
     /// is in place (ZeroMQ drops what a publisher sends before a subscriber has joined).
     static let subscriptionSettleMilliseconds = 200
@@ -81,17 +85,24 @@ public enum NodeRunner {
         }
         let work = try QueueSocket(context, .pull)
         try work.bind(endpoints.work)
+        // The signing service wakes the applier through this when a signature waits to be stored.
+        try work.bind(Self.wakeEndpoint)
+        let wake = try QueueSocket(context, .push)
+        try wake.connect(Self.wakeEndpoint)
+        let wakeLock = Mutex(wake)
         let outcomes = try QueueSocket(context, .publish)
         try outcomes.bind(endpoints.outcomes)
         let sealed = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let applier = Applier(
-            writer: writer, work: work, outcomes: outcomes, clock: options.clock, limits: config.limits, logger: options.logger,
-            onSealed: { sealed.continuation.yield() }
-        )
         let signer = try blockSigner(options, context: context)
         try options.data.recordBlockPublicKey(signer.publicKey)
+        let inbox = SignatureInbox(wake: { wakeLock.withLock { try? $0.send([]) } })
+        let applier = Applier(
+            writer: writer, work: work, outcomes: outcomes, clock: options.clock, limits: config.limits, signatures: inbox,
+            blockPublicKey: signer.publicKey, logger: options.logger, onSealed: { sealed.continuation.yield() }
+        )
         let signing = BlockSigningService(
-            store: try BlockSignatureStore(path: options.data.ledgerPath), signer: signer, sealed: sealed.stream, logger: options.logger
+            store: try BlockSignatureStore(path: options.data.ledgerPath), signer: signer, sealed: sealed.stream, inbox: inbox,
+            logger: options.logger
         )
         let ready = "sdt applier \(config.region) taking work at \(endpoints.work), ledger \(options.data.ledgerPath)\n"
         FileHandle.standardOutput.write(Data(ready.utf8))

@@ -29,6 +29,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Custodian policy for the sampled run.") var samplePolicy = "sampled:100000:50"
     @Flag(help: "Also run the batch path on a node without the region's rule set, and report the rules' cost as a ratio.")
     var compareRules = false
+    @Flag(help: "Submit ids in the order they were issued instead of shuffled (the default shuffle is the worst case for the id index).")
+    var idsInOrder = false
     @Flag(help: "Benchmark the ledger core alone: engine and durable SQLite store, no HTTP, no signature checks.")
     var ledgerCore = false
     @Option(help: "With --ledger-core: transfers applied.") var coreTransfers = 200_000
@@ -56,7 +58,7 @@ struct BenchCommand: AsyncParsableCommand {
         defer { bench.process.stop() }
         print("node \(bench.client.baseURL), \(accounts) accounts, data in \(directory)")
 
-        let batchTransfers = try await bench.presign(count: transfers)
+        let batchTransfers = try await bench.presign(count: transfers, shuffled: !idsInOrder)
         let batchRun = try await bench.drive(batchTransfers, batchSize: batch, concurrency: concurrency)
         print(batchRun.summary(label: "batch of \(batch), \(concurrency) in flight", verifyRate: verifyRate))
         var figures: [String: Any] = [
@@ -64,6 +66,8 @@ struct BenchCommand: AsyncParsableCommand {
             "ratio": (batchRun.transfersPerSecond / verifyRate * 1000).rounded() / 1000,
             "p50_ms": batchRun.percentile(0.50), "p99_ms": batchRun.percentile(0.99),
             "transfers": batchRun.count, "batch": batch, "concurrency": concurrency, "cores": ProcessInfo.processInfo.activeProcessorCount,
+            "second_tenth_ratio": (batchRun.firstTenthPerSecond / verifyRate * 1000).rounded() / 1000,
+            "last_tenth_ratio": (batchRun.lastTenthPerSecond / verifyRate * 1000).rounded() / 1000,
         ]
         if single > 0 {
             let singleTransfers = try await bench.presign(count: single)

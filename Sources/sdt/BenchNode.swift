@@ -48,8 +48,10 @@ struct BenchNode {
         }
     }
 
-    /// Signs `count` one-cent transfers among the accounts, before any timing starts.
-    mutating func presign(count: Int) async throws -> [Components.Schemas.SignedTransfer] {
+    /// Signs `count` one-cent transfers among the accounts, before any timing starts. `shuffled`: in a
+    /// random order of all their ids (the worst case for the id index); else each account's in the
+    /// order they were issued, as clients that ask for ids shortly before they sign use them.
+    mutating func presign(count: Int, shuffled: Bool = true) async throws -> [Components.Schemas.SignedTransfer] {
         var transfers: [Components.Schemas.SignedTransfer] = []
         transfers.reserveCapacity(count)
         var remaining = count
@@ -65,7 +67,7 @@ struct BenchNode {
             }
             remaining -= take
         }
-        return transfers.shuffled()
+        return shuffled ? transfers.shuffled() : transfers
     }
 
     /// Submits in requests of `batchSize` with `concurrency` in flight, while a poller watches the
@@ -131,7 +133,17 @@ struct BenchNode {
             let seen = finals.first { $0.sequence >= transfer.sequence }!.at
             return max(0, (seen - transfer.at).seconds * 1000)
         }.sorted()
-        return BenchRun(count: transfers.count, seconds: elapsed, latenciesMilliseconds: latencies)
+        // When the final sequence passed each tenth of the run: the rate over an early tenth (the second:
+        // the first also holds the pipeline filling up) and over the last.
+        let firstSequence = (submitted.map(\.sequence).min() ?? 1) - 1
+        func finalAt(_ tenths: Int) -> ContinuousClock.Instant {
+            let sequence = firstSequence + Int64(transfers.count * tenths / 10)
+            return finals.first { $0.sequence >= sequence }?.at ?? finals.last!.at
+        }
+        let tenth = Double(transfers.count) / 10
+        return BenchRun(count: transfers.count, seconds: elapsed, latenciesMilliseconds: latencies,
+                        firstTenthPerSecond: tenth / max((finalAt(2) - finalAt(1)).seconds, 1e-6),
+                        lastTenthPerSecond: tenth / max((finalAt(10) - finalAt(9)).seconds, 1e-6))
     }
 }
 
@@ -144,6 +156,10 @@ struct BenchRun {
     let count: Int
     let seconds: Double
     let latenciesMilliseconds: [Double]
+    /// Transfers per second over the second and the last tenth of the run: whether the rate holds as
+    /// the ledger grows.
+    var firstTenthPerSecond = 0.0
+    var lastTenthPerSecond = 0.0
 
     var transfersPerSecond: Double { Double(count) / seconds }
 
@@ -155,7 +171,8 @@ struct BenchRun {
     func summary(label: String, verifyRate: Double) -> String {
         "\(label): \(count) transfers final in \(String(format: "%.2f", seconds)) s = \(Int(transfersPerSecond))/s "
             + "(ratio \(String(format: "%.3f", transfersPerSecond / verifyRate)) of verify-only), "
-            + "submit→final p50 \(percentile(0.5)) ms, p99 \(percentile(0.99)) ms"
+            + "submit→final p50 \(percentile(0.5)) ms, p99 \(percentile(0.99)) ms; "
+            + "second tenth \(Int(firstTenthPerSecond))/s, last tenth \(Int(lastTenthPerSecond))/s"
     }
 }
 
