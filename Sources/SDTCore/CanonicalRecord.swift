@@ -56,5 +56,12 @@ public struct CanonicalRecord: Sendable, Equatable {
 /// A signed record that does not parse or whose values are out of their allowed range.
 public struct RecordError: Error, Sendable, CustomStringConvertible {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// The outcome code that names this refusal, when one does (`bar_weight_mismatch`, say); otherwise
+    /// the field is just not acceptable (`invalid_field`).
+    public let code: OutcomeCode?
+
+    public init(_ description: String, code: OutcomeCode? = nil) {
+        self.description = description
+        self.code = code
+    }
 }

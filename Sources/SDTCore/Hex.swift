@@ -12,7 +12,7 @@ public enum Hex {
         return String(decoding: characters, as: UTF8.self)
     }
 
-    /// Decodes upper- or lowercase hex; nil on odd length or a non-hex character.
+    /// Decodes lowercase hex, the one form the contract allows; nil on odd length or any other character.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count % 2 == 0 else { return nil }
@@ -31,7 +31,6 @@ public enum Hex {
         switch character {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
         default: nil
         }
     }

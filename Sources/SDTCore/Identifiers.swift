@@ -71,3 +71,19 @@ public enum Identifier {
 public enum KYCTier {
     public static let range: ClosedRange<Int> = 0...3
 }
+
+/// A client's value as an error message repeats it: in quotes, at most `Echo.lengthMax` characters
+/// (then an ellipsis and the full length), control characters escaped. Problem details quote input
+/// through this, so no detail grows with what was sent.
+public enum Echo {
+    public static let lengthMax = 64
+
+    public static func quoted(_ value: some StringProtocol) -> String {
+        var shown = ""
+        for scalar in value.unicodeScalars.prefix(lengthMax) {
+            shown += scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+        }
+        let count = value.unicodeScalars.count
+        return count > lengthMax ? "'\(shown)…' (\(count) characters)" : "'\(shown)'"
+    }
+}

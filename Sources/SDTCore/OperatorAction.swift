@@ -85,34 +85,34 @@ public struct OperatorAction: Sendable, Hashable {
             let text = value[...]
             switch self {
             case .account, .treasury:
-                return Identifier.isValidAccountID(text) ? nil : "'\(value)' is not a valid account id (a-z 0-9 . _ -, at most 64)"
+                return Identifier.isValidAccountID(text) ? nil : "\(Echo.quoted(value)) is not a valid account id (a-z 0-9 . _ -, at most 64)"
             case .jurisdiction:
-                return Identifier.isValidJurisdiction(text) ? nil : "'\(value)' is not a country (MX) or subdivision (US-TX) code"
+                return Identifier.isValidJurisdiction(text) ? nil : "\(Echo.quoted(value)) is not a country (MX) or subdivision (US-TX) code"
             case .kycTier:
                 return Identifier.canonicalInteger(text, in: Int64(KYCTier.range.lowerBound)...Int64(KYCTier.range.upperBound)) != nil
-                    ? nil : "\(value) is outside \(KYCTier.range.lowerBound)...\(KYCTier.range.upperBound)"
+                    ? nil : "\(Echo.quoted(value)) is outside \(KYCTier.range.lowerBound)...\(KYCTier.range.upperBound)"
             case .deviceKey, .rulesSHA3:
                 return Identifier.isValidHex(text, byteCount: 32) ? nil : "must be 64 lowercase hex characters"
             case .token:
-                return Token(rawValue: value) != nil ? nil : "'\(value)' is not a token; use USD or GOLD"
+                return Token(rawValue: value) != nil ? nil : "\(Echo.quoted(value)) is not a token; use USD or GOLD"
             case .amount:
-                return Amount(canonical: text) != nil ? nil : "\(value) is outside 1...\(Amount.minorUnitsMax) minor units"
+                return Amount(canonical: text) != nil ? nil : "\(Echo.quoted(value)) is outside 1...\(Amount.minorUnitsMax) minor units"
             case .grossWeight:
-                return Identifier.canonicalInteger(text, in: 1...Amount.minorUnitsMax) != nil ? nil : "\(value) is not a weight in milligrams (1...\(Amount.minorUnitsMax))"
+                return Identifier.canonicalInteger(text, in: 1...Amount.minorUnitsMax) != nil ? nil : "\(Echo.quoted(value)) is not a weight in milligrams (1...\(Amount.minorUnitsMax))"
             case .fineness:
                 return Identifier.canonicalInteger(text, in: OperatorAction.finenessRange) != nil ? nil
-                    : "\(value) is outside \(OperatorAction.finenessRange.lowerBound)...\(OperatorAction.finenessRange.upperBound) parts per 10,000 (good delivery gold is at least 9950)"
+                    : "\(Echo.quoted(value)) is outside \(OperatorAction.finenessRange.lowerBound)...\(OperatorAction.finenessRange.upperBound) parts per 10,000 (good delivery gold is at least 9950)"
             case .rulesVersion:
-                return Identifier.canonicalInteger(text, in: 1...1_000_000) != nil ? nil : "\(value) is not a version number 1...1000000"
+                return Identifier.canonicalInteger(text, in: 1...1_000_000) != nil ? nil : "\(Echo.quoted(value)) is not a version number 1...1000000"
             case .reference, .barSerial, .transactionID:
                 return Identifier.isValidToken(text) ? nil : "must be 1-128 printable characters without spaces"
             case .valueDate:
-                return Identifier.isValidDate(text) ? nil : "'\(value)' is not a date YYYY-MM-DD"
+                return Identifier.isValidDate(text) ? nil : "\(Echo.quoted(value)) is not a date YYYY-MM-DD"
             case .bank, .vault, .refiner, .legalDirective, .reason:
                 return Identifier.isValidText(text) ? nil
                     : "must be 1-200 printable ASCII characters, no line breaks, no space at either end"
             case .decision:
-                return ["approve", "reject"].contains(value) ? nil : "'\(value)' is not approve or reject"
+                return ["approve", "reject"].contains(value) ? nil : "\(Echo.quoted(value)) is not approve or reject"
             }
         }
     }
@@ -133,7 +133,7 @@ public struct OperatorAction: Sendable, Hashable {
     public init(
         region: String, requestID: String, kind: Kind, fields: [Field: String], operatorKeyHex: String
     ) throws(RecordError) {
-        guard Identifier.isValidRegionCode(region[...]) else { throw RecordError("region: '\(region)' is not a region code like us-tx") }
+        guard Identifier.isValidRegionCode(region[...]) else { throw RecordError("region: \(Echo.quoted(region)) is not a region code like us-tx") }
         guard Identifier.isValidToken(requestID[...]) else {
             throw RecordError("request_id: must be 1-128 printable characters without spaces")
         }
@@ -166,7 +166,8 @@ public struct OperatorAction: Sendable, Hashable {
         let fine = overflow ? Int64.max : product / 10_000
         guard fine == amount else {
             throw RecordError(
-                "amount: a bar of gross weight \(gross) mg at fineness \(fineness)/10000 holds \(fine) mg of fine gold; mint exactly that, not \(amount)"
+                "amount: a bar of gross weight \(gross) mg at fineness \(fineness)/10000 holds \(fine) mg of fine gold; mint exactly that, not \(amount)",
+                code: .barWeightMismatch
             )
         }
     }

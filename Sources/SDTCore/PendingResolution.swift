@@ -36,7 +36,7 @@ public struct PendingResolution: Sendable, Hashable {
     public init(
         region: String, transactionID: String, pendingID: String, account: String, postAmountMinorUnits: Int64?, publicKeyHex: String
     ) throws(RecordError) {
-        guard Identifier.isValidRegionCode(region[...]) else { throw RecordError("region: '\(region)' is not a region code like us-tx") }
+        guard Identifier.isValidRegionCode(region[...]) else { throw RecordError("region: \(Echo.quoted(region)) is not a region code like us-tx") }
         guard Identifier.isValidToken(transactionID[...]) else {
             throw RecordError("transaction_id: must be 1-128 printable characters without spaces")
         }
@@ -45,7 +45,7 @@ public struct PendingResolution: Sendable, Hashable {
         }
         guard pendingID != transactionID else { throw RecordError("transaction_id: must differ from pending_id; ask for a new id") }
         guard Identifier.isValidAccountID(account[...]) else {
-            throw RecordError("account: '\(account)' is not a valid account id (a-z 0-9 . _ -, at most 64)")
+            throw RecordError("account: \(Echo.quoted(account)) is not a valid account id (a-z 0-9 . _ -, at most 64)")
         }
         guard Identifier.isValidHex(publicKeyHex[...], byteCount: 32) else {
             throw RecordError("public_key: must be 64 lowercase hex characters (an Ed25519 public key)")

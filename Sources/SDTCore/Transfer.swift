@@ -26,7 +26,7 @@ public struct Transfer: Sendable, Hashable {
         public init(id: String, index: Int, count: Int) throws(RecordError) {
             // The account id alphabet: never `-` alone, which stands for "not linked".
             guard Identifier.isValidAccountID(id[...]) else {
-                throw RecordError("link: '\(id)' must be 1-64 of a-z 0-9 . _ -, starting with a letter or digit")
+                throw RecordError("link: \(Echo.quoted(id)) must be 1-64 of a-z 0-9 . _ -, starting with a letter or digit")
             }
             guard (2...Transfer.linkLegsMax).contains(count), (1...count).contains(index) else {
                 throw RecordError("leg: \(index)/\(count) is not a leg i/n with 1 <= i <= n and 2 <= n <= \(Transfer.linkLegsMax)")
@@ -60,14 +60,14 @@ public struct Transfer: Sendable, Hashable {
         token: String, amountMinorUnits: Int64, publicKeyHex: String,
         pendingTimeoutSeconds: Int64? = nil, link: Link? = nil
     ) throws(RecordError) {
-        guard Identifier.isValidRegionCode(region[...]) else { throw RecordError("region: '\(region)' is not a region code like us-tx") }
+        guard Identifier.isValidRegionCode(region[...]) else { throw RecordError("region: \(Echo.quoted(region)) is not a region code like us-tx") }
         guard Identifier.isValidToken(transactionID[...]) else {
             throw RecordError("transaction_id: must be 1-128 printable characters without spaces")
         }
-        guard Identifier.isValidAccountID(from[...]) else { throw RecordError("from: '\(from)' is not a valid account id (a-z 0-9 . _ -, at most 64)") }
-        guard Identifier.isValidAccountID(to[...]) else { throw RecordError("to: '\(to)' is not a valid account id (a-z 0-9 . _ -, at most 64)") }
+        guard Identifier.isValidAccountID(from[...]) else { throw RecordError("from: \(Echo.quoted(from)) is not a valid account id (a-z 0-9 . _ -, at most 64)") }
+        guard Identifier.isValidAccountID(to[...]) else { throw RecordError("to: \(Echo.quoted(to)) is not a valid account id (a-z 0-9 . _ -, at most 64)") }
         guard let parsedToken = Token(rawValue: token) else {
-            throw RecordError("token: '\(token)' is not a token; use USD or GOLD (one token per transfer)")
+            throw RecordError("token: \(Echo.quoted(token)) is not a token; use USD or GOLD (one token per transfer)")
         }
         guard let parsedAmount = Amount(minorUnits: amountMinorUnits) else {
             throw RecordError("amount: \(amountMinorUnits) is outside 1...\(Amount.minorUnitsMax) minor units")

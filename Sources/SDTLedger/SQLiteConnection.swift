@@ -110,7 +110,8 @@ final class SQLiteConnection: @unchecked Sendable {
     private func bind(_ value: Value, at index: Int32, to statement: OpaquePointer) {
         switch value {
         case .integer(let number): sqlite3_bind_int64(statement, index, number)
-        case .text(let text): sqlite3_bind_text(statement, index, text, -1, Self.transient)
+        // The text's full length: a NUL inside it must not end it early (an id `alice\0x` is not `alice`).
+        case .text(let text): sqlite3_bind_text(statement, index, text, Int32(text.utf8.count), Self.transient)
         case .blob(let bytes):
             bytes.withUnsafeBytes { buffer in
                 _ = sqlite3_bind_blob(statement, index, buffer.baseAddress, Int32(buffer.count), Self.transient)

@@ -13,7 +13,7 @@ extension NodeAPI {
 
     public func getAccount(_ input: Operations.GetAccount.Input) async throws -> Operations.GetAccount.Output {
         guard let account = try reader.account(input.path.id) else {
-            return .notFound(.init(body: .applicationProblemJson(notFound("account \(input.path.id)"))))
+            return .notFound(.init(body: .applicationProblemJson(notFound("account \(Echo.quoted(input.path.id))"))))
         }
         return .ok(.init(body: .json(.init(
             id: account.id, jurisdiction: account.jurisdiction, kycTier: account.kycTier, frozen: account.frozen,
@@ -24,7 +24,7 @@ extension NodeAPI {
 
     public func getBalance(_ input: Operations.GetBalance.Input) async throws -> Operations.GetBalance.Output {
         guard let account = try reader.account(input.path.id) else {
-            return .notFound(.init(body: .applicationProblemJson(notFound("account \(input.path.id)"))))
+            return .notFound(.init(body: .applicationProblemJson(notFound("account \(Echo.quoted(input.path.id))"))))
         }
         return .ok(.init(body: .json(.init(
             account: account.id, balances: Self.balances(account.balances, reserved: account.reserved, tokens: config.tokens)
@@ -40,7 +40,7 @@ extension NodeAPI {
             ))))
         }
         guard try reader.account(input.path.id) != nil else {
-            return .notFound(.init(body: .applicationProblemJson(notFound("account \(input.path.id)"))))
+            return .notFound(.init(body: .applicationProblemJson(notFound("account \(Echo.quoted(input.path.id))"))))
         }
         let postings = try reader.history(input.path.id, after: after, limit: limit)
         let events = try reader.events(input.path.id, after: after, limit: limit)

@@ -17,14 +17,23 @@ extension NodeAPI {
                 fields: Self.fields(of: body), operatorKeyHex: body.operatorKey
             )
         } catch {
-            return bad("invalid_field", error.description)
+            return bad(error.code?.name ?? "invalid_field", error.description)
+        }
+        switch action.command {
+        case .openAccount(_, _, _, let key), .addKey(_, let key):
+            guard Ed25519Group.isValidElement(Hex.decode(key) ?? []) else {
+                return bad("invalid_field", "device_key: \(key) is not an Ed25519 public key: it must encode a point of the prime-order "
+                           + "subgroup (not the identity, not of small order, canonical)")
+            }
+        default:
+            break
         }
         let attachment: [UInt8]
         switch attachmentFor(action, body) {
         case .success(let bytes): attachment = bytes
-        case .failure(let problem): return bad("invalid_field", problem.description)
+        case .failure(let problem): return bad(problem.code?.name ?? "invalid_field", problem.description)
         }
-        guard action.region == config.region else { return bad("invalid_field", "region: this node serves \(config.region), not '\(action.region)'") }
+        guard action.region == config.region else { return bad(OutcomeCode.regionMismatch.name, "region: this node serves \(config.region), not \(Echo.quoted(action.region))") }
         guard config.operatorKeys.contains(action.operatorKeyHex) else {
             return .forbidden(.init(body: .applicationProblemJson(Problem.make(
                 status: 403, code: OutcomeCode.operatorKeyUnknown.name, detail: OutcomeCode.operatorKeyUnknown.detail, requestID: body.requestId
@@ -80,16 +89,17 @@ extension NodeAPI {
             guard let text = body.rulesText else { return .failure(RecordError("rules_text: required for set_rules")) }
             let sha3 = Hex.encode(SHA3.hash256(Array(text.utf8)))
             guard sha3 == signedSHA3 else {
-                return .failure(RecordError("rules_sha3: the text hashes to \(sha3), not \(signedSHA3); sign the hash of the exact text"))
+                return .failure(RecordError("rules_sha3: the text hashes to \(sha3), not \(signedSHA3); sign the hash of the exact text",
+                                            code: .rulesHashMismatch))
             }
             let rules: RuleSet
             do {
                 rules = try RuleSet(text: text)
             } catch {
-                return .failure(RecordError("rules_text: \(error.description)"))
+                return .failure(RecordError("rules_text: \(error.description)", code: .rulesInvalid))
             }
             guard rules.region == config.region, rules.version == version else {
-                return .failure(RecordError("rules_text: the file is version \(rules.version) of region \(rules.region); the action says version \(version) of \(config.region)"))
+                return .failure(RecordError("rules_text: the file is version \(rules.version) of region \(rules.region); the action says version \(version) of \(config.region)", code: .rulesInvalid))
             }
             return .success(Array(text.utf8))
         case .openAccount(let account, _, _, _):

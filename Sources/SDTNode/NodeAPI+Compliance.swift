@@ -32,7 +32,7 @@ extension NodeAPI {
 
     public func getBar(_ input: Operations.GetBar.Input) async throws -> Operations.GetBar.Output {
         let bars = try reader.bar(serial: input.path.serial)
-        guard !bars.isEmpty else { return .notFound(.init(body: .applicationProblemJson(notFound("bar \(input.path.serial) in the reserves")))) }
+        guard !bars.isEmpty else { return .notFound(.init(body: .applicationProblemJson(notFound("bar \(Echo.quoted(input.path.serial)) in the reserves")))) }
         return .ok(.init(body: .json(.init(bars: bars.map(Self.bar)))))
     }
 
@@ -66,7 +66,7 @@ extension NodeAPI {
         guard case .json(let body) = input.body else { preconditionFailure("the contract has one body type") }
         for (name, id) in [("from", body.from), ("to", body.to)] where !Identifier.isValidAccountID(id[...]) {
             return .badRequest(.init(body: .applicationProblemJson(Problem.make(
-                status: 400, code: "invalid_field", detail: "\(name): '\(id)' is not a valid account id (a-z 0-9 . _ -, at most 64)"
+                status: 400, code: "invalid_field", detail: "\(name): \(Echo.quoted(id)) is not a valid account id (a-z 0-9 . _ -, at most 64)"
             ))))
         }
         guard let token = Token(rawValue: body.token.rawValue), Amount(minorUnits: body.amount) != nil else {
@@ -105,10 +105,10 @@ extension NodeAPI {
         }
         guard let token = Token(rawValue: input.query.token.rawValue) else { return bad("token: USD or GOLD") }
         guard let period = StatisticsPeriod(input.query.period) else {
-            return bad("period: '\(input.query.period)' is not a UTC month YYYY-MM or day YYYY-MM-DD")
+            return bad("period: \(Echo.quoted(input.query.period)) is not a UTC month YYYY-MM or day YYYY-MM-DD")
         }
         if let jurisdiction = input.query.jurisdiction, !Identifier.isValidJurisdiction(jurisdiction[...]) {
-            return bad("jurisdiction: '\(jurisdiction)' is not a country (MX) or subdivision (US-TX) code")
+            return bad("jurisdiction: \(Echo.quoted(jurisdiction)) is not a country (MX) or subdivision (US-TX) code")
         }
         let statistics = try reader.statistics(
             token: token, jurisdiction: input.query.jurisdiction, fromMilliseconds: period.startMilliseconds, toMilliseconds: period.endMilliseconds

@@ -26,7 +26,7 @@ extension NodeAPI {
                 if linked { return invalid("link_id, leg, legs: every leg of a linked group carries all three") }
             case (let id?, let leg?, let legs?):
                 guard linked else {
-                    return invalid("link_id: this transfer is leg \(leg) of \(legs) of linked group \(id); submit all legs together to POST /v1/transactions/linked")
+                    return invalid("link_id: this transfer is leg \(leg) of \(legs) of linked group \(Echo.quoted(id)); submit all legs together to POST /v1/transactions/linked")
                 }
                 link = try Transfer.Link(id: id, index: leg, count: legs)
             default:
@@ -42,8 +42,8 @@ extension NodeAPI {
         }
         guard transfer.region == config.region else {
             return .refused(Problem.make(
-                status: 400, code: "invalid_field",
-                detail: "region: this node serves \(config.region), not '\(transfer.region)'", transactionID: body.transactionId
+                status: 400, code: OutcomeCode.regionMismatch.name,
+                detail: "region: this node serves \(config.region), not \(Echo.quoted(transfer.region))", transactionID: body.transactionId
             ))
         }
         guard let signature = Hex.decode(body.signature), signature.count == Ed25519.signatureByteCount else {
@@ -91,7 +91,12 @@ extension NodeAPI {
         } catch {
             return invalid(error.description)
         }
-        guard resolution.region == config.region else { return invalid("region: this node serves \(config.region), not '\(resolution.region)'") }
+        guard resolution.region == config.region else {
+            return .refused(Problem.make(
+                status: 400, code: OutcomeCode.regionMismatch.name,
+                detail: "region: this node serves \(config.region), not \(Echo.quoted(resolution.region))", transactionID: body.transactionId
+            ))
+        }
         guard let signature = Hex.decode(body.signature), signature.count == Ed25519.signatureByteCount else {
             return .refused(Problem.make(status: 400, code: "signature_invalid", detail: "signature: must be 128 hex characters", transactionID: body.transactionId))
         }
@@ -130,7 +135,12 @@ extension NodeAPI {
         return "\(verb) rule \(ruleID) of rule set version \(version)" + (reason.map { ": \($0)" } ?? ".")
     }
 
-    func statusURL(_ transactionID: String) -> String { "/v1/transactions/\(transactionID)" }
+    /// The status path of a transaction, its id encoded as one path segment (ids may hold `%`, `?`, `#`).
+    func statusURL(_ transactionID: String) -> String {
+        var segment = CharacterSet.urlPathAllowed
+        segment.remove(charactersIn: "/%?#")
+        return "/v1/transactions/" + (transactionID.addingPercentEncoding(withAllowedCharacters: segment) ?? transactionID)
+    }
 
     /// The answer to one signed transfer, post or void, before it takes its operation's response type.
     enum SingleAnswer {
@@ -238,14 +248,14 @@ extension NodeAPI {
         if front.board.isInFlight(OutcomeBoard.EntryID(kind: .transfer, entryID: id)) {
             return .ok(.init(body: .json(status(nil, transactionID: id))))
         }
-        return .notFound(.init(body: .applicationProblemJson(notFound("transaction \(id)"))))
+        return .notFound(.init(body: .applicationProblemJson(notFound("transaction \(Echo.quoted(id))"))))
     }
 
     public func getReceipt(_ input: Operations.GetReceipt.Input) async throws -> Operations.GetReceipt.Output {
         let id = input.path.id
         switch try reader.receipt(kind: .transfer, entryID: id) {
         case .notFound:
-            return .notFound(.init(body: .applicationProblemJson(notFound("transaction \(id)"))))
+            return .notFound(.init(body: .applicationProblemJson(notFound("transaction \(Echo.quoted(id))"))))
         case .notFinal(let record):
             let rejected = record.state == .rejected
             return .conflict(.init(body: .applicationProblemJson(Problem.make(

@@ -72,7 +72,7 @@ public struct NodeAPI: APIProtocol {
         }
         guard Identifier.isValidAccountID(request.account[...]) else {
             return .badRequest(.init(body: .applicationProblemJson(Problem.make(
-                status: 400, code: "invalid_field", detail: "account: '\(request.account)' is not a valid account id"
+                status: 400, code: "invalid_field", detail: "account: \(Echo.quoted(request.account)) is not a valid account id"
             ))))
         }
         guard try reader.account(request.account) != nil else {

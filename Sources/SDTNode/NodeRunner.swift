@@ -126,7 +126,11 @@ public enum NodeRunner {
             logger: options.logger, dataKey: try options.data.dataKey()
         )
         let router = Router()
-        router.middlewares.add(ProblemMiddleware(bodyBytesMax: config.limits.requestBodyBytesMax, logger: options.logger))
+        let contract = try contract()
+        router.middlewares.add(ProblemMiddleware(
+            bodyBytesMax: config.limits.requestBodyBytesMax, routes: ContractRoutes(contract: contract),
+            parameters: try ContractParameters(contract: contract), logger: options.logger
+        ))
         try api.registerHandlers(on: router)
         let address = try HostAndPort(config.httpAddress)
         try await Task.sleep(for: .milliseconds(subscriptionSettleMilliseconds))

@@ -1,5 +1,6 @@
 import Foundation
 import SDTCore
+import SDTCrypto
 import TOMLKit
 
 /// A region's configuration file (`regions/<code>.toml`): who it is, what it offers, where it
@@ -84,13 +85,13 @@ public struct RegionConfig: Sendable, Equatable {
             operatorKeys: try strings(operators, "keys", in: "operators"), limits: Limits(), custody: nil
         )
         config.tokens = try strings(table, "tokens").map { name in
-            guard let token = Token(rawValue: name) else { throw ConfigError("tokens: '\(name)' is not USD or GOLD") }
+            guard let token = Token(rawValue: name) else { throw ConfigError("tokens: \(Echo.quoted(name)) is not USD or GOLD") }
             return token
         }
         if table.contains(key: "rules") { config.rulesPath = try string(table, "rules") }
         if table.contains(key: "treasury_account") {
             let treasury = try string(table, "treasury_account")
-            guard Identifier.isValidAccountID(treasury[...]) else { throw ConfigError("treasury_account: '\(treasury)' is not an account id") }
+            guard Identifier.isValidAccountID(treasury[...]) else { throw ConfigError("treasury_account: \(Echo.quoted(treasury)) is not an account id") }
             config.treasuryAccount = treasury
         }
         if table.contains(key: "limits") { config.limits = try limits(subtable(table, "limits", allowed: nil)) }
@@ -109,12 +110,13 @@ public struct RegionConfig: Sendable, Equatable {
     }
 
     private func validate() throws {
-        guard Identifier.isValidRegionCode(region[...]) else { throw ConfigError("region: '\(region)' is not a code like us-tx") }
-        guard Identifier.isValidJurisdiction(jurisdiction[...]) else { throw ConfigError("jurisdiction: '\(jurisdiction)' is not like US-TX") }
+        guard Identifier.isValidRegionCode(region[...]) else { throw ConfigError("region: \(Echo.quoted(region)) is not a code like us-tx") }
+        guard Identifier.isValidJurisdiction(jurisdiction[...]) else { throw ConfigError("jurisdiction: \(Echo.quoted(jurisdiction)) is not like US-TX") }
         guard !tokens.isEmpty, Set(tokens).count == tokens.count else { throw ConfigError("tokens: list each of USD, GOLD at most once, at least one") }
         guard !operatorKeys.isEmpty else { throw ConfigError("operators.keys: at least one operator public key is needed") }
-        for key in operatorKeys where !Identifier.isValidHex(key[...], byteCount: 32) {
-            throw ConfigError("operators.keys: '\(key)' is not 64 lowercase hex characters")
+        for key in operatorKeys where !Identifier.isValidHex(key[...], byteCount: 32) || !Ed25519Group.isValidElement(Hex.decode(key) ?? []) {
+            throw ConfigError("operators.keys: \(Echo.quoted(key.prefix(64))) is not an Ed25519 public key (64 lowercase hex of a point of the "
+                              + "prime-order subgroup)")
         }
         _ = try HostAndPort(httpAddress)
     }
@@ -142,7 +144,7 @@ public struct RegionConfig: Sendable, Equatable {
 
     private static func refuseUnknown(_ table: TOMLTable, allowed: Set<String>, in place: String) throws {
         for key in table.keys where !allowed.contains(key) {
-            throw ConfigError("unknown key '\(key)' in \(place); allowed: \(allowed.sorted().joined(separator: ", "))")
+            throw ConfigError("unknown key \(Echo.quoted(key)) in \(place); allowed: \(allowed.sorted().joined(separator: ", "))")
         }
     }
 
@@ -176,7 +178,7 @@ public struct HostAndPort: Sendable, Equatable {
     public init(_ text: String) throws {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port),
               colon != text.startIndex
-        else { throw ConfigError("'\(text)' is not HOST:PORT (for example 127.0.0.1:8080; port 0 picks a free port)") }
+        else { throw ConfigError("\(Echo.quoted(text)) is not HOST:PORT (for example 127.0.0.1:8080; port 0 picks a free port)") }
         host = String(text[..<colon])
         self.port = port
     }

@@ -67,7 +67,7 @@ import Testing
                     .replacingOccurrences(of: "\"amount\":7", with: "\"amount\":99999999999999999999999").utf8), status: 400, code: "malformed_request"),
             Case(description: "wrong signature", method: "POST", path: "/v1/transactions", body: try node.json(wrongSignature), status: 400, code: "signature_invalid"),
             Case(description: "signature not hex", method: "POST", path: "/v1/transactions", body: try Self.edited(fresh) { $0["signature"] = "zz" }, status: 400, code: "signature_invalid"),
-            Case(description: "unknown region", method: "POST", path: "/v1/transactions", body: try Self.edited(fresh) { $0["region"] = "us-zz" }, status: 400, code: "invalid_field"),
+            Case(description: "unknown region", method: "POST", path: "/v1/transactions", body: try Self.edited(fresh) { $0["region"] = "us-zz" }, status: 400, code: "region_mismatch"),
             Case(description: "bad account id", method: "POST", path: "/v1/transactions", body: try Self.edited(fresh) { $0["to"] = "Bob Smith" }, status: 400, code: "invalid_field"),
             Case(description: "forged transaction id", method: "POST", path: "/v1/transactions", body: try node.json(forgedID), status: 422, code: "transaction_id_invalid"),
             Case(description: "expired transaction id", method: "POST", path: "/v1/transactions", body: try node.json(expired), status: 422, code: "transaction_id_expired"),
@@ -97,10 +97,10 @@ import Testing
             Case(description: "unknown transaction", method: "GET", path: "/v1/transactions/tx00", body: nil, status: 404, code: "not_found"),
             Case(description: "unknown account", method: "GET", path: "/v1/accounts/ghost/balance", body: nil, status: 404, code: "not_found"),
             Case(description: "history limit out of range", method: "GET", path: "/v1/accounts/alice/history?limit=0", body: nil, status: 400, code: "invalid_field"),
-            Case(description: "history limit not a number", method: "GET", path: "/v1/accounts/alice/history?limit=ten", body: nil, status: 400, code: "malformed_request"),
+            Case(description: "history limit not a number", method: "GET", path: "/v1/accounts/alice/history?limit=ten", body: nil, status: 400, code: "invalid_field"),
             Case(description: "receipt of a rejected transfer", method: "GET", path: "/v1/transactions/\(toNobody.transactionId)/receipt", body: nil, status: 409, code: "rejected"),
         ]
-        for item in cases {
+        for item in cases + (try Self.strictInputCases(fresh: fresh, deposit: deposit, node: node)) {
             let answer = try await node.raw(item.method, item.path, body: item.body, contentType: item.contentType)
             #expect(answer.status == item.status, "\(item): status \(answer.status) \(answer.json)")
             #expect(answer.json["code"] as? String == item.code, "\(item): \(answer.json)")
@@ -112,6 +112,54 @@ import Testing
         #expect(try await node.client.head().supply.first { $0.token == .usd }?.amount == 10_000)
         #expect(try await node.client.health().status == .ok)
         #expect(!node.log.contains("unexpected error"), "a bad input reached an unexpected error: \(node.log)")
+    }
+}
+
+extension BadInputTests {
+    /// What the contract forbids beyond the schema's shape: repeated keys, a byte-order mark, other media
+    /// types and charsets, uppercase hex, keys that are not prime-order points, control bytes in the
+    /// path, parameters out of their schema, methods a path does not have.
+    static func strictInputCases(fresh: Components.Schemas.SignedTransfer, deposit: Components.Schemas.OperatorAction, node: TestNode) throws
+        -> [Case] {
+        let body = String(decoding: try node.json(fresh), as: UTF8.self)
+        let twice = body.replacingOccurrences(of: "\"amount\":100", with: "\"amount\":100,\"amount\":99")
+        precondition(twice != body, "the body has its amount")
+        func openAccount(_ key: String) throws -> Data {
+            var object = try JSONSerialization.jsonObject(with: node.json(deposit)) as! [String: Any]
+            for field in ["amount", "bank", "reference", "value_date"] { object[field] = nil }
+            object["action"] = "open_account"
+            object["account"] = "dave"
+            object["jurisdiction"] = "US-TX"
+            object["kyc_tier"] = 1
+            object["device_key"] = key
+            return try JSONSerialization.data(withJSONObject: object)
+        }
+        let identity = "01" + String(repeating: "00", count: 31)
+        let smallOrder = "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"
+        return [
+            Case(description: "a key given twice", method: "POST", path: "/v1/transactions", body: Data(twice.utf8), status: 400, code: "malformed_request"),
+            Case(description: "a byte-order mark", method: "POST", path: "/v1/transactions", body: Data([0xEF, 0xBB, 0xBF] + Array(body.utf8)), status: 400,
+                 code: "malformed_request"),
+            Case(description: "no content type", method: "POST", path: "/v1/transactions", body: Data(body.utf8), contentType: "", status: 415,
+                 code: "unsupported_media_type"),
+            Case(description: "another charset", method: "POST", path: "/v1/transactions", body: Data(body.utf8), contentType: "application/json; charset=utf-16",
+                 status: 415, code: "unsupported_media_type"),
+            Case(description: "an uppercase signature", method: "POST", path: "/v1/transactions",
+                 body: try Self.edited(fresh) { $0["signature"] = fresh.signature.uppercased() }, status: 400, code: "signature_invalid"),
+            Case(description: "an all-zero device key", method: "POST", path: "/v1/admin/operations", body: try openAccount(String(repeating: "0", count: 64)),
+                 status: 400, code: "invalid_field"),
+            Case(description: "the identity as device key", method: "POST", path: "/v1/admin/operations", body: try openAccount(identity), status: 400,
+                 code: "invalid_field"),
+            Case(description: "a small-order device key", method: "POST", path: "/v1/admin/operations", body: try openAccount(smallOrder), status: 400,
+                 code: "invalid_field"),
+            Case(description: "a NUL in the path", method: "GET", path: "/v1/accounts/alice%00x", body: nil, status: 400, code: "invalid_field"),
+            Case(description: "a path parameter too long", method: "GET", path: "/v1/accounts/" + String(repeating: "a", count: 65), body: nil, status: 400,
+                 code: "invalid_field"),
+            Case(description: "a query parameter too long", method: "GET", path: "/v1/reserves/bars?after=" + String(repeating: "b", count: 129), body: nil,
+                 status: 400, code: "invalid_field"),
+            Case(description: "an unknown query parameter", method: "GET", path: "/v1/reserves?page=2", body: nil, status: 400, code: "invalid_field"),
+            Case(description: "a method the path does not have", method: "DELETE", path: "/v1/reserves", body: nil, status: 405, code: "method_not_allowed"),
+        ]
     }
 }
 

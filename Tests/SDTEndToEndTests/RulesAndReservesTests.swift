@@ -79,7 +79,7 @@ import Testing
             _ = try await node.operate(.setRules, "", [.rulesVersion: "2", .rulesSHA3: sha3, .reason: "r"], rulesText: badText)
             Issue.record("a rule text that does not hash to rules_sha3 was accepted")
         } catch let error as NodeClientError {
-            #expect(error.problem?.code == "invalid_field" && error.problem?.detail.contains("rules_sha3") == true)
+            #expect(error.problem?.code == "rules_hash_mismatch" && error.problem?.detail.contains("rules_sha3") == true)
         }
         let result = try await node.operate(.setRules, "", [.rulesVersion: "2", .rulesSHA3: sha3, .reason: "raise the review threshold"], rulesText: next)
         #expect(result.state == .accepted)
