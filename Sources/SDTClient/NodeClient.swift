@@ -3,6 +3,7 @@ import OpenAPIRuntime
 import OpenAPIURLSession
 import SDTAPI
 import SDTCore
+import SDTCrypto
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -24,14 +25,19 @@ public struct NodeClient: Sendable {
     public let client: Client
     public let baseURL: String
 
-    public init(baseURL: String) throws {
+    /// `reader`: the key that signs requests, for reads of accounts (a holder's device key for its own,
+    /// an operator key per its roles); without one, only public data can be read.
+    public init(baseURL: String, reader: SigningKey? = nil) throws {
         guard let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https" else {
             throw NodeClientError(status: 0, problem: nil, message: "'\(baseURL)' is not an http(s) URL such as http://127.0.0.1:8401")
         }
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 60
         configuration.httpMaximumConnectionsPerHost = 16
-        client = Client(serverURL: url, transport: URLSessionTransport(configuration: .init(session: URLSession(configuration: configuration))))
+        client = Client(
+            serverURL: url, transport: URLSessionTransport(configuration: .init(session: URLSession(configuration: configuration))),
+            middlewares: reader.map { [SignedReads(key: $0, clock: SystemClock())] } ?? []
+        )
         self.baseURL = baseURL
     }
 

@@ -229,3 +229,13 @@ extension LedgerReader {
         }
     }
 }
+
+extension LedgerReader {
+    /// The account a device key is registered to, and whether it was revoked; nil when no account has it.
+    public func deviceKey(_ publicKeyHex: String) throws(LedgerError) -> (account: String, revoked: Bool)? {
+        try read { (connection) throws(LedgerError) -> (account: String, revoked: Bool)? in
+            try connection.query("SELECT account_id, revoked_sequence FROM device_keys WHERE public_key = ?", [.text(publicKeyHex)])
+                .first.map { ($0.text(0), $0.optionalInt(1) != nil) }
+        }
+    }
+}

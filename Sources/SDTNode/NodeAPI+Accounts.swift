@@ -11,7 +11,32 @@ extension NodeAPI {
         }
     }
 
+    /// A request the current reader may not make: 401 without a signed reader, 403 for a holder asking
+    /// about another account (whether or not it exists: no reader learns which accounts exist).
+    enum ReadRefusalError: Error {
+        case unauthenticated(Components.Schemas.Problem)
+        case forbidden(Components.Schemas.Problem)
+    }
+
+    /// The level at which the current reader sees `account`, or why it may not read it.
+    func access(to account: String) -> Result<ReadLevel, ReadRefusalError> {
+        if let level = Reader.current.access(to: account) { return .success(level) }
+        guard Reader.current != .public else {
+            return .failure(.unauthenticated(Problem.make(
+                status: 401, code: "authentication_required",
+                detail: "Reading an account needs a signed request: the holder's device key or an operator key (Authorization: SDT-Signature)."
+            )))
+        }
+        return .failure(.forbidden(Problem.make(status: 403, code: "forbidden", detail: "A device key reads its own account only.")))
+    }
+
     public func getAccount(_ input: Operations.GetAccount.Input) async throws -> Operations.GetAccount.Output {
+        switch access(to: input.path.id) {
+        case .success: break
+        case .failure(.unauthenticated(let problem)):
+            return .unauthorized(.init(headers: .init(wwwAuthenticate: SignedRequest.scheme), body: .applicationProblemJson(problem)))
+        case .failure(.forbidden(let problem)): return .forbidden(.init(body: .applicationProblemJson(problem)))
+        }
         guard let account = try reader.account(input.path.id) else {
             return .notFound(.init(body: .applicationProblemJson(notFound("account \(Echo.quoted(input.path.id))"))))
         }
@@ -23,6 +48,12 @@ extension NodeAPI {
     }
 
     public func getBalance(_ input: Operations.GetBalance.Input) async throws -> Operations.GetBalance.Output {
+        switch access(to: input.path.id) {
+        case .success: break
+        case .failure(.unauthenticated(let problem)):
+            return .unauthorized(.init(headers: .init(wwwAuthenticate: SignedRequest.scheme), body: .applicationProblemJson(problem)))
+        case .failure(.forbidden(let problem)): return .forbidden(.init(body: .applicationProblemJson(problem)))
+        }
         guard let account = try reader.account(input.path.id) else {
             return .notFound(.init(body: .applicationProblemJson(notFound("account \(Echo.quoted(input.path.id))"))))
         }
@@ -32,6 +63,13 @@ extension NodeAPI {
     }
 
     public func getHistory(_ input: Operations.GetHistory.Input) async throws -> Operations.GetHistory.Output {
+        let level: ReadLevel
+        switch access(to: input.path.id) {
+        case .success(let granted): level = granted
+        case .failure(.unauthenticated(let problem)):
+            return .unauthorized(.init(headers: .init(wwwAuthenticate: SignedRequest.scheme), body: .applicationProblemJson(problem)))
+        case .failure(.forbidden(let problem)): return .forbidden(.init(body: .applicationProblemJson(problem)))
+        }
         let limit = input.query.limit ?? 100
         let after = input.query.after ?? 0
         guard (1...500).contains(limit), after >= 0 else {
@@ -54,9 +92,11 @@ extension NodeAPI {
                       token: .init(rawValue: $0.token.rawValue)!, amount: $0.amount, counterparty: $0.counterparty,
                       blockHeight: $0.blockHeight)
             },
+            // The legal directive and the reason behind an action are compliance data.
             events: events.filter { nextAfter == nil || $0.sequence <= nextAfter! }.map {
-                .init(sequence: $0.sequence, requestId: $0.requestID, action: $0.action, legalDirective: $0.legalDirective,
-                      reason: $0.reason, blockHeight: $0.blockHeight)
+                .init(sequence: $0.sequence, requestId: $0.requestID, action: $0.action,
+                      legalDirective: level >= .compliance ? $0.legalDirective : nil, reason: level >= .compliance ? $0.reason : nil,
+                      blockHeight: $0.blockHeight)
             },
             nextAfter: nextAfter
         ))))

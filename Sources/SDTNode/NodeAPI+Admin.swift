@@ -39,6 +39,16 @@ extension NodeAPI {
                 status: 403, code: OutcomeCode.operatorKeyUnknown.name, detail: OutcomeCode.operatorKeyUnknown.detail, requestID: body.requestId
             ))))
         }
+        let roles = config.roles(of: action.operatorKeyHex) ?? []
+        guard roles.contains(action.command.requiredRole) else {
+            return .forbidden(.init(body: .applicationProblemJson(Problem.make(
+                status: 403, code: "operator_role_missing",
+                detail: "\(body.action.rawValue) needs an operator key with the \(action.command.requiredRole.rawValue) role; this key has "
+                    + (roles.isEmpty ? "none" : roles.sorted().map(\.rawValue).joined(separator: ", "))
+                    + " ([operators.roles] in the region config).",
+                requestID: body.requestId
+            ))))
+        }
         guard let signature = Hex.decode(body.signature),
               Ed25519.verify(signature: signature, message: action.signingBytes, publicKey: Hex.decode(action.operatorKeyHex) ?? [])
         else { return bad("signature_invalid", "The signature does not verify over the action's signing bytes with operator_key.") }

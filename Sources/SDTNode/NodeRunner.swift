@@ -131,6 +131,7 @@ public enum NodeRunner {
             bodyBytesMax: config.limits.requestBodyBytesMax, routes: ContractRoutes(contract: contract),
             parameters: try ContractParameters(contract: contract), logger: options.logger
         ))
+        router.middlewares.add(RequestAuthentication(config: config, ledger: api.reader, clock: options.clock))
         try api.registerHandlers(on: router)
         let address = try HostAndPort(config.httpAddress)
         try await Task.sleep(for: .milliseconds(subscriptionSettleMilliseconds))

@@ -17,6 +17,9 @@ extension RegionConfig {
 
         [operators]
         keys = \(quoted(operatorKeys))
+        \(operatorRoles.isEmpty ? "" : "[operators.roles]\n" + operatorRoles.keys.sorted().map { key in
+            "\"\(key)\" = \(quoted(operatorRoles[key]!.sorted().map(\.rawValue)))"
+        }.joined(separator: "\n"))
 
         [limits]
         transaction_id_lifetime_seconds = \(limits.transactionIDLifetimeSeconds)

@@ -23,7 +23,11 @@ public struct RegionConfig: Sendable, Equatable {
     public var httpAddress: String
     public var queueEndpoint: String
     public var outcomesEndpoint: String
+    /// Keys that may sign operator actions.
     public var operatorKeys: [String]
+    /// What each operator key is for; a key in `operatorKeys` without an entry has every role, and a
+    /// key only here may read per its roles but sign nothing.
+    public var operatorRoles: [String: Set<OperatorRole>] = [:]
     public var limits: Limits
     /// The custodian quorum that signs blocks; without it one region key held by the node signs.
     public var custody: Custody?
@@ -75,7 +79,7 @@ public struct RegionConfig: Sendable, Equatable {
             "region", "name", "jurisdiction", "tokens", "rules", "treasury_account", "endpoints", "operators", "limits", "custody",
         ], in: "top level")
         let endpoints = try subtable(table, "endpoints", allowed: ["http", "queue", "outcomes"])
-        let operators = try subtable(table, "operators", allowed: ["keys"])
+        let operators = try subtable(table, "operators", allowed: ["keys", "roles"])
         var config = RegionConfig(
             region: try string(table, "region"), name: try string(table, "name"),
             jurisdiction: try string(table, "jurisdiction"), tokens: [],
@@ -88,6 +92,7 @@ public struct RegionConfig: Sendable, Equatable {
             guard let token = Token(rawValue: name) else { throw ConfigError("tokens: \(Echo.quoted(name)) is not USD or GOLD") }
             return token
         }
+        if operators.contains(key: "roles") { config.operatorRoles = try roles(subtable(operators, "roles", allowed: nil)) }
         if table.contains(key: "rules") { config.rulesPath = try string(table, "rules") }
         if table.contains(key: "treasury_account") {
             let treasury = try string(table, "treasury_account")
@@ -109,12 +114,36 @@ public struct RegionConfig: Sendable, Equatable {
         return config
     }
 
+    /// `"<key hex>" = ["auditor", ...]` lines of `[operators.roles]`.
+    private static func roles(_ table: TOMLTable) throws -> [String: Set<OperatorRole>] {
+        var roles: [String: Set<OperatorRole>] = [:]
+        for key in table.keys {
+            guard let names = table[key]?.array?.compactMap({ $0.string }), !names.isEmpty, names.count == table[key]?.array?.count else {
+                throw ConfigError("operators.roles.\(Echo.quoted(key)): give a list of roles: \(OperatorRole.allCases.map(\.rawValue))")
+            }
+            roles[key] = Set(try names.map { name in
+                guard let role = OperatorRole(rawValue: name) else {
+                    throw ConfigError("operators.roles.\(Echo.quoted(key)): \(Echo.quoted(name)) is not one of \(OperatorRole.allCases.map(\.rawValue))")
+                }
+                return role
+            })
+        }
+        return roles
+    }
+
+    /// The roles of an operator key, or nil when the config does not name it.
+    public func roles(of key: String) -> Set<OperatorRole>? {
+        if let roles = operatorRoles[key] { return roles }
+        return operatorKeys.contains(key) ? Set(OperatorRole.allCases) : nil
+    }
+
     private func validate() throws {
         guard Identifier.isValidRegionCode(region[...]) else { throw ConfigError("region: \(Echo.quoted(region)) is not a code like us-tx") }
         guard Identifier.isValidJurisdiction(jurisdiction[...]) else { throw ConfigError("jurisdiction: \(Echo.quoted(jurisdiction)) is not like US-TX") }
         guard !tokens.isEmpty, Set(tokens).count == tokens.count else { throw ConfigError("tokens: list each of USD, GOLD at most once, at least one") }
         guard !operatorKeys.isEmpty else { throw ConfigError("operators.keys: at least one operator public key is needed") }
-        for key in operatorKeys where !Identifier.isValidHex(key[...], byteCount: 32) || !Ed25519Group.isValidElement(Hex.decode(key) ?? []) {
+        for key in operatorKeys + operatorRoles.keys.sorted()
+        where !Identifier.isValidHex(key[...], byteCount: 32) || !Ed25519Group.isValidElement(Hex.decode(key) ?? []) {
             throw ConfigError("operators.keys: \(Echo.quoted(key.prefix(64))) is not an Ed25519 public key (64 lowercase hex of a point of the "
                               + "prime-order subgroup)")
         }

@@ -92,7 +92,8 @@ struct DemoStory {
         )
         node = process
         try await process.start()
-        let client = try NodeClient(baseURL: process.baseURL)
+        // The treasury reads accounts with its operator key (every role): reads of accounts are signed.
+        let client = try NodeClient(baseURL: process.baseURL, reader: operatorKey)
         let regionInfo = try await client.region()
         say("Start the node", "\(process.baseURL) — front, ZeroMQ work queue and applier in one process, SQLite ledger in \(path("node"))",
             "blocks are signed by 2 of the 3 custodians; block public key \(regionInfo.blockPublicKey) (the ceremony's)")

@@ -9,7 +9,7 @@ struct WalletCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wallet",
         abstract: "A client's device key: generate it, ask for transaction ids, sign and send transfers, follow and verify them.",
-        subcommands: [Keygen.self, TransactionIDs.self, Send.self, Resolve.self, Status.self, Receipt.self, VerifyReceipt.self]
+        subcommands: [Keygen.self, TransactionIDs.self, Account.self, Send.self, Resolve.self, Status.self, Receipt.self, VerifyReceipt.self]
     )
 
     struct Keygen: ParsableCommand {
@@ -39,6 +39,37 @@ struct WalletCommand: AsyncParsableCommand {
         func run() async throws {
             let list = try await NodeClient(baseURL: node).transactionIDs(account: account, count: count)
             for id in list.transactionIds { print(id) }
+        }
+    }
+
+    struct Account: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read your account — balances, device keys and recent history — with a request signed by your device key."
+        )
+        @Option var node: String
+        @Option(help: "The device keystore (or an operator keystore).") var key: String
+        @Option var account: String
+        @Option(help: "Postings and events to show, newest last (1-500).") var last: Int = 10
+        @OptionGroup var passphrase: PassphraseOptions
+
+        func validate() throws {
+            guard (1...500).contains(last) else { throw ValidationError("--last must be 1...500") }
+        }
+
+        func run() async throws {
+            let client = try NodeClient(baseURL: node, reader: try passphrase.openKey(key))
+            let info = try await client.account(account)
+            print("account \(info.id) (\(info.jurisdiction), KYC tier \(info.kycTier))\(info.frozen ? ", FROZEN" : "")")
+            for balance in info.balances {
+                print("  \(balance.display)" + (balance.reserved.map { " (\(Amount.display($0, Token(rawValue: balance.token.rawValue)!)) reserved)" } ?? ""))
+            }
+            for device in info.deviceKeys { print("  key \(device.publicKey) \(device.state.rawValue)") }
+            let history = try await client.history(account, limit: 500)
+            for posting in history.postings.suffix(last) {
+                print("  #\(posting.sequence) \(posting.kind.rawValue) \(posting.amount) \(posting.token.rawValue)"
+                      + (posting.counterparty.map { " with \($0)" } ?? "") + " (\(posting.entryId.prefix(24))…)")
+            }
+            for event in (history.events ?? []).suffix(last) { print("  #\(event.sequence) \(event.action)") }
         }
     }
 

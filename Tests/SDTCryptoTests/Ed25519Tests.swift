@@ -77,4 +77,20 @@ import Testing
         #expect(Hex.encode(transfer.signingBytes) == String(hexText))
         #expect(Hex.encode(key.sign(transfer.signingBytes)) == (try quoted("signature")))
     }
+
+    /// The contract's worked example of a signed read: our record and signature are its bytes.
+    @Test func contractSignedReadExampleMatches() throws {
+        let contract = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../openapi/openapi.yaml")
+        let text = try String(contentsOf: contract, encoding: .utf8)
+        let key = try SigningKey(seed: Hex.decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")!)
+        let request = SignedRequest(method: "GET", path: "/v1/accounts/alice/history", query: "limit=50", timeMilliseconds: 1_795_000_000_000,
+                                    publicKeyHex: key.publicKeyHex)
+        let block = try #require(text.range(of: "at `time:1795000000000` signs these bytes (hex):\n    ```\n"))
+        let hexText = text[block.upperBound...].prefix { $0 != "`" }.filter(\.isHexDigit)
+        #expect(Hex.encode(request.signingBytes) == String(hexText))
+        let header = request.authorization(signatureHex: Hex.encode(key.sign(request.signingBytes)))
+        let sent = try #require(text.range(of: "and sends `Authorization: ", range: block.upperBound..<text.endIndex)).upperBound
+        let documented = text[sent...].prefix { $0 != "`" }.replacingOccurrences(of: "\n    ", with: " ")
+        #expect(documented == header)
+    }
 }

@@ -32,6 +32,9 @@ final class TestNode: @unchecked Sendable {
         try config.tomlText.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
+    /// Writes `config` again, after a test changed it.
+    func saveConfig() throws { try config.tomlText.write(toFile: configPath, atomically: true, encoding: .utf8) }
+
     /// Starts `sdt node` with `role` (all-in-one by default) and waits until it serves.
     @discardableResult
     func start(role: String = "all") async throws -> NodeProcess {
@@ -41,7 +44,7 @@ final class TestNode: @unchecked Sendable {
         )
         try await process.start(marker: role == "applier" ? "taking work" : "listening on")
         processes.append(process)
-        if role != "applier" { client = try NodeClient(baseURL: process.baseURL) }
+        if role != "applier" { client = try NodeClient(baseURL: process.baseURL, reader: operatorKey) }
         return process
     }
 
@@ -54,13 +57,13 @@ final class TestNode: @unchecked Sendable {
     /// An operator action on `account` (empty for actions without one) with the other `fields`.
     func operate(
         _ kind: OperatorAction.Kind, _ account: String, _ fields: [OperatorAction.Field: String], rulesText: String? = nil,
-        holder: Components.Schemas.OperatorAction.HolderPayload? = nil
+        holder: Components.Schemas.OperatorAction.HolderPayload? = nil, key: SigningKey? = nil
     ) async throws -> Components.Schemas.OperatorResult {
         requestCounter += 1
         var all = fields
         if !account.isEmpty { all[.account] = account }
         return try await client.operatorAction(Signing.operatorAction(
-            key: operatorKey, region: config.region, requestID: "test-\(requestCounter)", kind: kind, fields: all,
+            key: key ?? operatorKey, region: config.region, requestID: "test-\(requestCounter)", kind: kind, fields: all,
             rulesText: rulesText, holder: holder
         ))
     }
@@ -88,12 +91,21 @@ final class TestNode: @unchecked Sendable {
     }
 
     /// Sends raw bytes, as a careless or hostile client would; returns the status and the JSON body.
-    func raw(_ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json")
-        async throws -> (status: Int, json: [String: Any], contentType: String) {
+    /// A request as sent, optionally signed by `reader` (an `SDT-REQUEST-V1` over method, path and query)
+    /// at `time` (default now), or with `authorization` as given.
+    func raw(_ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json", reader: SigningKey? = nil,
+             time: Int64? = nil, authorization: String? = nil) async throws -> (status: Int, json: [String: Any], contentType: String) {
         var request = URLRequest(url: URL(string: client.baseURL + path)!)
         request.httpMethod = method
         request.httpBody = body
         if body != nil { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+        if let reader {
+            let parts = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+            let signed = SignedRequest(method: method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "",
+                                       timeMilliseconds: time ?? SystemClock().nowMilliseconds(), publicKeyHex: reader.publicKeyHex)
+            request.setValue(signed.authorization(signatureHex: Hex.encode(reader.sign(signed.signingBytes))), forHTTPHeaderField: "Authorization")
+        }
+        if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = response as! HTTPURLResponse
         let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
