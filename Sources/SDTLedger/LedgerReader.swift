@@ -25,7 +25,7 @@ public final class LedgerReader: Sendable {
             let key: [SQLiteConnection.Value] = [.text(kind.rawValue), .text(entryID)]
             if let row = try connection.query(
                 """
-                SELECT e.sequence, b.height, b.signature IS NOT NULL FROM entries e
+                SELECT e.sequence, b.height, b.signature IS NOT NULL, e.signing_bytes FROM entries e
                 LEFT JOIN blocks b ON b.height = (\(Self.blockOfEntry)) WHERE e.kind = ? AND e.entry_id = ?
                 """, key
             ).first {
@@ -42,24 +42,27 @@ public final class LedgerReader: Sendable {
                 }
                 return EntryStatusRecord(
                     kind: kind, entryID: entryID, state: row.int(2) == 1 ? .final : .accepted, code: .accepted,
-                    sequence: row.int(0), blockHeight: row.optionalInt(1), flags: flags, pending: pending
+                    sequence: row.int(0), blockHeight: row.optionalInt(1), flags: flags, pending: pending,
+                    recordSHA3: SHA3.hash256(row.blob(3))
                 )
             }
             if let row = try connection.query(
-                "SELECT code, rule_id, rule_set_version, failed_leg FROM rejections WHERE kind = ? AND entry_id = ?", key
+                "SELECT code, rule_id, rule_set_version, failed_leg, record_hash FROM rejections WHERE kind = ? AND entry_id = ?", key
             ).first {
                 return EntryStatusRecord(
                     kind: kind, entryID: entryID, state: .rejected,
                     code: OutcomeCode(rawValue: UInt16(row.int(0))) ?? .transactionIDInvalid, sequence: nil, blockHeight: nil,
-                    ruleID: row.optionalText(1), ruleSetVersion: row.optionalInt(2), failedLeg: row.optionalText(3)
+                    ruleID: row.optionalText(1), ruleSetVersion: row.optionalInt(2), failedLeg: row.optionalText(3),
+                    recordSHA3: row.blob(4)
                 )
             }
             guard kind == .transfer else { return nil }
             return try connection.query(
-                "SELECT rule_id, rule_set_version FROM holds WHERE transaction_id = ? AND review_sequence IS NULL", [.text(entryID)]
+                "SELECT rule_id, rule_set_version, signing_bytes FROM holds WHERE transaction_id = ? AND review_sequence IS NULL",
+                [.text(entryID)]
             ).first.map {
                 EntryStatusRecord(kind: kind, entryID: entryID, state: .held, code: .heldForReview, sequence: nil, blockHeight: nil,
-                                  ruleID: $0.text(0), ruleSetVersion: $0.int(1))
+                                  ruleID: $0.text(0), ruleSetVersion: $0.int(1), recordSHA3: SHA3.hash256($0.blob(2)))
             }
         }
     }

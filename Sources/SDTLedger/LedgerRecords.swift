@@ -17,6 +17,9 @@ public struct EntryStatusRecord: Sendable, Hashable {
     public var failedLeg: String?
     /// For a pending transfer: where its reservation stands.
     public var pending: PendingRecord?
+    /// SHA3-256 of the signing bytes of the record this status is about: several signed bodies can carry
+    /// one id, and a client compares this with its own to know whether the status is about its body.
+    public var recordSHA3: [UInt8]?
 }
 
 /// A pending transfer's reservation: `state` is `pending`, `posted`, `voided` or `expired`.

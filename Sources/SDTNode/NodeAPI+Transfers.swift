@@ -103,7 +103,14 @@ extension NodeAPI {
         return .ready(.resolution(resolution, signature: signature))
     }
 
-    func status(_ outcome: Outcome?, transactionID: String) -> Components.Schemas.TransferStatus {
+    func status(_ outcome: Outcome?, of submission: Submission) -> Components.Schemas.TransferStatus {
+        var answer = status(outcome, transactionID: submission.entryID)
+        answer.recordSha3 = Hex.encode(SHA3.hash256(submission.signingBytes))
+        return answer
+    }
+
+    /// The answer for one outcome, without the record hash.
+    private func status(_ outcome: Outcome?, transactionID: String) -> Components.Schemas.TransferStatus {
         guard let outcome else {
             return .init(transactionId: transactionID, state: .queued, code: "queued",
                          detail: "Queued; follow status_url.", statusUrl: statusURL(transactionID))
@@ -170,7 +177,7 @@ extension NodeAPI {
         } catch {
             return .unavailable(unavailable(error))
         }
-        let answer = status(outcomes[0], transactionID: transactionID)
+        let answer = status(outcomes[0], of: submission)
         switch answer.state {
         case .queued, .held: return .waiting(answer)
         case .rejected:
@@ -228,7 +235,7 @@ extension NodeAPI {
                 return .serviceUnavailable(.init(body: .applicationProblemJson(unavailable(error))))
             }
             for (item, outcome) in zip(queued, outcomes) {
-                results[item.index] = status(outcome, transactionID: item.submission.entryID)
+                results[item.index] = status(outcome, of: item.submission)
             }
         }
         return .ok(.init(body: .json(.init(results: results.compactMap { $0 }))))
@@ -242,7 +249,8 @@ extension NodeAPI {
                 detail: ruleDetail(record.code, ruleID: record.ruleID, version: record.ruleSetVersion, failedLeg: record.failedLeg),
                 sequence: record.sequence, blockHeight: record.blockHeight, statusUrl: statusURL(id),
                 ruleId: record.ruleID, ruleSetVersion: record.ruleSetVersion, flags: record.flags.isEmpty ? nil : record.flags,
-                failedLeg: record.failedLeg, pending: record.pending.map(Self.pendingInfo)
+                failedLeg: record.failedLeg, pending: record.pending.map(Self.pendingInfo),
+                recordSha3: record.recordSHA3.map { Hex.encode($0) }
             ))))
         }
         if front.board.isInFlight(OutcomeBoard.EntryID(kind: .transfer, entryID: id)) {

@@ -58,7 +58,7 @@ extension NodeAPI {
         } catch {
             return .serviceUnavailable(.init(body: .applicationProblemJson(unavailable(error))))
         }
-        let results = zip(legs, decided).map { status($1, transactionID: $0.transactionId) }
+        let results = zip(submissions, decided).map { status($1, of: $0) }
         let linkID = legs[0].linkId ?? ""
         if decided.allSatisfy({ $0?.code == .accepted }) {
             return .ok(.init(body: .json(.init(linkId: linkID, state: .accepted, results: results))))
