@@ -118,9 +118,10 @@ public enum NodeRunner {
         try work.connect(endpoints.work)
         let outcomes = try QueueSocket(context, .subscribe)
         try outcomes.connect(endpoints.outcomes)
-        let front = QueueFront(work: work, outcomes: outcomes, clock: options.clock, logger: options.logger)
+        let reader = try LedgerReader(path: options.data.ledgerPath)
+        let front = QueueFront(work: work, outcomes: outcomes, ledger: reader, clock: options.clock, logger: options.logger)
         let api = NodeAPI(
-            config: config, front: front, reader: try LedgerReader(path: options.data.ledgerPath),
+            config: config, front: front, reader: reader,
             issuer: try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region, random: options.random),
             blockPublicKey: try blockPublicKey(options), clock: options.clock, contract: try contract(),
             logger: options.logger, dataKey: try options.data.dataKey()

@@ -44,6 +44,8 @@ final class OutcomeBoard: Sendable {
         var remaining: Set<Key>
         var results: [Key: Outcome]
         let continuation: CheckedContinuation<[Key: Outcome], Never>
+        /// When the waiter registered (ms), to find the ones whose outcomes are late.
+        let since: Int64
     }
 
     private struct State {
@@ -83,7 +85,7 @@ final class OutcomeBoard: Sendable {
         var timer: Task<Void, Never>?
         let results = await withCheckedContinuation { continuation in
             state.withLock { state in
-                state.waiters[id] = Waiter(remaining: unique, results: [:], continuation: continuation)
+                state.waiters[id] = Waiter(remaining: unique, results: [:], continuation: continuation, since: now)
                 for key in unique {
                     state.waitersByKey[key, default: []].append(id)
                     if state.inFlight.count >= Self.inFlightMax { Self.pruneExpired(&state, now: now) }
@@ -108,6 +110,23 @@ final class OutcomeBoard: Sendable {
         timer?.cancel()
         if let sendError { throw sendError }
         return results
+    }
+
+    /// Records still waited for by requests registered at least `milliseconds` ago, at most `limit`:
+    /// their outcomes are late, perhaps published while this front was not subscribed, so the front
+    /// looks for them in the ledger.
+    func late(olderThan milliseconds: Int64, limit: Int) -> [Key] {
+        let cutoff = clock.nowMilliseconds() - milliseconds
+        return state.withLock { state in
+            var keys: Set<Key> = []
+            for waiter in state.waiters.values where waiter.since <= cutoff {
+                for key in waiter.remaining {
+                    keys.insert(key)
+                    if keys.count >= limit { return Array(keys) }
+                }
+            }
+            return Array(keys)
+        }
     }
 
     func isInFlight(_ id: EntryID) -> Bool {

@@ -7,6 +7,9 @@ import ServiceLifecycle
 import Synchronization
 
 /// The front's side of the queue: pushes checked entries to the applier and listens for outcomes.
+/// Outcomes travel over publish/subscribe, which drops what is published while a subscriber is not
+/// connected (an applier restart, a reconnect): so a request whose outcome is late is also looked up
+/// in the ledger, and answered from there when the ledger holds a decision on that very record.
 public final class QueueFront: Service, @unchecked Sendable {
     // @unchecked: `work` is used only under `workLock`; `outcomes` only on the listener thread.
     private let work: QueueSocket
@@ -15,10 +18,18 @@ public final class QueueFront: Service, @unchecked Sendable {
     let board: OutcomeBoard
     private let logger: Logger
     private let running = Atomic<Bool>(true)
+    private let ledger: LedgerReader?
 
-    public init(work: QueueSocket, outcomes: QueueSocket, clock: any WallClock = SystemClock(), logger: Logger) {
+    /// How late an outcome is before the ledger is asked, and how often; records looked up per pass.
+    static let lateAfterMilliseconds: Int64 = 250
+    static let lateRecordsPerPass = 512
+
+    public init(
+        work: QueueSocket, outcomes: QueueSocket, ledger: LedgerReader? = nil, clock: any WallClock = SystemClock(), logger: Logger
+    ) {
         self.work = work
         self.outcomes = outcomes
+        self.ledger = ledger
         board = OutcomeBoard(clock: clock)
         self.logger = logger
     }
@@ -35,7 +46,41 @@ public final class QueueFront: Service, @unchecked Sendable {
     }
 
     public func run() async throws {
-        await runBlockingLoop(named: "sdt-outcomes", { self.listen() }, stop: { self.running.store(false, ordering: .relaxed) })
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await runBlockingLoop(named: "sdt-outcomes", { self.listen() }, stop: { self.running.store(false, ordering: .relaxed) })
+            }
+            if ledger != nil {
+                group.addTask {
+                    while self.running.load(ordering: .relaxed) {
+                        try? await Task.sleep(for: .milliseconds(Self.lateAfterMilliseconds))
+                        self.answerLateFromLedger()
+                    }
+                }
+            }
+        }
+    }
+
+    /// Answers waiting requests whose outcome did not arrive from what the ledger recorded for the
+    /// same record (same id and same hash). A record the ledger holds no decision on stays waiting.
+    func answerLateFromLedger() {
+        guard let ledger else { return }
+        var found: [Outcome] = []
+        for key in board.late(olderThan: Self.lateAfterMilliseconds, limit: Self.lateRecordsPerPass) {
+            guard let status = try? ledger.status(kind: key.kind, entryID: key.entryID), status.recordSHA3 == key.recordSHA3 else {
+                continue
+            }
+            var outcome = Outcome(
+                kind: key.kind, entryID: key.entryID, code: status.code, sequence: status.sequence, ruleID: status.ruleID,
+                ruleSetVersion: status.ruleSetVersion, failedLeg: status.failedLeg
+            )
+            outcome.recordSHA3 = key.recordSHA3
+            found.append(outcome)
+        }
+        if !found.isEmpty {
+            logger.notice("\(found.count) outcome(s) did not arrive from the applier; answered from the ledger")
+            board.deliver(found)
+        }
     }
 
     private func listen() {

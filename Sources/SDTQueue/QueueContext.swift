@@ -10,10 +10,12 @@ public final class QueueContext: @unchecked Sendable {
         handle = context
     }
 
-    /// Ends the context: blocked calls on its sockets return `closed`. Sockets must be closed first or
-    /// this waits for them.
+    /// Ends the context: blocked calls on its sockets return `closed`.
     public func shutdown() { zmq_ctx_shutdown(handle) }
 
+    /// Runs once the last socket made from the context is gone (each socket holds its context), so
+    /// `zmq_ctx_term`, which waits for every socket to close, never waits for one still in use: a
+    /// context released before its sockets would block the process at exit.
     deinit { zmq_ctx_term(handle) }
 }
 
@@ -40,10 +42,13 @@ public final class QueueSocket: @unchecked Sendable {
     public static let highWaterMarkMessages: Int32 = 10_000
 
     private var handle: UnsafeMutableRawPointer?
+    /// Kept alive as long as the socket: see `QueueContext.deinit`.
+    private let context: QueueContext
 
     public init(_ context: QueueContext, _ kind: Kind) throws(QueueError) {
         guard let socket = zmq_socket(context.handle, kind.zmqType) else { throw QueueError("zmq_socket") }
         handle = socket
+        self.context = context
         try set(ZMQ_LINGER, 0)
         try set(ZMQ_SNDHWM, Self.highWaterMarkMessages)
         try set(ZMQ_RCVHWM, Self.highWaterMarkMessages)

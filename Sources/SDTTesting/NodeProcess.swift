@@ -70,6 +70,21 @@ public final class NodeProcess: @unchecked Sendable {
         if process.isRunning { kill9() }
     }
 
+    /// Sends `signal` and waits up to `within` for the process to exit; returns its exit status, or
+    /// nil if it was still running (it is then killed, so a test never leaves it behind).
+    public func terminate(_ signal: Int32 = SIGTERM, within: Duration) -> Int32? {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(process.processIdentifier, signal)
+        let deadline = ContinuousClock.now + within
+        while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
+        guard !process.isRunning else {
+            kill9()
+            return nil
+        }
+        process.waitUntilExit()
+        return process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
+    }
+
     /// `kill -9`: no chance to flush or clean up.
     public func kill9() {
         guard process.isRunning else { return }

@@ -82,10 +82,15 @@ struct CustodianCommand: ParsableCommand {
                 share: secret, identifier: file.identifier, transcript: loaded, context: context, endpoint: listen, stateDirectory: state,
                 policy: CheckPolicy(checkPolicy) ?? .full
             )
-            let stop = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
-            signal(SIGTERM, SIG_IGN)
-            stop.setEventHandler { daemon.stop() }
-            stop.resume()
+            // SIGTERM and SIGINT stop the daemon after the request in hand; it then exits 0.
+            let stops = [SIGTERM, SIGINT].map { number in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { daemon.stop() }
+                source.resume()
+                return source
+            }
+            defer { stops.forEach { $0.cancel() } }
             FileHandle.standardOutput.write(Data("custodian \(file.identifier) of \(loaded.region), check policy \(checkPolicy), serving at \(daemon.endpoint)\n".utf8))
             daemon.run { line in
                 FileHandle.standardError.write(Data("custodian \(file.identifier): \(line)\n".utf8))

@@ -95,4 +95,28 @@ final class Acknowledged: Sendable {
         try await node.start(role: "applier")
         try await Self.checkRecovered(node, acknowledged)
     }
+
+    /// A transfer sent right after the applier restarts is answered with its outcome, not `queued`:
+    /// an outcome published before the front has subscribed again is found in the ledger.
+    @Test func aTransferSentJustAfterAnApplierRestartGetsItsOutcome() async throws {
+        let node = try TestNode()
+        var applier = try await node.start(role: "applier")
+        try await node.start(role: "front")
+        let alice = try await node.holder("alice", usd: 100_000)
+        _ = try await node.holder("bob")
+        var answers: [Int] = []
+        for _ in 0..<10 {
+            applier.kill9()
+            applier = try await node.start(role: "applier")
+            let signed = try await node.signedTransfer(alice, "alice", "bob", 1)
+            let answer = try await node.raw("POST", "/v1/transactions", body: try node.json(signed))
+            answers.append(answer.status)
+            #expect(answer.status == 200, "answered \(answer.status) \(answer.json)")
+            if answer.status == 200 {
+                let status = try await node.client.status(signed.transactionId)
+                #expect(status.sequence == answer.json["sequence"] as? Int64 ?? Int64(answer.json["sequence"] as? Int ?? -1))
+            }
+        }
+        #expect(answers.count == 10)
+    }
 }
