@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),
         .testTarget(name: "SDTCustodyTests", dependencies: ["SDTCustody", "SDTCrypto", "SDTCore", "SDTLedger", "SDTQueue", "SDTTesting"]),
         .testTarget(name: "SDTClientTests", dependencies: ["SDTClient", "SDTCore", "SDTCrypto", "SDTAPI"]),
-        .testTarget(name: "SDTNodeTests", dependencies: ["SDTNode", "SDTLedger", "SDTCore", "SDTCrypto"]),
+        .testTarget(name: "SDTNodeTests", dependencies: ["SDTNode", "SDTLedger", "SDTCore", "SDTCrypto", "SDTCustody", "SDTQueue"]),
         .testTarget(
             name: "SDTEndToEndTests",
             dependencies: ["SDTClient", "SDTCrypto", "SDTCore", "SDTLedger", "SDTNode", "SDTTesting", "SDTAPI", "SDTCustody"]

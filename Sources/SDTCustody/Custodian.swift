@@ -53,6 +53,8 @@ public final class Custodian: @unchecked Sendable {
 
     private func answer(_ message: CustodianMessage, note: (String) -> Void) throws -> CustodianReply {
         switch message {
+        case .ping:
+            return .ok([])
         case .commit:
             let nonces = try share.use { try FROST.commit(identifier: identifier, secretShare: $0, random: random) }
             let key = Hex.encode(nonces.commitment.hiding)

@@ -4,10 +4,14 @@ import SDTQueue
 
 /// Messages between the node's coordinator and a custodian daemon (ZeroMQ REQ/REP).
 /// Requests: `1` commit (round one) with the header; `2` sign (round two) with the signing request
-/// and the commitment list. Replies: `0` followed by the result, or `1` followed by the reason.
+/// and the commitment list; `3` ping (are you there?). Replies: `0` followed by the result, or `1`
+/// followed by the reason.
 public enum CustodianMessage: Sendable {
     case commit(header: [UInt8])
     case sign(BlockSigningRequest, commitments: [FROST.Commitment])
+    /// Answered with an empty result; touches no key material. The node pings every custodian, so a
+    /// custodian that is down is noticed even while the other two sign every block.
+    case ping
 
     static let entriesMax = 65_536
 
@@ -34,6 +38,8 @@ public enum CustodianMessage: Sendable {
                 writer.write(bytes: commitment.hiding)
                 writer.write(bytes: commitment.binding)
             }
+        case .ping:
+            writer.write(UInt8(3))
         }
         return writer.bytes
     }
@@ -64,6 +70,7 @@ public enum CustodianMessage: Sendable {
                 previousSignature: previousSignature.isEmpty ? nil : previousSignature
             )
             return .sign(request, commitments: commitments)
+        case 3: return .ping
         default: throw WireError("unknown custodian request")
         }
     }

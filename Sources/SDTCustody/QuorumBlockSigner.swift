@@ -25,6 +25,8 @@ public final class SigningCoordinator: @unchecked Sendable {
     /// What went wrong with each custodian in the last signing, for logs and health: a custodian that
     /// did not answer is not the same as one whose share did not verify (which may be an attack).
     public private(set) var lastProblems: [CustodianProblem] = []
+    /// The newest problem of each custodian in any signing, for health.
+    private var lastProblem: [Int: CustodianProblem] = [:]
 
     public init(transcript: CeremonyTranscript, transport: any CustodianTransport, clock: any WallClock = SystemClock()) throws {
         try transcript.verify(requireAllSignatures: true)
@@ -101,10 +103,41 @@ public final class SigningCoordinator: @unchecked Sendable {
         throw CryptoError("fewer than \(transcript.threshold) custodians signed: \(reasons)")
     }
 
+    /// Pings every custodian at once: who answers now, with the last problem each had in signing.
+    public func probe() -> [CustodianStatus] {
+        let answers = Dictionary(transport.exchange(publicShares.keys.sorted(), .ping).map { ($0, $1) }) { first, _ in first }
+        return transcript.custodians.sorted { $0.identifier < $1.identifier }.map { custodian in
+            let reachable = if case .ok? = answers[custodian.identifier] ?? nil { true } else { false }
+            return CustodianStatus(identifier: custodian.identifier, name: custodian.name, reachable: reachable,
+                                   lastProblem: lastProblem[custodian.identifier])
+        }
+    }
+
+    /// The number of custodians that must sign.
+    public var threshold: Int { transcript.threshold }
+
     private func fail(_ identifier: Int, _ kind: CustodianProblem.Kind, round: String, _ excluded: inout Set<Int>) {
         excluded.insert(identifier)
         lastFailure[identifier] = clock.nowMilliseconds()
-        lastProblems.append(CustodianProblem(identifier: identifier, round: round, kind: kind))
+        let problem = CustodianProblem(identifier: identifier, round: round, kind: kind)
+        lastProblems.append(problem)
+        lastProblem[identifier] = problem
+    }
+}
+
+/// One custodian as the node sees it: whether it answers a ping now, and the last thing that went
+/// wrong with it in a signing (a bad share stays visible after the quorum signed without it).
+public struct CustodianStatus: Sendable, Hashable {
+    public let identifier: Int
+    public let name: String
+    public let reachable: Bool
+    public let lastProblem: CustodianProblem?
+
+    public init(identifier: Int, name: String, reachable: Bool, lastProblem: CustodianProblem?) {
+        self.identifier = identifier
+        self.name = name
+        self.reachable = reachable
+        self.lastProblem = lastProblem
     }
 }
 
@@ -131,6 +164,12 @@ public struct CustodianProblem: Sendable, Hashable, CustomStringConvertible {
     public let identifier: Int
     public let round: String
     public let kind: Kind
+
+    public init(identifier: Int, round: String, kind: Kind) {
+        self.identifier = identifier
+        self.round = round
+        self.kind = kind
+    }
 
     public var description: String {
         switch kind {
@@ -165,6 +204,18 @@ public final class QuorumBlockSigner: BlockSigner, @unchecked Sendable {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Result { try self.coordinator.sign(request) })
+            }
+        }
+    }
+
+    public func problemsInLastSigning() async -> [CustodianProblem] {
+        await withCheckedContinuation { continuation in queue.async { continuation.resume(returning: self.coordinator.lastProblems) } }
+    }
+
+    public func probe() async -> Custody? {
+        await withCheckedContinuation { continuation in
+            queue.async {
+                continuation.resume(returning: Custody(threshold: self.coordinator.threshold, custodians: self.coordinator.probe()))
             }
         }
     }

@@ -21,13 +21,21 @@ public final class Applier: Service, @unchecked Sendable {
     private let blockPublicKey: [UInt8]
     private let logger: Logger
     private let running = Atomic<Bool>(true)
+    private let custody: CustodyWatch
+    /// The front's watch when it runs in this process.
+    private let localFront: ApplierWatch?
+    private var lastHeartbeatMilliseconds: Int64 = 0
     /// How long one wait for work lasts before the loop checks whether it should stop or seal.
     static let pollMilliseconds: Int32 = 20
 
     public init(
         writer: LedgerWriter, work: QueueSocket, outcomes: QueueSocket, clock: any WallClock, limits: RegionConfig.Limits,
-        signatures: SignatureInbox, blockPublicKey: [UInt8], logger: Logger, onSealed: @escaping @Sendable () -> Void
+        signatures: SignatureInbox, blockPublicKey: [UInt8], custody: CustodyWatch = CustodyWatch(), localFront: ApplierWatch? = nil,
+        logger: Logger, onSealed: @escaping @Sendable () -> Void
     ) {
+        self.custody = custody
+        self.localFront = localFront
+        localFront?.heard(nil, at: clock.nowMilliseconds())
         self.signatures = signatures
         self.blockPublicKey = blockPublicKey
         self.writer = writer
@@ -47,6 +55,13 @@ public final class Applier: Service, @unchecked Sendable {
         sealPending()
         while running.load(ordering: .relaxed) {
             do {
+                let now = clock.nowMilliseconds()
+                if now - lastHeartbeatMilliseconds >= Heartbeat.periodMilliseconds {
+                    lastHeartbeatMilliseconds = now
+                    let quorum = custody.custody
+                    localFront?.heard(quorum, at: now)
+                    try outcomes.send(Heartbeat.encode(quorum))
+                }
                 guard let first = try work.receive(timeoutMilliseconds: Self.pollMilliseconds) else {
                     try writer.expireDue(nowMilliseconds: clock.nowMilliseconds())
                     sealPending()

@@ -55,7 +55,15 @@ public final class BlockSigningService: Service, @unchecked Sendable {
     static let retryMillisecondsFirst = 200
     static let retryMillisecondsMax = 5_000
 
-    public init(store: BlockSignatureStore, signer: any BlockSigner, sealed: AsyncStream<Void>, inbox: SignatureInbox, logger: Logger) {
+    let custody: CustodyWatch
+    /// How often every custodian is pinged for health.
+    static let probeMilliseconds = 2_000
+
+    public init(
+        store: BlockSignatureStore, signer: any BlockSigner, sealed: AsyncStream<Void>, inbox: SignatureInbox,
+        custody: CustodyWatch = CustodyWatch(), logger: Logger
+    ) {
+        self.custody = custody
         self.store = store
         self.signer = signer
         self.sealed = sealed
@@ -64,12 +72,55 @@ public final class BlockSigningService: Service, @unchecked Sendable {
     }
 
     public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await signPending()
-            for await _ in sealed.cancelOnGracefulShutdown() {
-                try await signPending()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await withGracefulShutdownHandler {
+                    try await self.signPending()
+                    for await _ in self.sealed.cancelOnGracefulShutdown() {
+                        try await self.signPending()
+                    }
+                } onGracefulShutdown: {}
             }
-        } onGracefulShutdown: {}
+            group.addTask {
+                await cancelWhenGracefulShutdown { await self.probeUntilCancelled() }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Pings the custodians every `probeMilliseconds` and logs a change in who answers.
+    private func probeUntilCancelled() async {
+        var unreachable: Set<Int> = []
+        while !Task.isCancelled {
+            let probed = await signer.probe()
+            custody.update(probed)
+            if let probed {
+                let now = Set(probed.custodians.filter { !$0.reachable }.map(\.identifier))
+                for custodian in probed.custodians where now.contains(custodian.identifier) != unreachable.contains(custodian.identifier) {
+                    if now.contains(custodian.identifier) {
+                        let consequence = probed.canSign ? "" : "; fewer than \(probed.threshold) answer, no block can be signed"
+                        logger.warning("custodian \(custodian.identifier) (\(custodian.name)) does not answer\(consequence)")
+                    } else {
+                        logger.notice("custodian \(custodian.identifier) (\(custodian.name)) answers again")
+                    }
+                }
+                unreachable = now
+            }
+            try? await Task.sleep(for: .milliseconds(Self.probeMilliseconds))
+        }
+    }
+
+    /// Logs each custodian problem of the last signing as what it is: a share that does not verify is
+    /// a fault or an attack, not a custodian that is down.
+    private func logProblems() async {
+        for problem in await signer.problemsInLastSigning() {
+            if case .badShare = problem.kind {
+                logger.error("\(problem)")
+            } else {
+                logger.warning("\(problem)")
+            }
+        }
     }
 
     private func signPending() async throws {
@@ -82,7 +133,15 @@ public final class BlockSigningService: Service, @unchecked Sendable {
             for block in blocks {
                 do {
                     let previous = last.flatMap { $0.height == block.height - 1 ? $0.signature : nil }
-                    let signature = try await signer.sign(try store.signingRequest(for: block, previousSignature: previous))
+                    let request = try store.signingRequest(for: block, previousSignature: previous)
+                    let signature: [UInt8]
+                    do {
+                        signature = try await signer.sign(request)
+                        await logProblems()
+                    } catch {
+                        await logProblems()
+                        throw error
+                    }
                     guard Ed25519.verify(signature: signature, message: block.headerBytes, publicKey: signer.publicKey) else {
                         throw LedgerError(.invariant, "the signature for block \(block.height) does not verify; not stored")
                     }

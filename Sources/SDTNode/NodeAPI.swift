@@ -4,6 +4,7 @@ import OpenAPIRuntime
 import SDTAPI
 import SDTCore
 import SDTCrypto
+import SDTCustody
 import SDTLedger
 
 /// The HTTP contract's handler: checks schema and signatures, hands entries to the queue, and answers
@@ -38,14 +39,57 @@ public struct NodeAPI: APIProtocol {
     var syncWait: Duration { .milliseconds(config.limits.syncWaitMilliseconds) }
 
     public func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
+        typealias Health = Components.Schemas.Health
+        var problems: [String] = []
+        var unavailable = false
+        let head: LedgerHead?
         do {
-            let head = try reader.head()
-            return .ok(.init(body: .json(.init(
-                status: .ok, region: config.region, appliedSequence: head.appliedSequence, sealedHeight: head.sealedHeight,
-                finalHeight: head.finalHeight
-            ))))
+            head = try reader.head()
         } catch {
-            return .serviceUnavailable(.init(body: .applicationProblemJson(unavailable(error))))
+            head = nil
+            unavailable = true
+            problems.append("the ledger cannot be read: \(error)")
+        }
+        let now = clock.nowMilliseconds()
+        let heard = front.applier.heard
+        let silence = heard.map { now - $0.atMilliseconds }
+        let applierReachable = silence.map { $0 <= Heartbeat.silenceMilliseconds } ?? false
+        if !applierReachable {
+            unavailable = true
+            problems.append(silence.map { "the applier was last heard \($0 / 1_000) s ago" } ?? "the applier has not been heard since this front started")
+        }
+        var custody = Health.CustodyPayload(kind: config.custody == nil ? .singleKey : .quorum, custodians: [])
+        if let quorum = heard?.custody {
+            custody.threshold = quorum.threshold
+            for custodian in quorum.custodians {
+                let name = "custodian \(custodian.identifier) (\(custodian.name))"
+                if !custodian.reachable { problems.append("\(name) does not answer") }
+                if case .badShare? = custodian.lastProblem?.kind {
+                    problems.append("\(name) sent a signature share that does not verify: a fault or an attack")
+                }
+                custody.custodians.append(.init(
+                    identifier: custodian.identifier, name: custodian.name, reachable: custodian.reachable,
+                    lastProblem: custodian.lastProblem.map { .init(round: $0.round, kind: Self.kind($0.kind), detail: $0.description) }
+                ))
+            }
+            if !quorum.canSign { problems.append("fewer than \(quorum.threshold) custodians answer: no block can be signed") }
+        }
+        let health = Health(
+            status: unavailable ? .unavailable : problems.isEmpty ? .ok : .degraded, region: config.region, problems: problems,
+            appliedSequence: head?.appliedSequence, sealedHeight: head?.sealedHeight, finalHeight: head?.finalHeight,
+            blocksWaiting: head.map { $0.sealedHeight - $0.finalHeight },
+            applier: .init(reachable: applierReachable, lastHeardMillisecondsAgo: silence), custody: custody
+        )
+        return unavailable ? .serviceUnavailable(.init(body: .json(health))) : .ok(.init(body: .json(health)))
+    }
+
+    private static func kind(_ kind: CustodianProblem.Kind) -> Components.Schemas.Health.CustodyPayload.CustodiansPayloadPayload
+        .LastProblemPayload.KindPayload {
+        switch kind {
+        case .noAnswer: .noAnswer
+        case .refused: .refused
+        case .badShare: .badShare
+        case .malformed: .malformed
         }
     }
 
@@ -88,7 +132,9 @@ public struct NodeAPI: APIProtocol {
     }
 
     func unavailable(_ error: any Error) -> Components.Schemas.Problem {
-        logger.warning("unavailable: \(error)")
+        let silence = front.applier.heard.map { clock.nowMilliseconds() - $0.atMilliseconds }
+        let applier = silence.map { "the applier was last heard \($0) ms ago" } ?? "the applier has not been heard"
+        logger.warning("unavailable: \(error); \(applier)")
         return Problem.make(status: 503, code: "unavailable", detail: "The work queue or ledger cannot take work now; retry shortly.")
     }
 }

@@ -45,9 +45,12 @@ public enum NodeRunner {
     /// In-process endpoint on which the applier's work socket also listens, for wake-ups.
     static let wakeEndpoint = "inproc://sdt-applier-wake"
 
-    /// Milliseconds a front waits after connecting before it serves, so that its outcome subscription
-    /// is in place (ZeroMQ drops what a publisher sends before a subscriber has joined).
-    static let subscriptionSettleMilliseconds = 200
+    /// Milliseconds a front waits after connecting for the applier's first heartbeat before it serves
+    /// (then its outcome subscription is surely in place); without one it serves anyway, and says
+    /// in `/health` and its log that the applier is not heard.
+    static let applierWaitMilliseconds: Int64 = 1_500
+    /// In one process, how long the front waits for its in-process subscription to settle.
+    static let localSubscriptionSettleMilliseconds = 200
 
     /// Runs until SIGINT or SIGTERM, then stops every part in order.
     public static func run(_ options: NodeOptions) async throws {
@@ -56,11 +59,13 @@ public enum NodeRunner {
             ? (work: "inproc://sdt-work", outcomes: "inproc://sdt-outcomes")
             : (work: options.config.queueEndpoint, outcomes: options.config.outcomesEndpoint)
         var services: [any Service] = []
+        // One process: the applier tells the front it is alive directly, as well as over the channel.
+        let local = options.role == .all ? ApplierWatch() : nil
         if options.role != .front {
-            services += try applierServices(options, context: context, endpoints: endpoints)
+            services += try applierServices(options, context: context, endpoints: endpoints, localFront: local)
         }
         if options.role != .applier {
-            services += try await frontServices(options, context: context, endpoints: endpoints)
+            services += try await frontServices(options, context: context, endpoints: endpoints, localApplier: local)
         }
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: options.logger
@@ -71,7 +76,7 @@ public enum NodeRunner {
     }
 
     static func applierServices(
-        _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String)
+        _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String), localFront: ApplierWatch?
     ) throws -> [any Service] {
         let config = options.config
         let issuer = try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region, random: options.random)
@@ -96,13 +101,15 @@ public enum NodeRunner {
         let signer = try blockSigner(options, context: context)
         try options.data.recordBlockPublicKey(signer.publicKey)
         let inbox = SignatureInbox(wake: { wakeLock.withLock { try? $0.send([]) } })
+        let custody = CustodyWatch()
         let applier = Applier(
             writer: writer, work: work, outcomes: outcomes, clock: options.clock, limits: config.limits, signatures: inbox,
-            blockPublicKey: signer.publicKey, logger: options.logger, onSealed: { sealed.continuation.yield() }
+            blockPublicKey: signer.publicKey, custody: custody, localFront: localFront, logger: options.logger,
+            onSealed: { sealed.continuation.yield() }
         )
         let signing = BlockSigningService(
             store: try BlockSignatureStore(path: options.data.ledgerPath), signer: signer, sealed: sealed.stream, inbox: inbox,
-            logger: options.logger
+            custody: custody, logger: options.logger
         )
         let ready = "sdt applier \(config.region) taking work at \(endpoints.work), ledger \(options.data.ledgerPath)\n"
         FileHandle.standardOutput.write(Data(ready.utf8))
@@ -110,7 +117,7 @@ public enum NodeRunner {
     }
 
     static func frontServices(
-        _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String)
+        _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String), localApplier: ApplierWatch?
     ) async throws -> [any Service] {
         let config = options.config
         let work = try QueueSocket(context, .push)
@@ -119,7 +126,9 @@ public enum NodeRunner {
         let outcomes = try QueueSocket(context, .subscribe)
         try outcomes.connect(endpoints.outcomes)
         let reader = try LedgerReader(path: options.data.ledgerPath)
-        let front = QueueFront(work: work, outcomes: outcomes, ledger: reader, clock: options.clock, logger: options.logger)
+        let front = QueueFront(
+            work: work, outcomes: outcomes, ledger: reader, applier: localApplier ?? ApplierWatch(), clock: options.clock, logger: options.logger
+        )
         let api = NodeAPI(
             config: config, front: front, reader: reader,
             issuer: try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region, random: options.random),
@@ -135,7 +144,12 @@ public enum NodeRunner {
         router.middlewares.add(RequestAuthentication(config: config, ledger: api.reader, clock: options.clock))
         try api.registerHandlers(on: router)
         let address = try HostAndPort(config.httpAddress)
-        try await Task.sleep(for: .milliseconds(subscriptionSettleMilliseconds))
+        if localApplier != nil {
+            // The applier's loop starts with the service group; give the subscription a moment.
+            try await Task.sleep(for: .milliseconds(localSubscriptionSettleMilliseconds))
+        } else if !front.waitForApplier(milliseconds: applierWaitMilliseconds) {
+            options.logger.warning("no heartbeat from the applier at \(endpoints.outcomes) yet; serving, and /health says so")
+        }
         let region = config.region
         let app = Application(
             router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "sdt"),

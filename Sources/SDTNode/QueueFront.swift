@@ -19,17 +19,23 @@ public final class QueueFront: Service, @unchecked Sendable {
     private let logger: Logger
     private let running = Atomic<Bool>(true)
     private let ledger: LedgerReader?
+    private let clock: any WallClock
+    /// When the applier was last heard from, and the custody it reported.
+    let applier: ApplierWatch
 
     /// How late an outcome is before the ledger is asked, and how often; records looked up per pass.
     static let lateAfterMilliseconds: Int64 = 250
     static let lateRecordsPerPass = 512
 
     public init(
-        work: QueueSocket, outcomes: QueueSocket, ledger: LedgerReader? = nil, clock: any WallClock = SystemClock(), logger: Logger
+        work: QueueSocket, outcomes: QueueSocket, ledger: LedgerReader? = nil, applier: ApplierWatch = ApplierWatch(),
+        clock: any WallClock = SystemClock(), logger: Logger
     ) {
+        self.applier = applier
         self.work = work
         self.outcomes = outcomes
         self.ledger = ledger
+        self.clock = clock
         board = OutcomeBoard(clock: clock)
         self.logger = logger
     }
@@ -43,6 +49,19 @@ public final class QueueFront: Service, @unchecked Sendable {
             try workLock.withLock { _ in try work.send(message) }
         }
         return keys.map { outcomes[$0] }
+    }
+
+    /// Before serving: waits up to `milliseconds` for the applier's first heartbeat, which also shows
+    /// that this front's subscription to outcomes is in place (a publisher drops what it sends before
+    /// a subscriber has joined). Returns whether the applier was heard; call before `run`.
+    func waitForApplier(milliseconds: Int64) -> Bool {
+        let deadline = clock.nowMilliseconds() + milliseconds
+        while clock.nowMilliseconds() < deadline {
+            guard let message = try? outcomes.receive(timeoutMilliseconds: 50), message.first == Heartbeat.version else { continue }
+            applier.heard((try? Heartbeat.decode(message)) ?? nil, at: clock.nowMilliseconds())
+            return true
+        }
+        return false
     }
 
     public func run() async throws {
@@ -87,6 +106,10 @@ public final class QueueFront: Service, @unchecked Sendable {
         while running.load(ordering: .relaxed) {
             do {
                 guard let message = try outcomes.receive(timeoutMilliseconds: 100) else { continue }
+                if message.first == Heartbeat.version {
+                    applier.heard(try Heartbeat.decode(message), at: clock.nowMilliseconds())
+                    continue
+                }
                 board.deliver(try SubmissionCodec.decodeOutcomes(message))
             } catch let error as QueueError where error.code == .closed {
                 return

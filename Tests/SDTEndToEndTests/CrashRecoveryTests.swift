@@ -119,4 +119,23 @@ final class Acknowledged: Sendable {
         }
         #expect(answers.count == 10)
     }
+
+    /// A front tells the truth about its applier: `ok` while it is heard, 503 `unavailable` naming it
+    /// once it is gone, `ok` again after it is back.
+    @Test func aFrontsHealthSaysWhenItsApplierIsGone() async throws {
+        let node = try TestNode()
+        let applier = try await node.start(role: "applier")
+        try await node.start(role: "front")
+        let up = try await node.health { status, _ in status == 200 }
+        #expect(up.json["status"] as? String == "ok", "\(up.json)")
+        #expect((up.json["applier"] as? [String: Any])?["reachable"] as? Bool == true)
+        applier.kill9()
+        let gone = try await node.health { status, _ in status == 503 }
+        #expect(gone.status == 503, "\(gone.json)")
+        #expect(gone.json["status"] as? String == "unavailable")
+        #expect((gone.json["problems"] as? [String])?.first?.contains("the applier was last heard") == true, "\(gone.json)")
+        try await node.start(role: "applier")
+        let back = try await node.health { status, _ in status == 200 }
+        #expect(back.json["status"] as? String == "ok", "\(back.json)")
+    }
 }

@@ -94,6 +94,23 @@ final class CustodiedNode: @unchecked Sendable {
         let node = custodied.node
         let alice = try await node.holder("alice", usd: 10_000)
         _ = try await node.holder("bob")
+        func custodians(_ json: [String: Any]) -> [Int: Bool] {
+            let list = (json["custody"] as? [String: Any])?["custodians"] as? [[String: Any]] ?? []
+            return Dictionary(uniqueKeysWithValues: list.map { ($0["identifier"] as? Int ?? 0, $0["reachable"] as? Bool ?? false) })
+        }
+        let healthy = try await node.health { _, json in custodians(json).count == 3 }
+        #expect(healthy.status == 200 && healthy.json["status"] as? String == "ok", "\(healthy.json)")
+        #expect(custodians(healthy.json) == [1: true, 2: true, 3: true])
+        #expect((healthy.json["custody"] as? [String: Any])?["threshold"] as? Int == 2)
+
+        custodied.custodians[3]!.stop()
+        // One custodian down: blocks are still signed, and health says which custodian to look at.
+        let oneDown = try await node.health { _, json in custodians(json)[3] == false }
+        #expect(oneDown.status == 200 && oneDown.json["status"] as? String == "degraded", "\(oneDown.json)")
+        #expect((oneDown.json["problems"] as? [String])?.contains { $0.contains("custodian 3 (cai) does not answer") } == true)
+        try await custodied.startCustodian(3)
+        _ = try await node.health { _, json in json["status"] as? String == "ok" }
+
         custodied.custodians[1]!.kill9()
         custodied.custodians[2]!.stop()
         var pending: [String] = []
@@ -106,6 +123,10 @@ final class CustodiedNode: @unchecked Sendable {
         for id in pending { #expect(try await node.client.status(id).state == .accepted, "\(id) became final with one custodian") }
         let head = try await node.client.head()
         #expect((head.finalSequence ?? 0) < head.appliedSequence)
+        let twoDown = try await node.health { _, json in custodians(json)[1] == false && custodians(json)[2] == false }
+        #expect(twoDown.status == 200 && twoDown.json["status"] as? String == "degraded", "\(twoDown.json)")
+        #expect((twoDown.json["problems"] as? [String])?.contains { $0.contains("no block can be signed") } == true)
+        #expect((twoDown.json["blocks_waiting"] as? Int ?? 0) > 0, "\(twoDown.json)")
         try await custodied.startCustodian(2)
         for id in pending { #expect(try await node.client.waitUntilSettled(id, timeout: .seconds(20)).state == .final) }
         #expect(try await node.client.account("bob").balances.first { $0.token == .usd }?.amount == 500)

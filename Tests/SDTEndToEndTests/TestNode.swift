@@ -114,5 +114,16 @@ final class TestNode: @unchecked Sendable {
 
     func json(_ value: some Encodable) throws -> Data { try JSONEncoder().encode(value) }
 
+    /// `GET /health` until `satisfied` holds of its status and body, at most `timeout`; returns the last answer.
+    func health(within timeout: Duration = .seconds(10), until satisfied: (Int, [String: Any]) -> Bool) async throws
+        -> (status: Int, json: [String: Any]) {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let answer = try await raw("GET", "/health")
+            if satisfied(answer.status, answer.json) || ContinuousClock.now >= deadline { return (answer.status, answer.json) }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
     deinit { stopAll() }
 }

@@ -1,5 +1,7 @@
 import SDTCore
 import SDTCrypto
+import SDTCustody
+import SDTQueue
 import SDTLedger
 import Testing
 @testable import SDTNode
@@ -66,5 +68,20 @@ import Testing
         board.deliver([accepted, used])
         #expect(try await first == [applied: accepted])
         #expect(try await second == [other: used])
+    }
+
+    /// The heartbeat carries the quorum as probed, a bad share kept apart from a custodian that is down.
+    @Test func heartbeatsCarryEachCustodiansStateAndLastProblem() throws {
+        let custody = Custody(threshold: 2, custodians: [
+            CustodianStatus(identifier: 1, name: "ana", reachable: true, lastProblem: nil),
+            CustodianStatus(identifier: 2, name: "ben", reachable: true,
+                            lastProblem: CustodianProblem(identifier: 2, round: "sign", kind: .badShare)),
+            CustodianStatus(identifier: 3, name: "cai", reachable: false,
+                            lastProblem: CustodianProblem(identifier: 3, round: "commit", kind: .refused("no open commitment"))),
+        ])
+        #expect(try Heartbeat.decode(Heartbeat.encode(custody)) == custody)
+        #expect(try Heartbeat.decode(Heartbeat.encode(nil)) == nil)
+        #expect(Heartbeat.encode(custody).first != SubmissionCodec.outcomesVersion)
+        #expect(throws: WireError.self) { try Heartbeat.decode(Array(Heartbeat.encode(custody).dropLast(3))) }
     }
 }
