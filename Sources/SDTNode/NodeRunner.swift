@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import OpenAPIHummingbird
 import SDTCrypto
@@ -151,8 +152,19 @@ public enum NodeRunner {
             options.logger.warning("no heartbeat from the applier at \(endpoints.outcomes) yet; serving, and /health says so")
         }
         let region = config.region
+        let limits = config.limits
+        let logger = options.logger
+        let server = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [ConnectionGuard(requestSecondsMax: limits.httpRequestSecondsMax, logger: logger)],
+            idleTimeout: .seconds(Int64(limits.httpIdleTimeoutSeconds)),
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.httpHeaderBytesMax, maxHeaderListSize: limits.httpHeaderBytesMax)
+        ))
         let app = Application(
-            router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "sdt"),
+            router: router, server: server,
+            configuration: .init(
+                address: .hostname(address.host, port: address.port), serverName: "sdt",
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.httpConnectionsMax, logger: logger)
+            ),
             onServerRunning: { channel in
                 let line = "sdt node \(region) listening on http://\(address.host):\(channel.localAddress?.port ?? address.port)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))

@@ -29,6 +29,10 @@ extension RegionConfig {
         apply_batch_max = \(limits.applyBatchMax)
         block_entries_max = \(limits.blockEntriesMax)
         sync_wait_milliseconds = \(limits.syncWaitMilliseconds)
+        http_idle_timeout_seconds = \(limits.httpIdleTimeoutSeconds)
+        http_request_seconds_max = \(limits.httpRequestSecondsMax)
+        http_connections_max = \(limits.httpConnectionsMax)
+        http_header_bytes_max = \(limits.httpHeaderBytesMax)
 
         """ + (custody.map { custody in
             """

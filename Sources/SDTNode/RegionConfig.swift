@@ -14,6 +14,15 @@ public struct RegionConfig: Sendable, Equatable {
         public var applyBatchMax = 2_048
         public var blockEntriesMax = 4_096
         public var syncWaitMilliseconds = 2_000
+        /// A connection with no request in progress is closed after this.
+        public var httpIdleTimeoutSeconds = 30
+        /// A request's head and body must arrive within this of its first byte, or the connection is
+        /// closed: a client that stalls mid-request holds a connection this long at most.
+        public var httpRequestSecondsMax = 15
+        /// Connections served at once; more wait in the listen backlog until one closes.
+        public var httpConnectionsMax = 1_024
+        /// Bytes of request line and headers; more gets 431.
+        public var httpHeaderBytesMax = 16_384
     }
 
     public var region: String
@@ -160,6 +169,10 @@ public struct RegionConfig: Sendable, Equatable {
             ("apply_batch_max", \.applyBatchMax, 1...65_536),
             ("block_entries_max", \.blockEntriesMax, 1...65_536),
             ("sync_wait_milliseconds", \.syncWaitMilliseconds, 0...60_000),
+            ("http_idle_timeout_seconds", \.httpIdleTimeoutSeconds, 1...3_600),
+            ("http_request_seconds_max", \.httpRequestSecondsMax, 1...600),
+            ("http_connections_max", \.httpConnectionsMax, 1...100_000),
+            ("http_header_bytes_max", \.httpHeaderBytesMax, 1_024...(1 << 20)),
         ]
         try refuseUnknown(table, allowed: Set(fields.map(\.0)), in: "limits")
         for (name, keyPath, range) in fields where table.contains(key: name) {
