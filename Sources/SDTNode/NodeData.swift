@@ -1,4 +1,5 @@
 import Foundation
+import SDTQueue
 import SDTCore
 import SDTCrypto
 
@@ -34,6 +35,13 @@ public struct NodeData: Sendable {
     /// The key that encrypts holders' personal data (XChaCha20-Poly1305), created on first use.
     public func dataKey() throws -> [UInt8] {
         try secret(at: (directory as NSString).appendingPathComponent("data-key"), byteCount: AEAD.keyByteCount)
+    }
+
+    /// The CURVE key this process uses on the tcp queue (`path`, or `queue-<role>.key` here), created
+    /// on first use; its public key goes into the region config.
+    public func queueKeys(role: NodeRole, path: String? = nil) throws -> CurveKeyPair {
+        let file = path ?? (directory as NSString).appendingPathComponent("queue-\(role.rawValue).key")
+        return try CurveKeyPair(secretKey: secret(at: file, byteCount: 32))
     }
 
     /// The block-signing key, created on first use.

@@ -28,11 +28,14 @@ public struct NodeOptions: Sendable {
     /// Draws transaction ids' nonces.
     public var random: any RandomSource
     public var logger: Logger
+    /// This process's CURVE key file for the tcp queue; nil: `queue-<role>.key` in the data directory.
+    public var queueKeyPath: String?
 
     public init(
         config: RegionConfig, data: NodeData, role: NodeRole, clock: any WallClock = SystemClock(),
-        random: any RandomSource = SystemRandom(), logger: Logger
+        random: any RandomSource = SystemRandom(), logger: Logger, queueKeyPath: String? = nil
     ) {
+        self.queueKeyPath = queueKeyPath
         self.config = config
         self.data = data
         self.role = role
@@ -59,14 +62,18 @@ public enum NodeRunner {
         let endpoints = options.role == .all
             ? (work: "inproc://sdt-work", outcomes: "inproc://sdt-outcomes")
             : (work: options.config.queueEndpoint, outcomes: options.config.outcomesEndpoint)
+        let security = try queueSecurity(options, context: context)
+        defer { security?.authenticator?.stop() }
         var services: [any Service] = []
         // One process: the applier tells the front it is alive directly, as well as over the channel.
         let local = options.role == .all ? ApplierWatch() : nil
         if options.role != .front {
-            services += try applierServices(options, context: context, endpoints: endpoints, localFront: local)
+            services += try applierServices(options, context: context, endpoints: endpoints, localFront: local, curve: security?.keys)
         }
         if options.role != .applier {
-            services += try await frontServices(options, context: context, endpoints: endpoints, localApplier: local)
+            services += try await frontServices(
+                options, context: context, endpoints: endpoints, localApplier: local, curve: security.map { ($0.keys, $0.serverKey) }
+            )
         }
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: options.logger
@@ -77,7 +84,8 @@ public enum NodeRunner {
     }
 
     static func applierServices(
-        _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String), localFront: ApplierWatch?
+        _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String), localFront: ApplierWatch?,
+        curve: CurveKeyPair?
     ) throws -> [any Service] {
         let config = options.config
         let issuer = try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region, random: options.random)
@@ -90,6 +98,7 @@ public enum NodeRunner {
             options.logger.notice("\(notice)")
         }
         let work = try QueueSocket(context, .pull)
+        if let curve { try work.makeCurveServer(curve) }
         try work.bind(endpoints.work)
         // The signing service wakes the applier through this when a signature waits to be stored.
         try work.bind(Self.wakeEndpoint)
@@ -97,6 +106,7 @@ public enum NodeRunner {
         try wake.connect(Self.wakeEndpoint)
         let wakeLock = Mutex(wake)
         let outcomes = try QueueSocket(context, .publish)
+        if let curve { try outcomes.makeCurveServer(curve) }
         try outcomes.bind(endpoints.outcomes)
         let sealed = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let signer = try blockSigner(options, context: context)
@@ -118,13 +128,16 @@ public enum NodeRunner {
     }
 
     static func frontServices(
-        _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String), localApplier: ApplierWatch?
+        _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String), localApplier: ApplierWatch?,
+        curve: (keys: CurveKeyPair, serverKey: [UInt8])?
     ) async throws -> [any Service] {
         let config = options.config
         let work = try QueueSocket(context, .push)
         try work.setSendTimeout(milliseconds: 2_000)
+        if let curve { try work.makeCurveClient(curve.keys, serverPublicKey: curve.serverKey) }
         try work.connect(endpoints.work)
         let outcomes = try QueueSocket(context, .subscribe)
+        if let curve { try outcomes.makeCurveClient(curve.keys, serverPublicKey: curve.serverKey) }
         try outcomes.connect(endpoints.outcomes)
         let reader = try LedgerReader(path: options.data.ledgerPath)
         let front = QueueFront(
@@ -172,6 +185,39 @@ public enum NodeRunner {
             logger: options.logger
         )
         return [front, app]
+    }
+
+    /// For separate processes with CURVE keys in the config: this process's keys, checked against the
+    /// config, the applier's public key, and (in the applier) the authenticator admitting only the
+    /// listed fronts. Nil in one process, or on a plain loopback queue.
+    static func queueSecurity(
+        _ options: NodeOptions, context: QueueContext
+    ) throws -> (keys: CurveKeyPair, serverKey: [UInt8], authenticator: CurveAuthenticator?)? {
+        let config = options.config
+        guard options.role != .all, let server = config.queuePublicKey, let serverKey = Hex.decode(server) else { return nil }
+        let keys = try options.data.queueKeys(role: options.role, path: options.queueKeyPath)
+        let mine = Hex.encode(keys.publicKey)
+        switch options.role {
+        case .applier:
+            guard mine == server else {
+                throw ConfigError("this applier's queue key has public key \(mine), but endpoints.queue_public_key is \(server): "
+                                  + "put \(mine) there, or start with --queue-key naming the key whose public key is listed")
+            }
+            let logger = options.logger
+            let authenticator = try CurveAuthenticator(
+                context: context, allowedClientKeys: Set(config.frontPublicKeys.compactMap { Hex.decode($0) }),
+                refused: { key in logger.warning("refused a queue connection with CURVE key \(Hex.encode(key)): not in endpoints.front_public_keys") }
+            )
+            return (keys, serverKey, authenticator)
+        case .front:
+            guard config.frontPublicKeys.contains(mine) else {
+                throw ConfigError("this front's queue key has public key \(mine), which is not in endpoints.front_public_keys: "
+                                  + "add it there (and restart the applier), or start with --queue-key naming a listed key")
+            }
+            return (keys, serverKey, nil)
+        case .all:
+            return nil
+        }
     }
 
     /// The region's rule-set file, read and checked; nil when the config names none.

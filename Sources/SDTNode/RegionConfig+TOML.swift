@@ -14,6 +14,7 @@ extension RegionConfig {
         http = "\(httpAddress)"
         queue = "\(queueEndpoint)"
         outcomes = "\(outcomesEndpoint)"
+        \(queuePublicKey.map { "queue_public_key = \"\($0)\"\nfront_public_keys = \(quoted(frontPublicKeys))" } ?? "")
 
         [operators]
         keys = \(quoted(operatorKeys))

@@ -32,6 +32,10 @@ public struct RegionConfig: Sendable, Equatable {
     public var httpAddress: String
     public var queueEndpoint: String
     public var outcomesEndpoint: String
+    /// CURVE keys of the tcp queue between separate fronts and applier: the applier's public key and
+    /// the fronts allowed in. Without them the tcp queue is plain, which only a loopback host may use.
+    public var queuePublicKey: String?
+    public var frontPublicKeys: [String] = []
     /// Keys that may sign operator actions.
     public var operatorKeys: [String]
     /// What each operator key is for; a key in `operatorKeys` without an entry has every role, and a
@@ -87,7 +91,7 @@ public struct RegionConfig: Sendable, Equatable {
         try refuseUnknown(table, allowed: [
             "region", "name", "jurisdiction", "tokens", "rules", "treasury_account", "endpoints", "operators", "limits", "custody",
         ], in: "top level")
-        let endpoints = try subtable(table, "endpoints", allowed: ["http", "queue", "outcomes"])
+        let endpoints = try subtable(table, "endpoints", allowed: ["http", "queue", "outcomes", "queue_public_key", "front_public_keys"])
         let operators = try subtable(table, "operators", allowed: ["keys", "roles"])
         var config = RegionConfig(
             region: try string(table, "region"), name: try string(table, "name"),
@@ -100,6 +104,10 @@ public struct RegionConfig: Sendable, Equatable {
         config.tokens = try strings(table, "tokens").map { name in
             guard let token = Token(rawValue: name) else { throw ConfigError("tokens: \(Echo.quoted(name)) is not USD or GOLD") }
             return token
+        }
+        if endpoints.contains(key: "queue_public_key") || endpoints.contains(key: "front_public_keys") {
+            config.queuePublicKey = try string(endpoints, "queue_public_key", in: "endpoints")
+            config.frontPublicKeys = try strings(endpoints, "front_public_keys", in: "endpoints")
         }
         if operators.contains(key: "roles") { config.operatorRoles = try roles(subtable(operators, "roles", allowed: nil)) }
         if table.contains(key: "rules") { config.rulesPath = try string(table, "rules") }
@@ -157,6 +165,23 @@ public struct RegionConfig: Sendable, Equatable {
                               + "prime-order subgroup)")
         }
         _ = try HostAndPort(httpAddress)
+        for key in [queuePublicKey].compactMap({ $0 }) + frontPublicKeys where !Identifier.isValidHex(key[...], byteCount: 32) {
+            throw ConfigError("endpoints: \(Echo.quoted(key.prefix(64))) is not a CURVE public key (64 lowercase hex)")
+        }
+        if queuePublicKey != nil, frontPublicKeys.isEmpty {
+            throw ConfigError("endpoints.front_public_keys: list the CURVE public key of each front allowed to reach the applier")
+        }
+        for endpoint in [queueEndpoint, outcomesEndpoint] where queuePublicKey == nil && !Self.isLoopback(endpoint) {
+            throw ConfigError("endpoints: \(Echo.quoted(endpoint)) is not on loopback, and the queue is plain: set "
+                              + "endpoints.queue_public_key and front_public_keys so that it is encrypted and authenticated (CURVE)")
+        }
+    }
+
+    /// Whether a ZeroMQ endpoint stays on this machine: inproc, ipc, or tcp to a loopback address.
+    static func isLoopback(_ endpoint: String) -> Bool {
+        guard endpoint.hasPrefix("tcp://") else { return true }
+        let host = endpoint.dropFirst(6).split(separator: ":").dropLast().joined(separator: ":")
+        return host.hasPrefix("127.") || host == "localhost" || host == "[::1]"
     }
 
     private static func limits(_ table: TOMLTable) throws -> Limits {

@@ -64,11 +64,42 @@ public final class QueueSocket: @unchecked Sendable {
         handle = nil
     }
 
-    private func set(_ option: Int32, _ value: Int32) throws(QueueError) {
+    func set(_ option: Int32, _ value: Int32) throws(QueueError) {
         var value = value
         guard zmq_setsockopt(handle, option, &value, MemoryLayout<Int32>.size) == 0 else {
             throw QueueError("zmq_setsockopt(\(option))")
         }
+    }
+
+    func setBytes(_ option: Int32, _ value: [UInt8]) throws(QueueError) {
+        let result = value.withUnsafeBytes { zmq_setsockopt(handle, option, $0.baseAddress, $0.count) }
+        guard result == 0 else { throw QueueError("zmq_setsockopt(\(option))") }
+    }
+
+    /// Sends a message of several frames.
+    public func sendParts(_ parts: [[UInt8]]) throws(QueueError) {
+        for (index, part) in parts.enumerated() {
+            let flags = index < parts.count - 1 ? ZMQ_SNDMORE : 0
+            let sent = part.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, flags) }
+            guard sent >= 0 else { throw QueueError("zmq_send") }
+        }
+    }
+
+    /// Waits up to `timeoutMilliseconds` for a message and returns all its frames; nil on timeout.
+    public func receiveParts(timeoutMilliseconds: Int32) throws(QueueError) -> [[UInt8]]? {
+        guard let first = try receive(timeoutMilliseconds: timeoutMilliseconds) else { return nil }
+        var parts = [first]
+        while hasMore {
+            guard let next = try receive(timeoutMilliseconds: 0) else { break }
+            parts.append(next)
+        }
+        return parts
+    }
+
+    private var hasMore: Bool {
+        var more: Int32 = 0
+        var size = MemoryLayout<Int32>.size
+        return zmq_getsockopt(handle, ZMQ_RCVMORE, &more, &size) == 0 && more != 0
     }
 
     /// How long `send` waits when the peer's queue is full or no peer is connected.

@@ -18,6 +18,8 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Listen on HOST:PORT, overriding the config's endpoints.http.") var http: String?
     @Option(help: "all | applier | front") var role: String = NodeRole.all.rawValue
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    @Option(help: "CURVE key file for the tcp queue (default: queue-<role>.key in --data, created if missing).")
+    var queueKey: String?
 
     func validate() throws {
         guard NodeRole(rawValue: role) != nil else { throw ValidationError("--role must be all, applier or front") }
@@ -35,7 +37,9 @@ struct NodeCommand: AsyncParsableCommand {
             throw fail("\(error)")
         }
         if let http { config.httpAddress = http }
-        let options = NodeOptions(config: config, data: try NodeData(directory: data), role: NodeRole(rawValue: role) ?? .all, logger: logger)
+        let options = NodeOptions(
+            config: config, data: try NodeData(directory: data), role: NodeRole(rawValue: role) ?? .all, logger: logger, queueKeyPath: queueKey
+        )
         do {
             try await NodeRunner.run(options)
         } catch {
