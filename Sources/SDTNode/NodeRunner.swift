@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import OpenAPIHummingbird
 import SDTCrypto
@@ -167,11 +169,14 @@ public enum NodeRunner {
         let region = config.region
         let limits = config.limits
         let logger = options.logger
-        let server = HTTPServerBuilder.http1(configuration: .init(
+        try config.checkHTTPSecurity()
+        let plain = HTTPServerBuilder.http1(configuration: .init(
             additionalChannelHandlers: [ConnectionGuard(requestSecondsMax: limits.httpRequestSecondsMax, logger: logger)],
             idleTimeout: .seconds(Int64(limits.httpIdleTimeoutSeconds)),
             httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.httpHeaderBytesMax, maxHeaderListSize: limits.httpHeaderBytesMax)
         ))
+        let server = try config.tls.map { try HTTPServerBuilder.tls(plain, tlsConfiguration: try tlsConfiguration($0)) } ?? plain
+        let scheme = config.tls == nil ? "http" : "https"
         let app = Application(
             router: router, server: server,
             configuration: .init(
@@ -179,7 +184,7 @@ public enum NodeRunner {
                 availableConnectionsDelegate: MaximumAvailableConnections(limits.httpConnectionsMax, logger: logger)
             ),
             onServerRunning: { channel in
-                let line = "sdt node \(region) listening on http://\(address.host):\(channel.localAddress?.port ?? address.port)\n"
+                let line = "sdt node \(region) listening on \(scheme)://\(address.host):\(channel.localAddress?.port ?? address.port)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             },
             logger: options.logger
@@ -218,6 +223,29 @@ public enum NodeRunner {
         case .all:
             return nil
         }
+    }
+
+    /// TLS 1.3 only, with the config's certificate chain and key; with `client_ca`, every client must
+    /// present a certificate that CA signed (mutual TLS).
+    static func tlsConfiguration(_ tls: RegionConfig.TLS) throws -> TLSConfiguration {
+        func read<T>(_ what: String, _ path: String, _ load: () throws -> T) throws -> T {
+            do {
+                return try load()
+            } catch {
+                throw ConfigError("tls.\(what): cannot read a PEM \(what.replacingOccurrences(of: "_", with: " ")) from \(path): \(error)")
+            }
+        }
+        let chain = try read("certificate", tls.certificatePath) { try NIOSSLCertificate.fromPEMFile(tls.certificatePath) }
+        guard !chain.isEmpty else { throw ConfigError("tls.certificate: \(tls.certificatePath) holds no certificate") }
+        let key = try read("private_key", tls.privateKeyPath) { try NIOSSLPrivateKey(file: tls.privateKeyPath, format: .pem) }
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv13
+        if let ca = tls.clientCAPath {
+            let roots = try read("client_ca", ca) { try NIOSSLCertificate.fromPEMFile(ca) }
+            configuration.trustRoots = .certificates(roots)
+            configuration.certificateVerification = .noHostnameVerification
+        }
+        return configuration
     }
 
     /// The region's rule-set file, read and checked; nil when the config names none.

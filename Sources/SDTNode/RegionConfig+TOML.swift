@@ -35,7 +35,10 @@ extension RegionConfig {
         http_connections_max = \(limits.httpConnectionsMax)
         http_header_bytes_max = \(limits.httpHeaderBytesMax)
 
-        """ + (custody.map { custody in
+        """ + (tls.map { tls in
+            "\n[tls]\ncertificate = \"\(tls.certificatePath)\"\nprivate_key = \"\(tls.privateKeyPath)\"\n"
+                + (tls.clientCAPath.map { "client_ca = \"\($0)\"\n" } ?? "")
+        } ?? "") + (custody.map { custody in
             """
 
             [custody]

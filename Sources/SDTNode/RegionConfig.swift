@@ -48,6 +48,22 @@ public struct RegionConfig: Sendable, Equatable {
     public var rulesPath: String?
     /// The account clawbacks move tokens to.
     public var treasuryAccount: String?
+    /// TLS for the HTTP front; without it plain HTTP, which only a loopback address may serve.
+    public var tls: TLS?
+
+    /// The front's certificate and key (PEM files), and optionally the CA whose certificates clients
+    /// must present (mutual TLS, for institutional clients). TLS 1.3 only.
+    public struct TLS: Sendable, Equatable {
+        public var certificatePath: String
+        public var privateKeyPath: String
+        public var clientCAPath: String?
+
+        public init(certificatePath: String, privateKeyPath: String, clientCAPath: String? = nil) {
+            self.certificatePath = certificatePath
+            self.privateKeyPath = privateKeyPath
+            self.clientCAPath = clientCAPath
+        }
+    }
 
     public struct Custody: Sendable, Equatable {
         /// The ceremony transcript, signed by all custodians (relative paths: from the config's folder).
@@ -78,6 +94,13 @@ public struct RegionConfig: Sendable, Equatable {
             if let rules = config.rulesPath, !rules.hasPrefix("/") {
                 config.rulesPath = folder.appendingPathComponent(rules)
             }
+            if var tls = config.tls {
+                func absolute(_ path: String) -> String { path.hasPrefix("/") ? path : folder.appendingPathComponent(path) }
+                tls.certificatePath = absolute(tls.certificatePath)
+                tls.privateKeyPath = absolute(tls.privateKeyPath)
+                tls.clientCAPath = tls.clientCAPath.map(absolute)
+                config.tls = tls
+            }
             return config
         } catch let error as ConfigError {
             throw ConfigError("\(path): \(error.description)")
@@ -89,7 +112,7 @@ public struct RegionConfig: Sendable, Equatable {
     public static func parse(_ text: String) throws -> RegionConfig {
         let table = try TOMLTable(string: text)
         try refuseUnknown(table, allowed: [
-            "region", "name", "jurisdiction", "tokens", "rules", "treasury_account", "endpoints", "operators", "limits", "custody",
+            "region", "name", "jurisdiction", "tokens", "rules", "treasury_account", "endpoints", "operators", "limits", "custody", "tls",
         ], in: "top level")
         let endpoints = try subtable(table, "endpoints", allowed: ["http", "queue", "outcomes", "queue_public_key", "front_public_keys"])
         let operators = try subtable(table, "operators", allowed: ["keys", "roles"])
@@ -127,8 +150,23 @@ public struct RegionConfig: Sendable, Equatable {
             )
             guard config.custody?.endpoints.count == 3 else { throw ConfigError("custody.custodians: list the 3 custodians' endpoints, in identifier order") }
         }
+        if table.contains(key: "tls") {
+            let tls = try subtable(table, "tls", allowed: ["certificate", "private_key", "client_ca"])
+            config.tls = TLS(
+                certificatePath: try string(tls, "certificate", in: "tls"), privateKeyPath: try string(tls, "private_key", in: "tls"),
+                clientCAPath: tls.contains(key: "client_ca") ? try string(tls, "client_ca", in: "tls") : nil
+            )
+        }
         try config.validate()
         return config
+    }
+
+    /// Refuses plain HTTP on an address other than loopback (checked again after `--http` overrides).
+    public func checkHTTPSecurity() throws {
+        let host = try HostAndPort(httpAddress).host
+        guard tls == nil, !(host.hasPrefix("127.") || host == "localhost" || host == "::1" || host == "[::1]") else { return }
+        throw ConfigError("http \(Echo.quoted(httpAddress)) is not a loopback address, and plain HTTP is served on loopback only: "
+                          + "add a [tls] table with certificate and private_key (PEM files)")
     }
 
     /// `"<key hex>" = ["auditor", ...]` lines of `[operators.roles]`.
@@ -164,7 +202,7 @@ public struct RegionConfig: Sendable, Equatable {
             throw ConfigError("operators.keys: \(Echo.quoted(key.prefix(64))) is not an Ed25519 public key (64 lowercase hex of a point of the "
                               + "prime-order subgroup)")
         }
-        _ = try HostAndPort(httpAddress)
+        try checkHTTPSecurity()
         for key in [queuePublicKey].compactMap({ $0 }) + frontPublicKeys where !Identifier.isValidHex(key[...], byteCount: 32) {
             throw ConfigError("endpoints: \(Echo.quoted(key.prefix(64))) is not a CURVE public key (64 lowercase hex)")
         }

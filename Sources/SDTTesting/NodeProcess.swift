@@ -57,7 +57,7 @@ public final class NodeProcess: @unchecked Sendable {
             stop()
             throw ProcessStartError("sdt \(process.arguments?.joined(separator: " ") ?? "") did not start (no '\(marker)')")
         }
-        if let range = line.range(of: "http://") { baseURL = String(line[range.lowerBound...]) }
+        if let range = line.range(of: "https://") ?? line.range(of: "http://") { baseURL = String(line[range.lowerBound...]) }
         return line
     }
 
