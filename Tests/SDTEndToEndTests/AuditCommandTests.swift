@@ -9,16 +9,7 @@ import Testing
 @Suite(.serialized) struct AuditCommandTests {
     /// Runs `sdt ARGUMENTS` to completion; returns its exit code and standard output.
     static func sdt(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: NodeProcess.sdtExecutable())
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        try runToCompletion(NodeProcess.sdtExecutable(), arguments)
     }
 
     @Test func auditPassesOnAnIntactLedgerAndNamesTheFirstTamperedEntry() async throws {

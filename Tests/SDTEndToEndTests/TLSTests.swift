@@ -10,16 +10,7 @@ import Testing
     /// Runs `tool` with `arguments`; returns its exit status and what it printed.
     @discardableResult
     static func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        try runToCompletion("/usr/bin/env", [tool] + arguments)
     }
 
     /// A CA and a certificate it signs for `name` (with 127.0.0.1 as an address), as PEM files in `directory`.
