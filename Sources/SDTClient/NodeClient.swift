@@ -157,6 +157,12 @@ public struct NodeClient: Sendable {
         return try ok.body.json
     }
 
+    public func block(_ height: Int64) async throws -> Components.Schemas.Block {
+        let output = try await client.getBlock(.init(path: .init(height: height)))
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
     public func reserves() async throws -> Components.Schemas.Reserves {
         let output = try await client.getReserves(.init())
         guard case .ok(let ok) = output else { throw Self.failure(output) }

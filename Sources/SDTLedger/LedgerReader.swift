@@ -242,3 +242,37 @@ extension LedgerReader {
         }
     }
 }
+
+/// One reserve record in force: the signed operator action that created it, so that anyone can
+/// check it and recompute a block's `reserve_root` from it.
+public struct ReserveRecordEntry: Sendable, Hashable {
+    public let sequence: Int64
+    /// `deposit`, `withdrawal` or `bar`.
+    public let kind: String
+    public let token: Token
+    public let amount: Int64
+    public let signingBytes: [UInt8]
+    public let publicKeyHex: String
+    public let signature: [UInt8]
+}
+
+extension LedgerReader {
+    /// The reserve records in force after entry `sequence`, in ledger order: the leaves of the
+    /// reserve root of a block whose last entry is `sequence`.
+    public func reserveRecords(asOf sequence: Int64) throws(LedgerError) -> [ReserveRecordEntry] {
+        try read { (connection) throws(LedgerError) -> [ReserveRecordEntry] in
+            try connection.query(
+                """
+                SELECT r.sequence, r.kind, r.token, r.amount, e.signing_bytes, e.public_key, e.signature
+                FROM reserve_records r JOIN entries e ON e.sequence = r.sequence
+                WHERE r.sequence <= ?1 AND (r.released_sequence IS NULL OR r.released_sequence > ?1) ORDER BY r.sequence
+                """, [.integer(sequence)]
+            ).compactMap { row in
+                Token(rawValue: row.text(2)).map { token in
+                    ReserveRecordEntry(sequence: row.int(0), kind: row.text(1), token: token, amount: row.int(3),
+                                       signingBytes: row.blob(4), publicKeyHex: row.text(5), signature: row.blob(6))
+                }
+            }
+        }
+    }
+}

@@ -30,6 +30,30 @@ extension NodeAPI {
         return .ok(.init(body: .json(.init(bars: bars.map(Self.bar), nextAfter: bars.count == limit ? bars.last?.serial : nil))))
     }
 
+    public func listReserveRecords(_ input: Operations.ListReserveRecords.Input) async throws -> Operations.ListReserveRecords.Output {
+        let height: Int64
+        if let asked = input.query.height {
+            guard asked >= 1 else {
+                return .badRequest(.init(body: .applicationProblemJson(Problem.make(status: 400, code: "invalid_field", detail: "height must be >= 1"))))
+            }
+            height = asked
+        } else {
+            height = try reader.head().sealedHeight
+        }
+        guard let block = try reader.block(height: height) else {
+            return .notFound(.init(body: .applicationProblemJson(notFound("block \(height)"))))
+        }
+        let records = try reader.reserveRecords(asOf: block.header.lastSequence).map { record in
+            Components.Schemas.ReserveRecords.RecordsPayloadPayload(
+                sequence: record.sequence, kind: .init(rawValue: record.kind) ?? .deposit, token: .init(rawValue: record.token.rawValue)!,
+                amount: record.amount,
+                entry: .init(kind: ._operator, signingBytes: Hex.encode(record.signingBytes), publicKey: record.publicKeyHex,
+                             signature: Hex.encode(record.signature))
+            )
+        }
+        return .ok(.init(body: .json(.init(height: height, reserveRoot: block.header.reserveRootHex, records: records))))
+    }
+
     public func getBar(_ input: Operations.GetBar.Input) async throws -> Operations.GetBar.Output {
         let bars = try reader.bar(serial: input.path.serial)
         guard !bars.isEmpty else { return .notFound(.init(body: .applicationProblemJson(notFound("bar \(Echo.quoted(input.path.serial)) in the reserves")))) }

@@ -33,7 +33,7 @@ import Testing
         _ = try await node.client.waitUntilSettled(transfer.transactionId)
 
         let publicPaths = [
-            "/health", "/openapi.yaml", "/v1/region", "/v1/ledger/head", "/v1/blocks/1", "/v1/reserves", "/v1/reserves/bars",
+            "/health", "/openapi.yaml", "/v1/region", "/v1/ledger/head", "/v1/blocks/1", "/v1/reserves", "/v1/reserves/bars", "/v1/reserves/records",
             "/v1/rules", "/v1/rules/1", "/v1/transactions/\(transfer.transactionId)", "/v1/transactions/\(transfer.transactionId)/receipt",
         ]
         let accountPaths = ["/v1/accounts/alice", "/v1/accounts/alice/balance", "/v1/accounts/alice/history"]

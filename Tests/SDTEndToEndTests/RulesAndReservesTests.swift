@@ -113,6 +113,58 @@ import Testing
         #expect(try await node.raw("GET", "/v1/reserves/bars/NO-SUCH-BAR").status == 404)
     }
 
+    /// Anyone, asking nothing of the node's honesty, checks a block's proof of reserves: the operator
+    /// records behind it verify with an operator key, their Merkle root is the signed header's
+    /// `reserve_root`, and their sum its `reserves` — for the newest block and an older one.
+    @Test func theRecordsBehindEveryReserveRootArePublicAndRecomputeIt() async throws {
+        let node = try TestNode()
+        try await node.start()
+        _ = try await node.holder("alice", usd: 50_000)
+        let region = try await node.client.region()
+        let blockKey = try #require(Hex.decode(region.blockPublicKey))
+        func check(_ height: Int64?) async throws -> (height: Int64, records: Int) {
+            let answer = try await node.raw("GET", "/v1/reserves/records" + (height.map { "?height=\($0)" } ?? ""))
+            #expect(answer.status == 200, "\(answer.json)")
+            let records = answer.json["records"] as? [[String: Any]] ?? []
+            var leaves: [[UInt8]] = []
+            var sums: [Token: Int64] = [:]
+            for record in records {
+                let entry = try #require(record["entry"] as? [String: Any])
+                let bytes = try #require(Hex.decode(entry["signing_bytes"] as? String ?? ""))
+                let signature = try #require(Hex.decode(entry["signature"] as? String ?? ""))
+                #expect(region.operatorKeys.contains(entry["public_key"] as? String ?? ""))
+                #expect(Ed25519.verify(signature: signature, message: bytes, publicKey: Hex.decode(entry["public_key"] as? String ?? "")!))
+                leaves.append(Merkle.leafHash(bytes))
+                let amount = Int64(record["amount"] as? Int ?? 0)
+                sums[Token(rawValue: record["token"] as? String ?? "")!, default: 0] += record["kind"] as? String == "withdrawal" ? -amount : amount
+            }
+            let number = try #require(answer.json["height"] as? Int)
+            let block = try await node.client.block(Int64(number))
+            let headerBytes = try #require(Hex.decode(block.header))
+            let header = try BlockHeader(signingBytes: headerBytes)
+            #expect(header.reserveRootHex == Hex.encode(Merkle.root(leafHashesOrNone: leaves)), "the records do not recompute the root")
+            #expect(answer.json["reserve_root"] as? String == header.reserveRootHex)
+            #expect(header.reserves.filter { $0.value != 0 } == sums.filter { $0.value != 0 })
+            if let signature = block.signature.flatMap(Hex.decode) {
+                #expect(Ed25519.verify(signature: signature, message: headerBytes, publicKey: blockKey))
+            }
+            return (Int64(number), records.count)
+        }
+        let first = try await check(nil)
+        _ = try await node.operate(.mintGold, "alice", ReserveFields.bar(31_103, "BAR-PROOF"))
+        _ = try await node.operate(.redeemUSD, "alice", ReserveFields.deposit(10_000, "WDL-1"))
+        var head = try await node.client.head()
+        for _ in 0..<50 where (head.sealedSequence ?? 0) < head.appliedSequence {
+            try await Task.sleep(for: .milliseconds(100))
+            head = try await node.client.head()
+        }
+        let newest = try await check(head.sealedHeight)
+        #expect(newest.records == first.records + 2 && newest.height > first.height)
+        #expect(try await check(first.height).records == first.records)
+        #expect(try await node.raw("GET", "/v1/reserves/records?height=999999").status == 404)
+        #expect(try await node.raw("GET", "/v1/reserves/records?height=0").status == 400)
+    }
+
     @Test func statisticsRefuseSmallCohortsWithoutSayingTheirSize() async throws {
         let node = try TestNode()
         try await node.start()
