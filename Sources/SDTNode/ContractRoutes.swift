@@ -38,10 +38,15 @@ struct ContractRoutes: Sendable {
         self.routes = routes
     }
 
-    /// The methods the contract has for `path`, or nil when it has no such path.
+    /// The methods the contract has for `path`, or nil when it has no such path. As OpenAPI says, a
+    /// path with more literal segments wins over a templated one (`/v1/transactions/batch` is not
+    /// `/v1/transactions/{id}`).
     func methods(for path: String) -> [String]? {
         let segments = path.split(separator: "/")
-        let found = routes.filter { $0.matches(segments) }.flatMap(\.methods)
+        let matching = routes.filter { $0.matches(segments) }
+        let literals = { (route: Route) in route.segments.filter { !$0.hasPrefix("{") }.count }
+        guard let most = matching.map(literals).max() else { return nil }
+        let found = matching.filter { literals($0) == most }.flatMap(\.methods)
         return found.isEmpty ? nil : found
     }
 }

@@ -1,5 +1,6 @@
 import SDTTesting
 import Foundation
+import FoundationNetworking
 import SDTAPI
 import SDTClient
 import SDTCore
@@ -112,6 +113,12 @@ import Testing
         #expect(try await node.client.head().supply.first { $0.token == .usd }?.amount == 10_000)
         #expect(try await node.client.health().status == .ok)
         #expect(!node.log.contains("unexpected error"), "a bad input reached an unexpected error: \(node.log)")
+        for (path, allowed) in [("/v1/transactions/batch", "POST"), ("/v1/rules/dry-run", "POST"), ("/v1/reserves", "GET")] {
+            var request = URLRequest(url: URL(string: node.client.baseURL + path)!)
+            request.httpMethod = "OPTIONS"
+            let (_, response) = try await URLSession.shared.data(for: request)
+            #expect((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Allow") == allowed, "\(path)")
+        }
     }
 }
 
@@ -159,6 +166,10 @@ extension BadInputTests {
                  status: 400, code: "invalid_field"),
             Case(description: "an unknown query parameter", method: "GET", path: "/v1/reserves?page=2", body: nil, status: 400, code: "invalid_field"),
             Case(description: "a method the path does not have", method: "DELETE", path: "/v1/reserves", body: nil, status: 405, code: "method_not_allowed"),
+            // A literal path wins over a template: /v1/transactions/batch is not the transaction "batch".
+            Case(description: "GET on a POST-only literal path", method: "GET", path: "/v1/transactions/batch", body: nil, status: 405,
+                 code: "method_not_allowed"),
+            Case(description: "GET on the dry run", method: "GET", path: "/v1/rules/dry-run", body: nil, status: 405, code: "method_not_allowed"),
         ]
     }
 }
