@@ -44,6 +44,12 @@ public struct NodeData: Sendable {
         return try CurveKeyPair(secretKey: secret(at: file, byteCount: 32))
     }
 
+    /// The region's X25519 key for sealed inter-region messages, created on first use; its public key
+    /// is listed in the registry.
+    public func sealingKey() throws -> SealingKey {
+        try SealingKey(secret: secret(at: (directory as NSString).appendingPathComponent("sealing-key"), byteCount: SealingKey.byteCount))
+    }
+
     /// The block-signing key, created on first use.
     public func blockKey() throws -> SigningKey {
         try SigningKey(seed: secret(at: blockKeyPath, byteCount: Ed25519.seedByteCount))

@@ -64,6 +64,7 @@ public enum NodeRunner {
         let endpoints = options.role == .all
             ? (work: "inproc://sdt-work", outcomes: "inproc://sdt-outcomes")
             : (work: options.config.queueEndpoint, outcomes: options.config.outcomesEndpoint)
+        _ = try checkRegistry(options)
         let security = try queueSecurity(options, context: context)
         defer { security?.authenticator?.stop() }
         var services: [any Service] = []
@@ -192,6 +193,29 @@ public enum NodeRunner {
         return [front, app]
     }
 
+    /// The registry the config names, verified with its authority key, and checked against this node:
+    /// its region must be listed with the key this node's blocks are signed with and the node's
+    /// sealing key. Nil without `[registry]`.
+    public static func checkRegistry(_ options: NodeOptions) throws -> RegionRegistry? {
+        guard let configured = options.config.registry, let authority = Hex.decode(configured.authorityKey) else { return nil }
+        let registry = try RegionRegistry.load(path: configured.path, authorityKey: authority)
+        let region = options.config.region
+        guard let mine = registry.entry(region) else {
+            throw ConfigError("the registry \(configured.path) (version \(registry.version)) does not list \(region)")
+        }
+        let blockKey = try blockPublicKey(options)
+        guard mine.blockPublicKey == blockKey else {
+            throw ConfigError("the registry lists block key \(Hex.encode(mine.blockPublicKey)) for \(region), but this node's blocks are "
+                              + "signed with \(Hex.encode(blockKey)): the registry must be re-signed with this region's key")
+        }
+        let sealing = try options.data.sealingKey().publicKey
+        guard mine.sealingPublicKey == sealing else {
+            throw ConfigError("the registry lists sealing key \(Hex.encode(mine.sealingPublicKey)) for \(region), but this node's is "
+                              + "\(Hex.encode(sealing)) (sealing-key in its data directory)")
+        }
+        return registry
+    }
+
     /// For separate processes with CURVE keys in the config: this process's keys, checked against the
     /// config, the applier's public key, and (in the applier) the authenticator admitting only the
     /// listed fronts. Nil in one process, or on a plain loopback queue.
@@ -272,7 +296,8 @@ public enum NodeRunner {
         )
     }
 
-    static func blockPublicKey(_ options: NodeOptions) throws -> [UInt8] {
+    /// The key this node's blocks are signed with: the custody quorum's (from its transcript) or the single key's.
+    public static func blockPublicKey(_ options: NodeOptions) throws -> [UInt8] {
         guard let custody = options.config.custody else { return try options.data.blockKey().publicKey }
         let transcript = try CeremonyTranscript.read(from: custody.transcriptPath)
         try transcript.verify(requireAllSignatures: true)

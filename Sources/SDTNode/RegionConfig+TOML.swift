@@ -35,7 +35,7 @@ extension RegionConfig {
         http_connections_max = \(limits.httpConnectionsMax)
         http_header_bytes_max = \(limits.httpHeaderBytesMax)
 
-        """ + (tls.map { tls in
+        """ + (registry.map { "\n[registry]\nfile = \"\($0.path)\"\nauthority_key = \"\($0.authorityKey)\"\n" } ?? "") + (tls.map { tls in
             "\n[tls]\ncertificate = \"\(tls.certificatePath)\"\nprivate_key = \"\(tls.privateKeyPath)\"\n"
                 + (tls.clientCAPath.map { "client_ca = \"\($0)\"\n" } ?? "")
         } ?? "") + (custody.map { custody in

@@ -50,6 +50,18 @@ public struct RegionConfig: Sendable, Equatable {
     public var treasuryAccount: String?
     /// TLS for the HTTP front; without it plain HTTP, which only a loopback address may serve.
     public var tls: TLS?
+    /// The signed registry of the regions this one knows, and the key of the authority that signs it.
+    public var registry: Registry?
+
+    public struct Registry: Sendable, Equatable {
+        public var path: String
+        public var authorityKey: String
+
+        public init(path: String, authorityKey: String) {
+            self.path = path
+            self.authorityKey = authorityKey
+        }
+    }
 
     /// The front's certificate and key (PEM files), and optionally the CA whose certificates clients
     /// must present (mutual TLS, for institutional clients). TLS 1.3 only.
@@ -94,6 +106,9 @@ public struct RegionConfig: Sendable, Equatable {
             if let rules = config.rulesPath, !rules.hasPrefix("/") {
                 config.rulesPath = folder.appendingPathComponent(rules)
             }
+            if let registry = config.registry?.path, !registry.hasPrefix("/") {
+                config.registry?.path = folder.appendingPathComponent(registry)
+            }
             if var tls = config.tls {
                 func absolute(_ path: String) -> String { path.hasPrefix("/") ? path : folder.appendingPathComponent(path) }
                 tls.certificatePath = absolute(tls.certificatePath)
@@ -113,6 +128,7 @@ public struct RegionConfig: Sendable, Equatable {
         let table = try TOMLTable(string: text)
         try refuseUnknown(table, allowed: [
             "region", "name", "jurisdiction", "tokens", "rules", "treasury_account", "endpoints", "operators", "limits", "custody", "tls",
+            "registry",
         ], in: "top level")
         let endpoints = try subtable(table, "endpoints", allowed: ["http", "queue", "outcomes", "queue_public_key", "front_public_keys"])
         let operators = try subtable(table, "operators", allowed: ["keys", "roles"])
@@ -149,6 +165,14 @@ public struct RegionConfig: Sendable, Equatable {
                 timeoutMilliseconds: timeout
             )
             guard config.custody?.endpoints.count == 3 else { throw ConfigError("custody.custodians: list the 3 custodians' endpoints, in identifier order") }
+        }
+        if table.contains(key: "registry") {
+            let registry = try subtable(table, "registry", allowed: ["file", "authority_key"])
+            let key = try string(registry, "authority_key", in: "registry")
+            guard Identifier.isValidHex(key[...], byteCount: 32), Ed25519Group.isValidElement(Hex.decode(key) ?? []) else {
+                throw ConfigError("registry.authority_key: \(Echo.quoted(key.prefix(64))) is not an Ed25519 public key (64 lowercase hex)")
+            }
+            config.registry = Registry(path: try string(registry, "file", in: "registry"), authorityKey: key)
         }
         if table.contains(key: "tls") {
             let tls = try subtable(table, "tls", allowed: ["certificate", "private_key", "client_ca"])

@@ -13,17 +13,11 @@ struct CustodianCommand: ParsableCommand {
 
     struct Keygen: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make the custodian's identity key (encrypted keystore).")
-        @Option var out: String
-        @OptionGroup var passphrase: PassphraseOptions
-
-        func validate() throws {
-            guard !FileManager.default.fileExists(atPath: out) else { throw ValidationError("\(out) exists; choose another path") }
-        }
+        @OptionGroup var keystore: NewKeystoreOptions
 
         func run() throws {
-            let key = SigningKey()
-            try Keystore.seal(key, purpose: "custodian-identity", passphrase: passphrase.passphrase(prompt: "New passphrase: ")).write(to: out)
-            print("identity public key \(key.publicKeyHex)\nkeystore            \(out)")
+            let key = try keystore.create(purpose: "custodian-identity")
+            print("identity public key \(key.publicKeyHex)\nkeystore            \(keystore.out)")
         }
     }
 

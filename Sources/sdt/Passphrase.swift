@@ -33,3 +33,20 @@ func fail(_ message: String) -> ExitCode {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     return ExitCode.failure
 }
+
+/// `--out` of a command that makes a new keystore, and the passphrase it is sealed under.
+struct NewKeystoreOptions: ParsableArguments {
+    @Option(help: "Keystore file to create.") var out: String
+    @OptionGroup var passphrase: PassphraseOptions
+
+    func validate() throws {
+        guard !FileManager.default.fileExists(atPath: out) else { throw ValidationError("\(out) exists; choose another path") }
+    }
+
+    /// Makes a fresh key, seals it (Argon2id + XChaCha20-Poly1305) for `purpose` into `out`, returns it.
+    func create(purpose: String) throws -> SigningKey {
+        let key = SigningKey()
+        try Keystore.seal(key, purpose: purpose, passphrase: passphrase.passphrase(prompt: "New passphrase: ")).write(to: out)
+        return key
+    }
+}

@@ -7,7 +7,7 @@ struct SDT: AsyncParsableCommand {
         abstract: "State Depository Token platform: region node, wallet, operator tools, audit, demo and benchmark.",
         subcommands: [
             NodeCommand.self, AdminCommand.self, WalletCommand.self, AuditCommand.self, DemoCommand.self, BenchCommand.self,
-            CryptoCommand.self, CeremonyCommand.self, CustodianCommand.self, SimulateCommand.self,
+            CryptoCommand.self, CeremonyCommand.self, CustodianCommand.self, SimulateCommand.self, RegistryCommand.self,
         ]
     )
 }

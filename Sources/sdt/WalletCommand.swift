@@ -14,19 +14,16 @@ struct WalletCommand: AsyncParsableCommand {
 
     struct Keygen: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Generate a device key, stored encrypted (Argon2id + XChaCha20-Poly1305).")
-        @Option(help: "Keystore file to create.") var out: String
+        @OptionGroup var keystore: NewKeystoreOptions
         @Option(help: "device or operator.") var purpose: String = "device"
-        @OptionGroup var passphrase: PassphraseOptions
 
         func validate() throws {
-            guard !FileManager.default.fileExists(atPath: out) else { throw ValidationError("\(out) exists; choose another path") }
             guard ["device", "operator"].contains(purpose) else { throw ValidationError("--purpose must be device or operator") }
         }
 
         func run() throws {
-            let key = SigningKey()
-            try Keystore.seal(key, purpose: purpose, passphrase: passphrase.passphrase(prompt: "New passphrase: ")).write(to: out)
-            print("public key \(key.publicKeyHex)\nkeystore   \(out)")
+            let key = try keystore.create(purpose: purpose)
+            print("public key \(key.publicKeyHex)\nkeystore   \(keystore.out)")
         }
     }
 
