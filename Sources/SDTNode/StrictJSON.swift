@@ -59,7 +59,7 @@ enum StrictJSON {
         mutating func object(depth: Int) throws(Failure) {
             let start = index
             try expect(UInt8(ascii: "{"))
-            var keys: Set<String> = []
+            var keys: Set<ArraySlice<UInt8>> = []
             skipSpace()
             if current == UInt8(ascii: "}") {
                 index += 1
@@ -67,9 +67,10 @@ enum StrictJSON {
             }
             while true {
                 skipSpace()
-                let key = try string()
+                let key = try string(asKey: true)
                 guard keys.insert(key).inserted else {
-                    throw Failure("the object at byte \(start) has the key \"\(key.prefix(40))\" twice; send each field once")
+                    let name = String(decoding: key.prefix(40), as: UTF8.self)
+                    throw Failure("the object at byte \(start) has the key \"\(name)\" twice; send each field once")
                 }
                 skipSpace()
                 try expect(UInt8(ascii: ":"))
@@ -105,28 +106,30 @@ enum StrictJSON {
             }
         }
 
-        /// A string, returned with its escapes decoded, so that `"a"` and `"\u0061"` are the same key.
-        mutating func string() throws(Failure) -> String {
+        /// A string. For a key, its bytes with escapes decoded, so that `"a"` and `"\u0061"` are the same
+        /// key; a value is only checked, without copying (bodies carry hundreds of hex strings).
+        mutating func string(asKey: Bool = false) throws(Failure) -> ArraySlice<UInt8> {
             try expect(UInt8(ascii: "\""))
-            var scalars = String.UnicodeScalarView()
-            var raw: [UInt8] = []
-            func flush() {
-                if !raw.isEmpty { scalars.append(contentsOf: String(decoding: raw, as: UTF8.self).unicodeScalars) }
-                raw = []
-            }
+            let start = index
+            // The decoded key, from its first escape on; until then the key is its raw bytes.
+            var decoded: [UInt8]?
             while let byte = current {
                 index += 1
                 switch byte {
                 case UInt8(ascii: "\""):
-                    flush()
-                    return String(scalars)
+                    guard asKey else { return [] }
+                    return decoded.map { $0[...] } ?? bytes[start..<(index - 1)]
                 case UInt8(ascii: "\\"):
-                    flush()
-                    scalars.append(try escape())
+                    let before = index - 1
+                    let scalar = try escape()
+                    if asKey {
+                        if decoded == nil { decoded = Array(bytes[start..<before]) }
+                        UTF8.encode(scalar) { decoded?.append($0) }
+                    }
                 case 0x00..<0x20:
                     throw Failure("a control character (0x\(String(byte, radix: 16))) inside a string at byte \(index - 1)")
                 default:
-                    raw.append(byte)
+                    decoded?.append(byte)
                 }
             }
             throw Failure("a string is not closed")
