@@ -22,7 +22,8 @@ struct SignedReads: ClientMiddleware {
             method: request.method.rawValue, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "",
             timeMilliseconds: clock.nowMilliseconds(), publicKeyHex: key.publicKeyHex
         )
-        request.headerFields[.authorization] = signed.authorization(signatureHex: Hex.encode(key.sign(signed.signingBytes)))
+        request.headerFields[.authorization] = signed.authorization(
+            signatureHex: Hex.encode(key.sign(signed.signingBytes)))
         return try await next(request, body, baseURL)
     }
 }

@@ -35,9 +35,13 @@ public struct SignedRequest: Sendable, Hashable {
 
     /// The exact bytes signed.
     public var signingBytes: [UInt8] {
-        CanonicalRecord(header: Self.header, fields: [
-            ("method", method), ("path", path), ("query", query), ("time", String(timeMilliseconds)), ("public_key", publicKeyHex),
-        ]).bytes
+        CanonicalRecord(
+            header: Self.header,
+            fields: [
+                ("method", method), ("path", path), ("query", query), ("time", String(timeMilliseconds)),
+                ("public_key", publicKeyHex),
+            ]
+        ).bytes
     }
 
     /// The `Authorization` header value for `signature` (hex).
@@ -46,9 +50,12 @@ public struct SignedRequest: Sendable, Hashable {
     }
 
     /// The key, time and signature of an `Authorization` header, or why it is not one.
-    public static func parseAuthorization(_ value: String) -> Result<(keyHex: String, time: Int64, signatureHex: String), RecordError> {
+    public static func parseAuthorization(
+        _ value: String
+    ) -> Result<(keyHex: String, time: Int64, signatureHex: String), RecordError> {
         guard value.hasPrefix(scheme + " ") else {
-            return .failure(RecordError("Authorization: the scheme is not \(scheme); see the contract's security schemes"))
+            return .failure(
+                RecordError("Authorization: the scheme is not \(scheme); see the contract's security schemes"))
         }
         var fields: [String: String] = [:]
         for part in value.dropFirst(scheme.count + 1).split(separator: ",") {

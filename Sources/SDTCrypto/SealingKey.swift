@@ -11,9 +11,13 @@ public struct SealingKey: Sendable {
     /// The pair whose secret scalar is `secret` (32 bytes; X25519 clamps it).
     public init(secret: [UInt8]) throws(CryptoError) {
         Sodium.ensureInitialised()
-        guard secret.count == Self.byteCount else { throw CryptoError("an X25519 secret key is \(Self.byteCount) bytes") }
+        guard secret.count == Self.byteCount else {
+            throw CryptoError("an X25519 secret key is \(Self.byteCount) bytes")
+        }
         var publicKey = [UInt8](repeating: 0, count: Int(crypto_box_PUBLICKEYBYTES))
-        guard crypto_scalarmult_base(&publicKey, secret) == 0 else { throw CryptoError("crypto_scalarmult_base failed") }
+        guard crypto_scalarmult_base(&publicKey, secret) == 0 else {
+            throw CryptoError("crypto_scalarmult_base failed")
+        }
         self.publicKey = publicKey
         self.secret = secret
     }
@@ -33,7 +37,9 @@ public struct SealingKey: Sendable {
     public func sharedSecret(with peerPublicKey: [UInt8]) throws(CryptoError) -> [UInt8] {
         guard peerPublicKey.count == 32 else { throw CryptoError("an X25519 public key is 32 bytes") }
         var shared = [UInt8](repeating: 0, count: 32)
-        guard crypto_scalarmult(&shared, secret, peerPublicKey) == 0 else { throw CryptoError("the peer key is of small order") }
+        guard crypto_scalarmult(&shared, secret, peerPublicKey) == 0 else {
+            throw CryptoError("the peer key is of small order")
+        }
         return shared
     }
 
@@ -41,9 +47,13 @@ public struct SealingKey: Sendable {
     /// sender is authenticated by what the message carries, e.g. a quorum-signed block).
     public static func seal(_ message: [UInt8], to publicKey: [UInt8]) throws(CryptoError) -> [UInt8] {
         Sodium.ensureInitialised()
-        guard publicKey.count == Int(crypto_box_PUBLICKEYBYTES) else { throw CryptoError("an X25519 public key is 32 bytes") }
+        guard publicKey.count == Int(crypto_box_PUBLICKEYBYTES) else {
+            throw CryptoError("an X25519 public key is 32 bytes")
+        }
         var sealed = [UInt8](repeating: 0, count: message.count + Int(crypto_box_sealbytes()))
-        guard crypto_box_seal(&sealed, message, UInt64(message.count), publicKey) == 0 else { throw CryptoError("crypto_box_seal failed") }
+        guard crypto_box_seal(&sealed, message, UInt64(message.count), publicKey) == 0 else {
+            throw CryptoError("crypto_box_seal failed")
+        }
         return sealed
     }
 

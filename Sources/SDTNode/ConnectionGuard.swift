@@ -58,9 +58,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         deadline?.cancel()
         let tooLarge = parserError == .headerOverflow
         let status: HTTPResponse.Status = tooLarge ? .requestHeaderFieldsTooLarge : .badRequest
-        let detail = tooLarge ? "The request line and headers are larger than this node accepts (limits.http_header_bytes_max)."
+        let detail =
+            tooLarge
+            ? "The request line and headers are larger than this node accepts (limits.http_header_bytes_max)."
             : "The request is not valid HTTP/1.1."
-        let body = #"{"type":"about:blank","title":"\#(status.reasonPhrase)","status":\#(status.code),"code":"\#(tooLarge ? "headers_too_large" : "bad_request")","detail":"\#(detail)"}"#
+        let body =
+            #"{"type":"about:blank","title":"\#(status.reasonPhrase)","status":\#(status.code),"code":"\#(tooLarge ? "headers_too_large" : "bad_request")","detail":"\#(detail)"}"#
         var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
         buffer.writeString(body)
         var fields = HTTPFields()

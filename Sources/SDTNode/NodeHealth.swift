@@ -56,7 +56,9 @@ enum Heartbeat {
             writer.write(custodian.reachable ? UInt8(1) : UInt8(0))
             writer.write(problemKind(custodian.lastProblem?.kind))
             writer.write(string: custodian.lastProblem?.round ?? "")
-            writer.write(string: custodian.lastProblem.flatMap { if case .refused(let reason) = $0.kind { reason } else { nil } } ?? "")
+            writer.write(
+                string: custodian.lastProblem.flatMap { if case .refused(let reason) = $0.kind { reason } else { nil } }
+                    ?? "")
         }
         return writer.bytes
     }
@@ -76,17 +78,19 @@ enum Heartbeat {
             let kind = try reader.read(UInt8.self)
             let round = try reader.readString()
             let reason = try reader.readString()
-            let problem: CustodianProblem.Kind? = switch kind {
-            case 1: .noAnswer
-            case 2: .refused(reason)
-            case 3: .badShare
-            case 4: .malformed
-            default: nil
-            }
-            custodians.append(CustodianStatus(
-                identifier: identifier, name: name, reachable: reachable,
-                lastProblem: problem.map { CustodianProblem(identifier: identifier, round: round, kind: $0) }
-            ))
+            let problem: CustodianProblem.Kind? =
+                switch kind {
+                case 1: .noAnswer
+                case 2: .refused(reason)
+                case 3: .badShare
+                case 4: .malformed
+                default: nil
+                }
+            custodians.append(
+                CustodianStatus(
+                    identifier: identifier, name: name, reachable: reachable,
+                    lastProblem: problem.map { CustodianProblem(identifier: identifier, round: round, kind: $0) }
+                ))
         }
         return Custody(threshold: threshold, custodians: custodians)
     }

@@ -44,13 +44,16 @@ struct RequestAuthentication<Context: RequestContext>: RouterMiddleware {
     let ledger: LedgerReader
     let clock: any WallClock
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         guard let header = request.headers[.authorization] else { return try await next(request, context) }
         switch reader(for: request, authorization: header) {
         case .success(let reader):
             return try await Reader.$current.withValue(reader) { try await next(request, context) }
         case .failure(let problem):
-            var response = Problem.response(status: .unauthorized, code: "authentication_invalid", detail: problem.description)
+            var response = Problem.response(
+                status: .unauthorized, code: "authentication_invalid", detail: problem.description)
             response.headers[.wwwAuthenticate] = SignedRequest.scheme
             return response
         }
@@ -64,16 +67,21 @@ struct RequestAuthentication<Context: RequestContext>: RouterMiddleware {
         }
         let skew = parsed.time - clock.nowMilliseconds()
         guard abs(skew) <= SignedRequest.skewMilliseconds else {
-            return .failure(RecordError("Authorization: time is \(skew / 1000) s from the node's clock; sign with the current time "
-                                        + "(within \(SignedRequest.skewMilliseconds / 1000) s)"))
+            return .failure(
+                RecordError(
+                    "Authorization: time is \(skew / 1000) s from the node's clock; sign with the current time "
+                        + "(within \(SignedRequest.skewMilliseconds / 1000) s)"))
         }
-        let signed = SignedRequest(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
-                                   timeMilliseconds: parsed.time, publicKeyHex: parsed.keyHex)
+        let signed = SignedRequest(
+            method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
+            timeMilliseconds: parsed.time, publicKeyHex: parsed.keyHex)
         guard let signature = Hex.decode(parsed.signatureHex), let key = Hex.decode(parsed.keyHex),
-              Ed25519.verify(signature: signature, message: signed.signingBytes, publicKey: key)
+            Ed25519.verify(signature: signature, message: signed.signingBytes, publicKey: key)
         else {
-            return .failure(RecordError("Authorization: the signature does not verify over this request's SDT-REQUEST-V1 record "
-                                        + "(method, path and query as sent, time, key)"))
+            return .failure(
+                RecordError(
+                    "Authorization: the signature does not verify over this request's SDT-REQUEST-V1 record "
+                        + "(method, path and query as sent, time, key)"))
         }
         if let roles = config.roles(of: parsed.keyHex) { return .success(.operator(key: parsed.keyHex, roles: roles)) }
         guard let registered = try? ledger.deviceKey(parsed.keyHex) else {

@@ -31,18 +31,24 @@ public struct RegionRegistry: Sendable, Equatable {
     /// Reads the registry at `path` and its signature, and returns it only if the signature verifies
     /// with `authorityKey`.
     public static func load(path: String, authorityKey: [UInt8]) throws -> RegionRegistry {
-        guard let file = FileManager.default.contents(atPath: path) else { throw ConfigError("cannot read the registry \(path)") }
+        guard let file = FileManager.default.contents(atPath: path) else {
+            throw ConfigError("cannot read the registry \(path)")
+        }
         let signaturePath = signaturePath(of: path)
         guard let signatureFile = FileManager.default.contents(atPath: signaturePath) else {
             throw ConfigError("the registry \(path) is not signed: \(signaturePath) is missing (sdt registry sign)")
         }
         let signature = try RegistrySignature.parse(Array(signatureFile), path: signaturePath)
         guard signature.authorityKey == authorityKey else {
-            throw ConfigError("the registry \(path) is signed by \(Hex.encode(signature.authorityKey)), not by the registry authority "
-                              + "this config trusts (registry.authority_key \(Hex.encode(authorityKey)))")
+            throw ConfigError(
+                "the registry \(path) is signed by \(Hex.encode(signature.authorityKey)), not by the registry authority "
+                    + "this config trusts (registry.authority_key \(Hex.encode(authorityKey)))")
         }
-        guard Ed25519.verify(signature: signature.signature, message: signingBytes(Array(file)), publicKey: authorityKey) else {
-            throw ConfigError("the registry \(path) does not match its signature: changed after it was signed, or signed wrongly")
+        guard
+            Ed25519.verify(signature: signature.signature, message: signingBytes(Array(file)), publicKey: authorityKey)
+        else {
+            throw ConfigError(
+                "the registry \(path) does not match its signature: changed after it was signed, or signed wrongly")
         }
         do {
             return try parse(String(decoding: file, as: UTF8.self))
@@ -61,43 +67,59 @@ public struct RegionRegistry: Sendable, Equatable {
         for key in table.keys where !["version", "regions"].contains(key) {
             throw ConfigError("unknown key \(Echo.quoted(key)); allowed: regions, version")
         }
-        guard let version = table["version"]?.int, version >= 1 else { throw ConfigError("version: a positive integer is required") }
-        guard let regions = table["regions"]?.array else { throw ConfigError("[[regions]]: at least one region is required") }
+        guard let version = table["version"]?.int, version >= 1 else {
+            throw ConfigError("version: a positive integer is required")
+        }
+        guard let regions = table["regions"]?.array else {
+            throw ConfigError("[[regions]]: at least one region is required")
+        }
         var entries: [Entry] = []
         for (index, element) in regions.enumerated() {
             let place = "regions[\(index)]"
             guard let region = element.table else { throw ConfigError("\(place): a table is required") }
             let allowed: Set<String> = ["code", "name", "block_public_key", "sealing_public_key", "endpoint"]
             for key in region.keys where !allowed.contains(key) {
-                throw ConfigError("\(place): unknown key \(Echo.quoted(key)); allowed: \(allowed.sorted().joined(separator: ", "))")
+                throw ConfigError(
+                    "\(place): unknown key \(Echo.quoted(key)); allowed: \(allowed.sorted().joined(separator: ", "))")
             }
             func text(_ key: String) throws -> String {
-                guard let value = region[key]?.string else { throw ConfigError("\(place).\(key): a string is required") }
+                guard let value = region[key]?.string else {
+                    throw ConfigError("\(place).\(key): a string is required")
+                }
                 return value
             }
             func key(_ name: String) throws -> [UInt8] {
                 let value = try text(name)
                 guard Identifier.isValidHex(value[...], byteCount: 32), let bytes = Hex.decode(value) else {
-                    throw ConfigError("\(place).\(name): \(Echo.quoted(value)) is not a 32-byte key in 64 lowercase hex")
+                    throw ConfigError(
+                        "\(place).\(name): \(Echo.quoted(value)) is not a 32-byte key in 64 lowercase hex")
                 }
                 return bytes
             }
             let code = try text("code")
-            guard Identifier.isValidRegionCode(code[...]) else { throw ConfigError("\(place).code: \(Echo.quoted(code)) is not a code like us-tx") }
-            guard !entries.contains(where: { $0.code == code }) else { throw ConfigError("\(place).code: \(code) is listed twice") }
+            guard Identifier.isValidRegionCode(code[...]) else {
+                throw ConfigError("\(place).code: \(Echo.quoted(code)) is not a code like us-tx")
+            }
+            guard !entries.contains(where: { $0.code == code }) else {
+                throw ConfigError("\(place).code: \(code) is listed twice")
+            }
             let blockKey = try key("block_public_key")
             guard Ed25519Group.isValidElement(blockKey) else {
                 throw ConfigError("\(place).block_public_key: not an Ed25519 public key of the prime-order subgroup")
             }
-            entries.append(Entry(code: code, name: try text("name"), blockPublicKey: blockKey,
-                                 sealingPublicKey: try key("sealing_public_key"), endpoint: try text("endpoint")))
+            entries.append(
+                Entry(
+                    code: code, name: try text("name"), blockPublicKey: blockKey,
+                    sealingPublicKey: try key("sealing_public_key"), endpoint: try text("endpoint")))
         }
         guard !entries.isEmpty else { throw ConfigError("[[regions]]: at least one region is required") }
         return RegionRegistry(version: Int64(version), entries: entries)
     }
 
     /// `[[regions]]` lines for one region, as `sdt registry entry` prints them for the authority.
-    public static func entryText(code: String, name: String, blockPublicKey: [UInt8], sealingPublicKey: [UInt8], endpoint: String) -> String {
+    public static func entryText(
+        code: String, name: String, blockPublicKey: [UInt8], sealingPublicKey: [UInt8], endpoint: String
+    ) -> String {
         """
         [[regions]]
         code = "\(code)"
@@ -131,9 +153,9 @@ public struct RegistrySignature: Sendable, Equatable {
 
     static func parse(_ bytes: [UInt8], path: String) throws -> RegistrySignature {
         guard let table = try? TOMLTable(string: String(decoding: bytes, as: UTF8.self)),
-              table["format"]?.string == "SDT-REGISTRY-SIGNATURE-V1",
-              let key = table["authority_key"]?.string.flatMap(Hex.decode), key.count == 32,
-              let signature = table["signature"]?.string.flatMap(Hex.decode), signature.count == 64
+            table["format"]?.string == "SDT-REGISTRY-SIGNATURE-V1",
+            let key = table["authority_key"]?.string.flatMap(Hex.decode), key.count == 32,
+            let signature = table["signature"]?.string.flatMap(Hex.decode), signature.count == 64
         else {
             throw ConfigError("\(path) is not a registry signature (format, authority_key: 64 hex, signature: 128 hex)")
         }

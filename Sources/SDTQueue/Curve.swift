@@ -12,7 +12,9 @@ public struct CurveKeyPair: Sendable, Equatable {
     public static func generate() throws(QueueError) -> CurveKeyPair {
         var publicText = [CChar](repeating: 0, count: 41)
         var secretText = [CChar](repeating: 0, count: 41)
-        guard zmq_curve_keypair(&publicText, &secretText) == 0 else { throw QueueError("zmq_curve_keypair (is libzmq built with CURVE?)") }
+        guard zmq_curve_keypair(&publicText, &secretText) == 0 else {
+            throw QueueError("zmq_curve_keypair (is libzmq built with CURVE?)")
+        }
         defer { for index in secretText.indices { secretText[index] = 0 } }
         return CurveKeyPair(publicKey: try z85Decode(publicText), secretKey: try z85Decode(secretText))
     }
@@ -70,7 +72,9 @@ public final class CurveAuthenticator: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     /// Starts answering for `context`; `refused` hears each client key turned away.
-    public init(context: QueueContext, allowedClientKeys: Set<[UInt8]>, refused: @escaping @Sendable ([UInt8]) -> Void) throws {
+    public init(
+        context: QueueContext, allowedClientKeys: Set<[UInt8]>, refused: @escaping @Sendable ([UInt8]) -> Void
+    ) throws {
         socket = try QueueSocket(context, .reply)
         try socket.bind("inproc://zeromq.zap.01")
         allowed = allowedClientKeys
@@ -90,7 +94,7 @@ public final class CurveAuthenticator: @unchecked Sendable {
             let received: [[UInt8]]?
             do {
                 received = try socket.receiveParts(timeoutMilliseconds: 100)
-            } catch where error.code == .closed {
+            } catch  where error.code == .closed {
                 return
             } catch {
                 continue

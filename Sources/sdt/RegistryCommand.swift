@@ -15,7 +15,8 @@ struct RegistryCommand: ParsableCommand {
     )
 
     struct Keygen: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Make the registry authority's signing key (encrypted keystore).")
+        static let configuration = CommandConfiguration(
+            abstract: "Make the registry authority's signing key (encrypted keystore).")
         @OptionGroup var keystore: NewKeystoreOptions
 
         func run() throws {
@@ -26,7 +27,8 @@ struct RegistryCommand: ParsableCommand {
 
     struct Entry: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print this region's [[regions]] entry (its block key and sealing key) for the registry authority."
+            abstract:
+                "Print this region's [[regions]] entry (its block key and sealing key) for the registry authority."
         )
         @Option(help: "The region config.") var region: String
         @Option(help: "The node's data directory (its sealing key is created there if missing).") var data: String
@@ -35,11 +37,14 @@ struct RegistryCommand: ParsableCommand {
         func run() throws {
             do {
                 let config = try RegionConfig.load(path: region)
-                let options = NodeOptions(config: config, data: try NodeData(directory: data), role: .all, logger: Logger(label: "sdt.registry"))
-                print(RegionRegistry.entryText(
-                    code: config.region, name: config.name, blockPublicKey: try NodeRunner.blockPublicKey(options),
-                    sealingPublicKey: try options.data.sealingKey().publicKey, endpoint: endpoint
-                ), terminator: "")
+                let options = NodeOptions(
+                    config: config, data: try NodeData(directory: data), role: .all,
+                    logger: Logger(label: "sdt.registry"))
+                print(
+                    RegionRegistry.entryText(
+                        code: config.region, name: config.name, blockPublicKey: try NodeRunner.blockPublicKey(options),
+                        sealingPublicKey: try options.data.sealingKey().publicKey, endpoint: endpoint
+                    ), terminator: "")
             } catch {
                 throw fail("\(error)")
             }
@@ -47,19 +52,24 @@ struct RegistryCommand: ParsableCommand {
     }
 
     struct Sign: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Sign a registry file with the authority's key; writes <file>.sig.")
+        static let configuration = CommandConfiguration(
+            abstract: "Sign a registry file with the authority's key; writes <file>.sig.")
         @Option var registry: String
         @Option(help: "The authority's keystore.") var key: String
         @OptionGroup var passphrase: PassphraseOptions
 
         func run() throws {
-            guard let file = FileManager.default.contents(atPath: registry) else { throw fail("cannot read \(registry)") }
+            guard let file = FileManager.default.contents(atPath: registry) else {
+                throw fail("cannot read \(registry)")
+            }
             do {
                 let parsed = try RegionRegistry.parse(String(decoding: file, as: UTF8.self))
                 let signature = RegistrySignature.sign(Array(file), with: try passphrase.openKey(key))
-                try signature.text.write(toFile: RegionRegistry.signaturePath(of: registry), atomically: true, encoding: .utf8)
-                print("signed registry version \(parsed.version) (\(parsed.entries.map(\.code).joined(separator: ", "))) with "
-                      + "\(Hex.encode(signature.authorityKey)): \(RegionRegistry.signaturePath(of: registry))")
+                try signature.text.write(
+                    toFile: RegionRegistry.signaturePath(of: registry), atomically: true, encoding: .utf8)
+                print(
+                    "signed registry version \(parsed.version) (\(parsed.entries.map(\.code).joined(separator: ", "))) with "
+                        + "\(Hex.encode(signature.authorityKey)): \(RegionRegistry.signaturePath(of: registry))")
             } catch {
                 throw fail("\(registry): \(error)")
             }
@@ -67,17 +77,22 @@ struct RegistryCommand: ParsableCommand {
     }
 
     struct Verify: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check a registry's signature with the authority's public key and list it.")
+        static let configuration = CommandConfiguration(
+            abstract: "Check a registry's signature with the authority's public key and list it.")
         @Option var registry: String
         @Option(help: "The authority's public key (64 hex).") var authorityKey: String
 
         func run() throws {
-            guard let key = Hex.decode(authorityKey), key.count == 32 else { throw ValidationError("--authority-key: 64 lowercase hex") }
+            guard let key = Hex.decode(authorityKey), key.count == 32 else {
+                throw ValidationError("--authority-key: 64 lowercase hex")
+            }
             do {
                 let verified = try RegionRegistry.load(path: registry, authorityKey: key)
                 print("registry version \(verified.version): signature verifies")
                 for entry in verified.entries {
-                    print("  \(entry.code)  \(entry.name)  block \(Hex.encode(entry.blockPublicKey).prefix(16))…  \(entry.endpoint)")
+                    print(
+                        "  \(entry.code)  \(entry.name)  block \(Hex.encode(entry.blockPublicKey).prefix(16))…  \(entry.endpoint)"
+                    )
                 }
             } catch {
                 throw fail("\(error)")

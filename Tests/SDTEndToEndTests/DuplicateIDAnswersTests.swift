@@ -23,7 +23,8 @@ import Testing
 
     static func recordSHA3(_ body: Components.Schemas.SignedTransfer) throws -> String {
         let transfer = try Transfer(
-            region: body.region, transactionID: body.transactionId, from: body.from, to: body.to, token: body.token.rawValue,
+            region: body.region, transactionID: body.transactionId, from: body.from, to: body.to,
+            token: body.token.rawValue,
             amountMinorUnits: body.amount, publicKeyHex: body.publicKey
         )
         return Hex.encode(SHA3.hash256(transfer.signingBytes))
@@ -36,7 +37,9 @@ import Testing
         let node = try TestNode()
         try await node.start()
         let start: Int64 = 20_000
-        let keys = ["alice": try await node.holder("alice", usd: start), "carol": try await node.holder("carol", usd: start)]
+        let keys = [
+            "alice": try await node.holder("alice", usd: start), "carol": try await node.holder("carol", usd: start),
+        ]
         _ = try await node.holder("bob")
         var answers: [Answered] = []
         var ids: Set<String> = []
@@ -49,13 +52,17 @@ import Testing
                     let payee = payer == "alice" ? ["bob", "carol"][pick(0...1)] : "bob"
                     // Now and then more than the payer holds, so that a rival body fails on funds.
                     let amount = pick(0...5) == 0 ? Int64(start * 10) : Int64(pick(1...1_500))
-                    bodies.append(try Signing.transfer(key: keys[payer]!, region: node.config.region, transactionID: id,
-                                                       from: payer, to: payee, token: .usd, amountMinorUnits: amount))
+                    bodies.append(
+                        try Signing.transfer(
+                            key: keys[payer]!, region: node.config.region, transactionID: id,
+                            from: payer, to: payee, token: .usd, amountMinorUnits: amount))
                 }
                 if payer == "alice", pick(0...2) == 0 {
                     // carol reuses alice's id for a transfer of her own.
-                    bodies.append(try Signing.transfer(key: keys["carol"]!, region: node.config.region, transactionID: id,
-                                                       from: "carol", to: "bob", token: .usd, amountMinorUnits: 7))
+                    bodies.append(
+                        try Signing.transfer(
+                            key: keys["carol"]!, region: node.config.region, transactionID: id,
+                            from: "carol", to: "bob", token: .usd, amountMinorUnits: 7))
                 }
             }
             for _ in 0..<pick(0...3) { bodies.append(bodies[pick(0...(bodies.count - 1))]) }
@@ -64,8 +71,10 @@ import Testing
                 let results = try await node.client.submitBatch(bodies)
                 #expect(results.count == bodies.count)
                 for (body, result) in zip(bodies, results) {
-                    answers.append(Answered(body: body, state: result.state.rawValue, code: result.code, sequence: result.sequence,
-                                            recordSHA3: result.recordSha3))
+                    answers.append(
+                        Answered(
+                            body: body, state: result.state.rawValue, code: result.code, sequence: result.sequence,
+                            recordSHA3: result.recordSha3))
                 }
             } else {
                 let client = node.client!
@@ -74,10 +83,13 @@ import Testing
                         group.addTask {
                             switch try await client.submit(body) {
                             case .accepted(let status), .queued(let status):
-                                Answered(body: body, state: status.state.rawValue, code: status.code, sequence: status.sequence,
-                                         recordSHA3: status.recordSha3)
+                                Answered(
+                                    body: body, state: status.state.rawValue, code: status.code,
+                                    sequence: status.sequence,
+                                    recordSHA3: status.recordSha3)
                             case .rejected(let problem):
-                                Answered(body: body, state: "rejected", code: problem.code, sequence: nil, recordSHA3: nil)
+                                Answered(
+                                    body: body, state: "rejected", code: problem.code, sequence: nil, recordSHA3: nil)
                             }
                         }
                     }
@@ -92,20 +104,25 @@ import Testing
             let status = try await node.client.status(id)
             guard status.state == .accepted || status.state == .final else { continue }
             applied[id] = status
-            let body = try #require(answers.first { $0.body.transactionId == id && (try? Self.recordSHA3($0.body)) == status.recordSha3 },
-                                   "the ledger applied a body under \(id) that nobody sent")
+            let body = try #require(
+                answers.first { $0.body.transactionId == id && (try? Self.recordSHA3($0.body)) == status.recordSha3 },
+                "the ledger applied a body under \(id) that nobody sent")
             expected[body.body.from]! -= body.body.amount
             expected[body.body.to]! += body.body.amount
         }
         var checked = 0
         for answer in answers {
             let hash = try Self.recordSHA3(answer.body)
-            if let recordSHA3 = answer.recordSHA3 { #expect(recordSHA3 == hash, "an answer about another body: \(answer)") }
+            if let recordSHA3 = answer.recordSHA3 {
+                #expect(recordSHA3 == hash, "an answer about another body: \(answer)")
+            }
             let ledger = applied[answer.body.transactionId]
             let isApplied = ledger?.recordSha3 == hash
             switch answer.state {
             case "accepted", "final":
-                #expect(isApplied, "told accepted, but the ledger applied another body: \(answer) vs \(String(describing: ledger))")
+                #expect(
+                    isApplied,
+                    "told accepted, but the ledger applied another body: \(answer) vs \(String(describing: ledger))")
                 #expect(answer.sequence == ledger?.sequence, "\(answer)")
             case "rejected":
                 #expect(!isApplied, "told rejected (\(answer.code)), but the ledger applied this very body")

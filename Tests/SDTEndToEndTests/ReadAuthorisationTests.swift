@@ -27,14 +27,19 @@ import Testing
         _ = try await node.operate(.addKey, "bob", [.deviceKey: old.publicKeyHex])
         _ = try await node.operate(.revokeKey, "bob", [.deviceKey: old.publicKeyHex])
         let transfer = try await node.signedTransfer(alice, "alice", "bob", 100)
-        guard case .accepted = try await node.client.submit(transfer) else { throw TestFailure("the transfer was refused") }
-        _ = try await node.operate(.freeze, "alice", [.legalDirective: "Case 2026-CV-9", .reason: "preservation order"])
+        guard case .accepted = try await node.client.submit(transfer) else {
+            throw TestFailure("the transfer was refused")
+        }
+        _ = try await node.operate(
+            .freeze, "alice", [.legalDirective: "Case 2026-CV-9", .reason: "preservation order"])
         _ = try await node.operate(.unfreeze, "alice", [.legalDirective: "Case 2026-CV-9", .reason: "order lifted"])
         _ = try await node.client.waitUntilSettled(transfer.transactionId)
 
         let publicPaths = [
-            "/health", "/openapi.yaml", "/v1/region", "/v1/ledger/head", "/v1/blocks/1", "/v1/reserves", "/v1/reserves/bars", "/v1/reserves/records",
-            "/v1/rules", "/v1/rules/1", "/v1/transactions/\(transfer.transactionId)", "/v1/transactions/\(transfer.transactionId)/receipt",
+            "/health", "/openapi.yaml", "/v1/region", "/v1/ledger/head", "/v1/blocks/1", "/v1/reserves",
+            "/v1/reserves/bars", "/v1/reserves/records",
+            "/v1/rules", "/v1/rules/1", "/v1/transactions/\(transfer.transactionId)",
+            "/v1/transactions/\(transfer.transactionId)/receipt",
         ]
         let accountPaths = ["/v1/accounts/alice", "/v1/accounts/alice/balance", "/v1/accounts/alice/history"]
         var walked = 0
@@ -46,10 +51,14 @@ import Testing
                 case .otherHolder: try await node.raw("GET", path, reader: bob)
                 case .support: try await node.raw("GET", path, reader: support)
                 case .auditor: try await node.raw("GET", path, reader: auditor)
-                case .staleSignature: try await node.raw("GET", path, reader: alice, time: SystemClock().nowMilliseconds() - 600_000)
+                case .staleSignature:
+                    try await node.raw("GET", path, reader: alice, time: SystemClock().nowMilliseconds() - 600_000)
                 case .forgedSignature:
-                    try await node.raw("GET", path, authorization: "SDT-Signature key=\(alice.publicKeyHex), "
-                                       + "time=\(SystemClock().nowMilliseconds()), signature=\(String(repeating: "ab", count: 64))")
+                    try await node.raw(
+                        "GET", path,
+                        authorization: "SDT-Signature key=\(alice.publicKeyHex), "
+                            + "time=\(SystemClock().nowMilliseconds()), signature=\(String(repeating: "ab", count: 64))"
+                    )
                 case .unknownKey: try await node.raw("GET", path, reader: SigningKey())
                 case .revokedKey: try await node.raw("GET", path, reader: old)
                 }
@@ -59,7 +68,9 @@ import Testing
                 let answer = try await ask(path)
                 walked += 1
                 if refusedOutright {
-                    #expect(answer.status == 401 && answer.json["code"] as? String == "authentication_invalid", "\(kind) \(path): \(answer.status)")
+                    #expect(
+                        answer.status == 401 && answer.json["code"] as? String == "authentication_invalid",
+                        "\(kind) \(path): \(answer.status)")
                 } else {
                     #expect(answer.status == 200, "\(kind) \(path): \(answer.status) \(answer.json)")
                 }
@@ -67,12 +78,13 @@ import Testing
             for path in accountPaths {
                 let answer = try await ask(path)
                 walked += 1
-                let expected: (Int, String?) = switch kind {
-                case .anyone: (401, "authentication_required")
-                case .holder, .support, .auditor: (200, nil)
-                case .otherHolder: (403, "forbidden")
-                case .staleSignature, .forgedSignature, .unknownKey, .revokedKey: (401, "authentication_invalid")
-                }
+                let expected: (Int, String?) =
+                    switch kind {
+                    case .anyone: (401, "authentication_required")
+                    case .holder, .support, .auditor: (200, nil)
+                    case .otherHolder: (403, "forbidden")
+                    case .staleSignature, .forgedSignature, .unknownKey, .revokedKey: (401, "authentication_invalid")
+                    }
                 #expect(answer.status == expected.0, "\(kind) \(path): \(answer.status) \(answer.json)")
                 #expect(answer.json["code"] as? String == expected.1, "\(kind) \(path): \(answer.json)")
                 guard path.hasSuffix("/history"), answer.status == 200 else { continue }
@@ -80,7 +92,9 @@ import Testing
                 let events = answer.json["events"] as? [[String: Any]] ?? []
                 #expect(events.map { $0["action"] as? String } == ["open_account", "mint_usd", "freeze", "unfreeze"])
                 let directives = events.compactMap { $0["legal_directive"] as? String }
-                #expect(directives == (kind == .auditor ? ["Case 2026-CV-9", "Case 2026-CV-9"] : []), "\(kind): \(directives)")
+                #expect(
+                    directives == (kind == .auditor ? ["Case 2026-CV-9", "Case 2026-CV-9"] : []),
+                    "\(kind): \(directives)")
             }
         }
         #expect(walked == Kind.allCases.count * (publicPaths.count + accountPaths.count))
@@ -89,8 +103,9 @@ import Testing
         #expect(try await node.raw("GET", "/v1/accounts/ghost", reader: alice).status == 403)
         #expect(try await node.raw("GET", "/v1/accounts/ghost", reader: support).status == 404)
         // A signature covers the query: the same signature for another page is refused.
-        let signed = SignedRequest(method: "GET", path: "/v1/accounts/alice/history", query: "limit=1",
-                                   timeMilliseconds: SystemClock().nowMilliseconds(), publicKeyHex: alice.publicKeyHex)
+        let signed = SignedRequest(
+            method: "GET", path: "/v1/accounts/alice/history", query: "limit=1",
+            timeMilliseconds: SystemClock().nowMilliseconds(), publicKeyHex: alice.publicKeyHex)
         let header = signed.authorization(signatureHex: Hex.encode(alice.sign(signed.signingBytes)))
         #expect(try await node.raw("GET", "/v1/accounts/alice/history?limit=1", authorization: header).status == 200)
         #expect(try await node.raw("GET", "/v1/accounts/alice/history?limit=2", authorization: header).status == 401)
@@ -135,8 +150,12 @@ import Testing
         try node.saveConfig()
         try await node.start()
         _ = try await node.holder("alice")
-        let minted = try await node.operate(.mintUSD, "alice", [.amount: "500", .bank: "Frost Bank", .reference: "DEP-9",
-                                                                .valueDate: "2026-11-20"], key: minter)
+        let minted = try await node.operate(
+            .mintUSD, "alice",
+            [
+                .amount: "500", .bank: "Frost Bank", .reference: "DEP-9",
+                .valueDate: "2026-11-20",
+            ], key: minter)
         #expect(minted.state == .accepted)
         for (key, expected) in [(minter, "operator_role_missing"), (support, "operator_key_unknown")] {
             do {
@@ -145,7 +164,9 @@ import Testing
             } catch let error as NodeClientError {
                 #expect(error.status == 403)
                 #expect(error.problem?.code == expected, "\(error)")
-                if expected == "operator_role_missing" { #expect(error.problem?.detail.contains("compliance role") == true) }
+                if expected == "operator_role_missing" {
+                    #expect(error.problem?.detail.contains("compliance role") == true)
+                }
             }
         }
         let account = try await node.client.account("alice")

@@ -48,8 +48,9 @@ import Testing
         let custodied = try CustodiedNode()
         try await custodied.start()
         for identifier in 1...3 {
-            #expect(custodied.custodians[identifier]!.terminate(signal, within: Self.bound) == 0,
-                    "custodian \(identifier) did not exit 0")
+            #expect(
+                custodied.custodians[identifier]!.terminate(signal, within: Self.bound) == 0,
+                "custodian \(identifier) did not exit 0")
         }
         custodied.node.stopAll()
     }

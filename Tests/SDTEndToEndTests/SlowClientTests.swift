@@ -13,13 +13,17 @@ final class RawConnection {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { throw TestFailure("cannot connect to 127.0.0.1:\(port)") }
     }
 
     func send(_ text: String) {
-        _ = text.utf8CString.withUnsafeBufferPointer { Glibc.send(socket, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+        _ = text.utf8CString.withUnsafeBufferPointer {
+            Glibc.send(socket, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL))
+        }
     }
 
     /// Reads until the peer closes or `within` passes; returns what arrived and whether it closed.
@@ -55,7 +59,9 @@ final class RawConnection {
         let port = URL(string: node.client.baseURL)!.port!
 
         let stalled = try RawConnection(port: port)
-        stalled.send("POST /v1/transactions HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"re")
+        stalled.send(
+            "POST /v1/transactions HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"re"
+        )
         let start = ContinuousClock.now
         let cut = stalled.read(within: .seconds(8))
         #expect(cut.closed, "a request stalled mid-body was held more than 8 s")
@@ -65,7 +71,8 @@ final class RawConnection {
         #expect(silent.read(within: .seconds(8)).closed, "a connection that sent nothing was held more than 8 s")
 
         let oversized = try RawConnection(port: port)
-        oversized.send("GET /health HTTP/1.1\r\nHost: node\r\nX-Padding: \(String(repeating: "a", count: 64 * 1024))\r\n\r\n")
+        oversized.send(
+            "GET /health HTTP/1.1\r\nHost: node\r\nX-Padding: \(String(repeating: "a", count: 64 * 1024))\r\n\r\n")
         let refused = oversized.read(within: .seconds(5))
         #expect(refused.text.hasPrefix("HTTP/1.1 431"), "\(refused.text.prefix(200))")
         #expect(refused.text.contains("headers_too_large"))
@@ -79,7 +86,8 @@ final class RawConnection {
         try await Task.sleep(for: .milliseconds(300))
         let surplus = try RawConnection(port: port)
         surplus.send("GET /health HTTP/1.1\r\nHost: node\r\n\r\n")
-        #expect(surplus.read(within: .milliseconds(1_000)).text.isEmpty, "a connection past the limit was served at once")
+        #expect(
+            surplus.read(within: .milliseconds(1_000)).text.isEmpty, "a connection past the limit was served at once")
         held.removeFirst()
         let served = surplus.read(within: .seconds(5)).text
         #expect(served.hasPrefix("HTTP/1.1 200"), "\(served.prefix(200))")

@@ -17,15 +17,24 @@ import Testing
     static func makeCertificates(_ directory: TemporaryDirectory, ca: String, leaf: String) throws {
         let file = directory.file
         for step in [
-            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=\(ca)",
-             "-keyout", file("\(ca).key"), "-out", file("\(ca).pem")],
-            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=\(leaf)",
-             "-keyout", file("\(leaf).key"), "-out", file("\(leaf).csr")],
-            ["x509", "-req", "-in", file("\(leaf).csr"), "-CA", file("\(ca).pem"), "-CAkey", file("\(ca).key"), "-CAcreateserial",
-             "-days", "2", "-extfile", file("\(leaf).ext"), "-out", file("\(leaf).pem")],
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                "/CN=\(ca)",
+                "-keyout", file("\(ca).key"), "-out", file("\(ca).pem"),
+            ],
+            [
+                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=\(leaf)",
+                "-keyout", file("\(leaf).key"), "-out", file("\(leaf).csr"),
+            ],
+            [
+                "x509", "-req", "-in", file("\(leaf).csr"), "-CA", file("\(ca).pem"), "-CAkey", file("\(ca).key"),
+                "-CAcreateserial",
+                "-days", "2", "-extfile", file("\(leaf).ext"), "-out", file("\(leaf).pem"),
+            ],
         ] {
             if step[0] == "x509" {
-                try "subjectAltName = IP:127.0.0.1, DNS:localhost\n".write(toFile: file("\(leaf).ext"), atomically: true, encoding: .utf8)
+                try "subjectAltName = IP:127.0.0.1, DNS:localhost\n".write(
+                    toFile: file("\(leaf).ext"), atomically: true, encoding: .utf8)
             }
             let result = try run("openssl", step)
             guard result.status == 0 else { throw TestFailure("openssl \(step[0]) failed: \(result.output)") }
@@ -48,7 +57,8 @@ import Testing
         #expect(served.status == 0 && served.output.contains("\"status\""), "\(served.output)")
         let old = try Self.run("curl", ["-sS", "--cacert", file("ca.pem"), "--tlsv1.2", "--tls-max", "1.2", url])
         #expect(old.status != 0, "TLS 1.2 was served: \(old.output)")
-        let plain = try Self.run("curl", ["-sS", "--max-time", "5", url.replacingOccurrences(of: "https://", with: "http://")])
+        let plain = try Self.run(
+            "curl", ["-sS", "--max-time", "5", url.replacingOccurrences(of: "https://", with: "http://")])
         #expect(plain.status != 0 || !plain.output.contains("\"status\""), "plain HTTP was served on the TLS port")
         process.stop()
 
@@ -58,10 +68,16 @@ import Testing
         let mutualURL = node.client.baseURL + "/health"
         let anonymous = try Self.run("curl", ["-sS", "--cacert", file("ca.pem"), mutualURL])
         #expect(anonymous.status != 0, "a client without a certificate was served: \(anonymous.output)")
-        let bank = try Self.run("curl", ["-sS", "--cacert", file("ca.pem"), "--cert", file("bank.pem"), "--key", file("bank.key"), mutualURL])
+        let bank = try Self.run(
+            "curl",
+            ["-sS", "--cacert", file("ca.pem"), "--cert", file("bank.pem"), "--key", file("bank.key"), mutualURL])
         #expect(bank.status == 0 && bank.output.contains("\"status\""), "\(bank.output)")
-        let mallory = try Self.run("curl", ["-sS", "--cacert", file("ca.pem"), "--cert", file("mallory.pem"), "--key", file("mallory.key"),
-                                            mutualURL])
+        let mallory = try Self.run(
+            "curl",
+            [
+                "-sS", "--cacert", file("ca.pem"), "--cert", file("mallory.pem"), "--key", file("mallory.key"),
+                mutualURL,
+            ])
         #expect(mallory.status != 0, "a client certificate from another CA was served: \(mallory.output)")
         node.stopAll()
     }
@@ -76,7 +92,8 @@ import Testing
             #expect("\(error)".contains("[tls]"), "\(error)")
         }
         let node = try TestNode()
-        node.config.tls = .init(certificatePath: node.directory.file("missing.pem"), privateKeyPath: node.directory.file("missing.key"))
+        node.config.tls = .init(
+            certificatePath: node.directory.file("missing.pem"), privateKeyPath: node.directory.file("missing.key"))
         try node.saveConfig()
         let failed = try AuditCommandTests.sdt(["node", "--region", node.configPath, "--data", node.dataPath])
         #expect(failed.status != 0)

@@ -2,20 +2,24 @@ import Foundation
 import SDTCore
 import SDTCrypto
 import Testing
+
 @testable import SDTNode
 
 /// The registry is used only as its authority signed it: unsigned, changed, signed by another key, or
 /// malformed, it is refused with a message that says which.
 @Suite struct RegionRegistryTests {
     static func text(_ entries: [(String, [UInt8], [UInt8])]) -> String {
-        "version = 3\n\n" + entries.map { code, block, sealing in
-            RegionRegistry.entryText(code: code, name: "Depository \(code)", blockPublicKey: block, sealingPublicKey: sealing,
-                                     endpoint: "https://\(code).example:8443")
-        }.joined(separator: "\n")
+        "version = 3\n\n"
+            + entries.map { code, block, sealing in
+                RegionRegistry.entryText(
+                    code: code, name: "Depository \(code)", blockPublicKey: block, sealingPublicKey: sealing,
+                    endpoint: "https://\(code).example:8443")
+            }.joined(separator: "\n")
     }
 
     static func write(_ text: String, signedBy key: SigningKey?) throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("registry-\(UUID().uuidString.prefix(8))")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "registry-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("registry.toml").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -59,9 +63,15 @@ import Testing
             (Self.text([("us-tx", [UInt8](repeating: 0, count: 32), sealing)]), "prime-order"),
             (Self.text([("US_TX", block, sealing)]), "not a code like us-tx"),
             ("version = 1\n", "at least one region"),
-            (Self.text([("us-tx", block, sealing)]).replacingOccurrences(of: "version = 3", with: "version = 0"), "version"),
+            (
+                Self.text([("us-tx", block, sealing)]).replacingOccurrences(of: "version = 3", with: "version = 0"),
+                "version"
+            ),
             (Self.text([("us-tx", block, sealing)]) + "extra = 1\n", "unknown key"),
-            (Self.text([("us-tx", block, sealing)]).replacingOccurrences(of: Hex.encode(sealing), with: "ABCD"), "64 lowercase hex"),
+            (
+                Self.text([("us-tx", block, sealing)]).replacingOccurrences(of: Hex.encode(sealing), with: "ABCD"),
+                "64 lowercase hex"
+            ),
         ]
         for (text, expected) in cases {
             do {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SDTNode
 
 /// The strict reading of bodies: a repeated key is refused however it is spelled, and what JSON
@@ -20,8 +21,10 @@ import Testing
             let problem = StrictJSON.problem(Array(body.utf8))
             #expect(problem?.contains(reason) == true, "\(body): \(problem ?? "accepted")")
         }
-        let accepted = [#"{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}"#, #"{"\u0061b":1,"ab2":"\"quoted\" \\ \/ \u00e9"}"#,
-                        #"[1,-0.5e+3,true,false,null,"x"]"#]
+        let accepted = [
+            #"{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}"#, #"{"\u0061b":1,"ab2":"\"quoted\" \\ \/ \u00e9"}"#,
+            #"[1,-0.5e+3,true,false,null,"x"]"#,
+        ]
         for body in accepted { #expect(StrictJSON.problem(Array(body.utf8)) == nil, "\(body)") }
     }
 }
