@@ -25,7 +25,9 @@ final class TestNode: @unchecked Sendable {
         let base = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../regions/us-tx.toml")
         config = try RegionConfig.load(path: base.path)
         config.operatorKeys = [operatorKey.publicKeyHex]
-        config.httpAddress = "127.0.0.1:\(FreePort.next())"
+        // Port 0: the kernel picks the front's port when it binds and the node prints it, so no other
+        // test can take it in between (a port found free and released can be taken by anyone).
+        config.httpAddress = "127.0.0.1:0"
         config.queueEndpoint = "tcp://127.0.0.1:\(FreePort.next())"
         config.outcomesEndpoint = "tcp://127.0.0.1:\(FreePort.next())"
         limits(&config.limits)
