@@ -36,6 +36,15 @@ public enum OutcomeCode: UInt16, Sendable, CaseIterable, Codable {
     case pendingExpired = 43
     case notPendingParty = 44
     case postExceedsPending = 45
+    // Payments between regions.
+    /// The other region of a payment (the payee's, or the sender's) is not in this node's registry.
+    case counterpartUnknown = 46
+    /// A message on an inter-region link is not the next one expected: the earlier ones come first.
+    case messageOutOfOrder = 47
+    /// An acknowledgement that does not answer an open outbound message of this region as it was sent.
+    case acknowledgementUnmatched = 48
+    /// Only the engine records outbound messages and incoming decisions; they are not inputs.
+    case interRegionRecordNotInput = 49
     // Operator actions.
     case operatorKeyUnknown = 20
     case requestIDUsed = 21
@@ -99,6 +108,10 @@ public enum OutcomeCode: UInt16, Sendable, CaseIterable, Codable {
         case .pendingExpired: "pending_expired"
         case .notPendingParty: "not_pending_party"
         case .postExceedsPending: "post_exceeds_pending"
+        case .counterpartUnknown: "counterpart_unknown"
+        case .messageOutOfOrder: "message_out_of_order"
+        case .acknowledgementUnmatched: "acknowledgement_unmatched"
+        case .interRegionRecordNotInput: "inter_region_record_not_input"
         }
     }
 
@@ -147,6 +160,12 @@ public enum OutcomeCode: UInt16, Sendable, CaseIterable, Codable {
         case .pendingExpired: "The pending transfer expired; its funds went back to the payer."
         case .notPendingParty: "A post must be signed by the pending transfer's payer, a void by its payee."
         case .postExceedsPending: "The amount posted is larger than the pending amount."
+        case .counterpartUnknown:
+            "The other region of this payment is not in this node's registry of regions; a payee in this region is written as the account alone."
+        case .messageOutOfOrder: "The message is not the next one on its link; the earlier messages must be delivered first."
+        case .acknowledgementUnmatched:
+            "The acknowledgement does not answer an open outbound message of this region with that token and amount."
+        case .interRegionRecordNotInput: "Outbound messages and incoming decisions are recorded by the ledger, not submitted."
         }
     }
 }

@@ -6,11 +6,15 @@ public enum Submission: Sendable, Hashable {
     /// `attachment` travels with the action but is not signed by it: the text of a `set_rules`
     /// (whose SHA3-256 the action signs) or the encrypted personal data of an `open_account`.
     case operatorAction(OperatorAction, signature: [UInt8], attachment: [UInt8] = [])
+    /// A payment between regions: no client signs it; a region's quorum vouches for it by signing the
+    /// block that holds it (`InterRegionEntry`).
+    case interRegion(InterRegionEntry)
 
     public var kind: EntryKind {
         switch self {
         case .transfer, .resolution: .transfer
         case .operatorAction: .operatorAction
+        case .interRegion: .interRegion
         }
     }
 
@@ -20,6 +24,7 @@ public enum Submission: Sendable, Hashable {
         case .transfer(let transfer, _): transfer.transactionID
         case .resolution(let resolution, _): resolution.transactionID
         case .operatorAction(let action, _, _): action.requestID
+        case .interRegion(let entry): entry.entryID
         }
     }
 
@@ -28,12 +33,14 @@ public enum Submission: Sendable, Hashable {
         case .transfer(let transfer, _): transfer.signingBytes
         case .resolution(let resolution, _): resolution.signingBytes
         case .operatorAction(let action, _, _): action.signingBytes
+        case .interRegion(let entry): entry.signingBytes
         }
     }
 
     public var signature: [UInt8] {
         switch self {
         case .transfer(_, let signature), .resolution(_, let signature), .operatorAction(_, let signature, _): signature
+        case .interRegion: []
         }
     }
 
@@ -42,6 +49,7 @@ public enum Submission: Sendable, Hashable {
         case .transfer(let transfer, _): transfer.publicKeyHex
         case .resolution(let resolution, _): resolution.publicKeyHex
         case .operatorAction(let action, _, _): action.operatorKeyHex
+        case .interRegion: ""
         }
     }
 
@@ -50,6 +58,7 @@ public enum Submission: Sendable, Hashable {
         case .transfer(let transfer, _): transfer.region
         case .resolution(let resolution, _): resolution.region
         case .operatorAction(let action, _, _): action.region
+        case .interRegion(let entry): entry.region
         }
     }
 }
@@ -57,6 +66,7 @@ public enum Submission: Sendable, Hashable {
 public enum EntryKind: String, Sendable, Codable {
     case transfer
     case operatorAction = "operator"
+    case interRegion = "inter_region"
 }
 
 /// The applier's answer for one submission.
@@ -95,7 +105,7 @@ extension Submission {
         switch self {
         case .transfer(let transfer, _): transfer.from
         case .resolution(let resolution, _): resolution.account
-        case .operatorAction: nil
+        case .operatorAction, .interRegion: nil
         }
     }
 

@@ -40,7 +40,10 @@ public struct Transfer: Sendable, Hashable {
     public let region: String
     public let transactionID: String
     public let from: String
+    /// The payee's account: in this region, or in `toRegion` when that is set.
     public let to: String
+    /// The payee's region for a payment to another region (signed as `to:us-wy:bob`); nil for a payee here.
+    public let toRegion: String?
     public let token: Token
     public let amount: Amount
     /// Hex (lowercase, 64 characters) of the 32-byte Ed25519 device public key that signs.
@@ -65,7 +68,19 @@ public struct Transfer: Sendable, Hashable {
             throw RecordError("transaction_id: must be 1-128 printable characters without spaces")
         }
         guard Identifier.isValidAccountID(from[...]) else { throw RecordError("from: \(Echo.quoted(from)) is not a valid account id (a-z 0-9 . _ -, at most 64)") }
-        guard Identifier.isValidAccountID(to[...]) else { throw RecordError("to: \(Echo.quoted(to)) is not a valid account id (a-z 0-9 . _ -, at most 64)") }
+        let payee = to.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        let payeeAccount = payee.last ?? ""
+        guard Identifier.isValidAccountID(payeeAccount) else {
+            throw RecordError("to: \(Echo.quoted(to)) is not a valid account id (a-z 0-9 . _ -, at most 64), or region:account")
+        }
+        if payee.count == 2 {
+            guard Identifier.isValidRegionCode(payee[0]) else {
+                throw RecordError("to: \(Echo.quoted(to)) names no region code before the colon (region:account, like us-wy:bob)")
+            }
+            guard pendingTimeoutSeconds == nil, link == nil else {
+                throw RecordError("to: a payment to another region is immediate and not linked (no timeout, no link)")
+            }
+        }
         guard let parsedToken = Token(rawValue: token) else {
             throw RecordError("token: \(Echo.quoted(token)) is not a token; use USD or GOLD (one token per transfer)")
         }
@@ -81,7 +96,8 @@ public struct Transfer: Sendable, Hashable {
         self.region = region
         self.transactionID = transactionID
         self.from = from
-        self.to = to
+        self.to = String(payeeAccount)
+        self.toRegion = payee.count == 2 ? String(payee[0]) : nil
         self.token = parsedToken
         self.amount = parsedAmount
         self.publicKeyHex = publicKeyHex

@@ -125,6 +125,9 @@ public struct BlockValidator: Sendable {
         case .operatorAction:
             guard let action = try? OperatorAction(signingBytes: entry.signingBytes) else { return false }
             publicKeyHex = action.operatorKeyHex
+        case .interRegion:
+            // No client signs it: it must be a well-formed inter-region record with no signature.
+            return entry.signature.isEmpty && (try? InterRegionEntry(recordedBytes: entry.signingBytes)) != nil
         }
         return Ed25519.verify(signature: entry.signature, message: entry.signingBytes, publicKey: Hex.decode(publicKeyHex) ?? [])
     }

@@ -28,6 +28,24 @@ public enum CheckOrder {
         .postExceedsPending, .accountFrozen, .balanceOverflow,
     ]
 
+    /// A transfer to another region, after `transfer`'s `account_unknown`, `key_not_registered` and
+    /// `key_revoked`.
+    public static let outgoing: [OutcomeCode] = [
+        .counterpartUnknown, .tokenNotOffered, .accountFrozen, .insufficientFunds, .balanceOverflow, .ruleRejected, .heldForReview,
+    ]
+
+    /// A message from another region: answered without recording (`region_mismatch`,
+    /// `counterpart_unknown`, `message_out_of_order`), then decided and recorded as credited or refused
+    /// with the first of `receiver_unknown`, `token_not_offered`, `account_frozen`, `balance_overflow`,
+    /// `rule_rejected`.
+    public static let delivery: [OutcomeCode] = [
+        .regionMismatch, .counterpartUnknown, .messageOutOfOrder, .receiverUnknown, .tokenNotOffered, .accountFrozen,
+        .balanceOverflow, .ruleRejected,
+    ]
+
+    /// The other region's decision on one of this region's messages.
+    public static let acknowledgement: [OutcomeCode] = [.regionMismatch, .counterpartUnknown, .acknowledgementUnmatched]
+
     /// An operator action, after `entry`. Each action meets only the checks that concern it.
     public static let operatorAction: [OutcomeCode] = [
         .rulesHashMismatch, .rulesInvalid, .rulesVersionNotNewer, .holdUnknown,

@@ -25,7 +25,16 @@ public enum Effect: Sendable, Hashable {
     case ruleSetInstalled(RuleSet)
     /// A rule's flag on an accepted transfer (a currency transaction report, say), with the rule.
     case flagRaised(flag: String, ruleID: String)
-
+    /// The outbound message recorded in this entry takes the next number of its link.
+    case outboundSent(OutboundMessage)
+    /// The inbound message `number` of the link from `counterpart` was decided.
+    case inboundDecided(counterpart: String, number: Int64)
+    /// The counterpart's decision on outbound message `number` was recorded.
+    case acknowledged(counterpart: String, number: Int64)
+    /// Claims on a counterpart grow by `delta` (settlement lowers them).
+    case claimChanged(PositionKey, delta: Int64)
+    /// Obligations to a counterpart grow by `delta` (settlement lowers them).
+    case obligationChanged(PositionKey, delta: Int64)
 }
 
 /// One leg of double entry.

@@ -134,7 +134,8 @@ extension LedgerEngine {
         guard check.code == .accepted else { return rejected(submission, check.code, now: now) }
         // The flags its rules raise (a currency transaction report, say) are recorded as for any transfer.
         var flags: RuleDecision?
-        if let ruleSet = try state.ruleSet(), let sender = try state.account(question.from), let receiver = try state.account(question.to) {
+        let receiver = if let region = question.toRegion { Self.remoteParty(region) } else { try state.account(question.to) }
+        if let ruleSet = try state.ruleSet(), let sender = try state.account(question.from), let receiver {
             flags = try evaluate(ruleSet, question, sender: sender, receiver: receiver, state: state, now: now)
         }
         var decision = try accepted(submission, effects: reviewed, state: state, now: now)
@@ -144,6 +145,7 @@ extension LedgerEngine {
             effects: transferEffects(held.transfer, sequence: sequence, flags: flags, now: now)
         )
         decision.changes.append(.applied(entry))
+        decision.changes += try outboundChanges(held.transfer, sequence: sequence + 1, state: state, now: now)
         decision.consequences = [Consequence(outcome: answer(heldSubmission, .accepted, sequence: sequence), submission: heldSubmission)]
         return decision
     }

@@ -9,6 +9,8 @@ extension LedgerEngine {
     public struct TransferQuestion: Sendable {
         public let from: String
         public let to: String
+        /// The payee's region for a payment to another region.
+        public let toRegion: String?
         public let token: Token
         public let amount: Int64
         /// The device key that signed; nil for a dry run, which skips the signer and funds checks.
@@ -16,20 +18,21 @@ extension LedgerEngine {
 
         /// A dry run's question.
         public init(from: String, to: String, token: Token, amount: Int64) {
-            self.init(from: from, to: to, token: token, amount: amount, signerKeyHex: nil)
+            self.init(from: from, to: to, toRegion: nil, token: token, amount: amount, signerKeyHex: nil)
         }
 
-        init(from: String, to: String, token: Token, amount: Int64, signerKeyHex: String?) {
+        init(from: String, to: String, toRegion: String?, token: Token, amount: Int64, signerKeyHex: String?) {
             self.from = from
             self.to = to
+            self.toRegion = toRegion
             self.token = token
             self.amount = amount
             self.signerKeyHex = signerKeyHex
         }
 
         init(_ transfer: Transfer) {
-            self.init(from: transfer.from, to: transfer.to, token: transfer.token, amount: transfer.amount.minorUnits,
-                      signerKeyHex: transfer.publicKeyHex)
+            self.init(from: transfer.from, to: transfer.to, toRegion: transfer.toRegion, token: transfer.token,
+                      amount: transfer.amount.minorUnits, signerKeyHex: transfer.publicKeyHex)
         }
 
         var isDryRun: Bool { signerKeyHex == nil }
@@ -51,6 +54,9 @@ extension LedgerEngine {
         if let signer = question.signerKeyHex {
             guard let key = try state.deviceKey(signer), key.account == question.from else { return refused(.keyNotRegistered) }
             guard !key.revoked else { return refused(.keyRevoked) }
+        }
+        if let region = question.toRegion {
+            return try checkOutgoing(question, to: region, sender: sender, state: state, now: now, applyRules: applyRules)
         }
         guard let receiver = try state.account(question.to) else { return refused(.receiverUnknown) }
         guard question.from != question.to else { return refused(.sameAccount) }
@@ -77,8 +83,10 @@ extension LedgerEngine {
     func evaluate<State: LedgerState>(
         _ ruleSet: RuleSet, _ question: TransferQuestion, sender: AccountState, receiver: AccountState, state: State, now: Int64
     ) throws(LedgerError) -> RuleDecision {
+        // A payee in another region is named with its region, so no rule on a local account matches it.
         let facts = TransferFacts(
-            from: question.from, to: question.to, token: question.token, amount: question.amount,
+            from: question.from, to: question.toRegion.map { "\($0):\(question.to)" } ?? question.to,
+            token: question.token, amount: question.amount,
             senderJurisdiction: sender.jurisdiction, receiverJurisdiction: receiver.jurisdiction,
             senderKYCTier: sender.kycTier, receiverKYCTier: receiver.kycTier, nowMilliseconds: now
         )
@@ -101,8 +109,11 @@ extension LedgerEngine {
         switch check.code {
         case .accepted:
             let sequence = try state.nextSequence()
-            return try accepted(submission, effects: transferEffects(transfer, sequence: sequence, flags: check.rules, now: now),
-                                state: state, now: now)
+            var decision = try accepted(
+                submission, effects: transferEffects(transfer, sequence: sequence, flags: check.rules, now: now), state: state, now: now
+            )
+            decision.changes += try outboundChanges(transfer, sequence: sequence + 1, state: state, now: now)
+            return decision
         case .heldForReview:
             guard let rules = check.rules else { preconditionFailure("only a rule holds a transfer") }
             let hold = HoldState(transfer: transfer, signature: signature, ruleID: rules.ruleID ?? "", ruleSetVersion: rules.ruleSetVersion)
@@ -123,7 +134,9 @@ extension LedgerEngine {
                 expiresAtMilliseconds: now + timeout * 1000, phase: .pending
             ))]
         } else {
-            effects = [.posting(Posting(token: transfer.token, amount: transfer.amount.minorUnits, from: transfer.from, to: transfer.to))]
+            // A payment to another region goes to the in-transit account for that region until it decides.
+            let payee = transfer.toRegion.map(inTransitAccountID) ?? transfer.to
+            effects = [.posting(Posting(token: transfer.token, amount: transfer.amount.minorUnits, from: transfer.from, to: payee))]
         }
         for flag in flags?.flags ?? [] {
             // The rule that raised the flag: the first matching rule that carries it.

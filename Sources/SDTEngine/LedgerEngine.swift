@@ -12,12 +12,16 @@ public struct EnginePolicy: Sendable {
     /// (ms). The node checks a MAC under its secret; an offline replay, which has no secret, accepts
     /// every id of an entry that the ledger recorded as applied.
     public let checkTransactionID: @Sendable (_ id: String, _ account: String, _ nowMilliseconds: Int64) -> TransactionIDCheck
+    /// The other regions of the registry: those this region pays and is paid by.
+    public let counterparts: Set<String>
 
     public init(
         region: String, tokensOffered: Set<Token>, operatorKeys: Set<String>, treasuryAccount: String?,
+        counterparts: Set<String> = [],
         checkTransactionID: @escaping @Sendable (String, String, Int64) -> TransactionIDCheck
     ) {
         self.region = region
+        self.counterparts = counterparts.subtracting([region])
         self.tokensOffered = tokensOffered
         self.operatorKeys = operatorKeys
         self.treasuryAccount = treasuryAccount
@@ -103,12 +107,19 @@ public struct LedgerEngine: Sendable {
         return batch[index..<end]
     }
 
-    /// Supply equals attested reserves for every token, after every batch.
+    /// Supply equals attested reserves plus claims on other regions minus obligations to them, for every
+    /// token, after every batch.
     private func checkReserves<State: LedgerState>(_ state: State) throws(LedgerError) {
         for token in Token.allCases {
             let (supply, reserves) = (try state.supply(token), try state.reserves(token))
-            guard supply == reserves else {
-                throw LedgerError(.invariant, "\(token.rawValue) supply \(supply) would differ from attested reserves \(reserves)")
+            var net: Int64 = 0
+            for counterpart in policy.counterparts {
+                let position = try state.position(PositionKey(counterpart: counterpart, token: token))
+                net += position.claims - position.obligations
+            }
+            guard supply == reserves + net else {
+                throw LedgerError(.invariant, "\(token.rawValue) supply \(supply) would differ from attested reserves \(reserves) "
+                                  + "plus claims less obligations \(net)")
             }
         }
     }
@@ -163,6 +174,7 @@ extension LedgerEngine {
     func decideSingle<State: LedgerState>(_ submission: Submission, state: State, now: Int64) throws(LedgerError) -> Decision {
         // A leg is applied only with its whole group; alone it is answered, not recorded.
         if submission.link != nil { return answered(submission, .linkIncomplete) }
+        if case .interRegion(let entry) = submission { return try decideInterRegion(entry, state: state, now: now) }
         switch try precheck(submission, state: state, now: now) {
         case .answered(let outcome): return Decision(outcomes: [outcome], changes: [])
         case .rejected(let code): return rejected(submission, code, now: now)
@@ -175,6 +187,8 @@ extension LedgerEngine {
             return try decideResolution(resolution, submission: submission, state: state, now: now)
         case .operatorAction(let action, _, let attachment):
             return try decideOperator(action, attachment: attachment, submission: submission, state: state, now: now)
+        case .interRegion(let entry):
+            return try decideInterRegion(entry, state: state, now: now)
         }
     }
 }

@@ -32,6 +32,69 @@ public protocol LedgerState {
     /// Outgoing transfers of `key` applied at or after `since` (ms), for velocity rules. A store that
     /// keeps a window in memory may forget what is older than `retainingSince`.
     func outgoing(_ key: BalanceKey, since: Int64, retainingSince: Int64) throws(LedgerError) -> VelocityTotals
+    /// Claims on a counterpart region and obligations to it, in one token, until settlement clears them.
+    func position(_ key: PositionKey) throws(LedgerError) -> RegionPosition
+    /// The last message numbers of the links with a counterpart, outbound and inbound.
+    func interRegionLink(_ counterpart: String) throws(LedgerError) -> InterRegionLink
+    /// An outbound message of this region, and whether the counterpart's decision on it was recorded.
+    func outboundMessage(counterpart: String, number: Int64) throws(LedgerError) -> OutboundState?
+}
+
+/// A counterpart region and a token: the key of a position.
+public struct PositionKey: Hashable, Sendable, Comparable {
+    public let counterpart: String
+    public let token: Token
+
+    public init(counterpart: String, token: Token) {
+        self.counterpart = counterpart
+        self.token = token
+    }
+
+    public static func < (lhs: PositionKey, rhs: PositionKey) -> Bool {
+        (lhs.counterpart, lhs.token.rawValue) < (rhs.counterpart, rhs.token.rawValue)
+    }
+}
+
+/// What a counterpart region owes this one (claims: payments this region credited for it) and what
+/// this one owes it (obligations: payments it credited for this region), in minor units.
+public struct RegionPosition: Sendable, Hashable {
+    public var claims: Int64
+    public var obligations: Int64
+
+    public init(claims: Int64, obligations: Int64) {
+        self.claims = claims
+        self.obligations = obligations
+    }
+
+    public static let zero = RegionPosition(claims: 0, obligations: 0)
+}
+
+/// The numbering of the two links with a counterpart: the last outbound message this region recorded,
+/// and the last inbound message it decided (0 for none). Each link numbers from 1 without gaps.
+public struct InterRegionLink: Sendable, Hashable {
+    public var lastOutbound: Int64
+    public var lastInbound: Int64
+
+    public init(lastOutbound: Int64, lastInbound: Int64) {
+        self.lastOutbound = lastOutbound
+        self.lastInbound = lastInbound
+    }
+
+    public static let zero = InterRegionLink(lastOutbound: 0, lastInbound: 0)
+}
+
+/// An outbound message and whether its acknowledgement is recorded.
+public struct OutboundState: Sendable, Hashable {
+    public let message: OutboundMessage
+    /// The sequence of the message's own entry.
+    public let sequence: Int64
+    public var acknowledged: Bool
+
+    public init(message: OutboundMessage, sequence: Int64, acknowledged: Bool) {
+        self.message = message
+        self.sequence = sequence
+        self.acknowledged = acknowledged
+    }
 }
 
 /// An account and token: the key of balances, reservations and velocity windows.

@@ -19,6 +19,9 @@ public struct EmptyLedgerState: LedgerState, Sendable {
     public func priorDecision(_ key: EntryKey, signingBytes: [UInt8]) -> PriorDecision? { nil }
     public func linkGroup(_ id: String, legs: [[UInt8]]) -> LinkGroupState? { nil }
     public func outgoing(_ key: BalanceKey, since: Int64, retainingSince: Int64) -> VelocityTotals { .zero }
+    public func position(_ key: PositionKey) -> RegionPosition { .zero }
+    public func interRegionLink(_ counterpart: String) -> InterRegionLink { .zero }
+    public func outboundMessage(counterpart: String, number: Int64) -> OutboundState? { nil }
 }
 
 /// The in-memory store: every change the engine decided, applied to a staging over an empty ledger,
@@ -74,5 +77,12 @@ public struct MemoryLedgerStore: LedgerStore, Sendable {
     }
     public func outgoing(_ key: BalanceKey, since: Int64, retainingSince: Int64) throws(LedgerError) -> VelocityTotals {
         try state.outgoing(key, since: since, retainingSince: retainingSince)
+    }
+    public func position(_ key: PositionKey) throws(LedgerError) -> RegionPosition { try state.position(key) }
+    public func interRegionLink(_ counterpart: String) throws(LedgerError) -> InterRegionLink {
+        try state.interRegionLink(counterpart)
+    }
+    public func outboundMessage(counterpart: String, number: Int64) throws(LedgerError) -> OutboundState? {
+        try state.outboundMessage(counterpart: counterpart, number: number)
     }
 }

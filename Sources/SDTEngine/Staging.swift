@@ -20,10 +20,24 @@ public struct StagingOverlay: Sendable {
     public internal(set) var holds: [String: HoldState?] = [:]
     /// Outgoing transfers applied in the batch, per sender and token, in order: for velocity rules.
     public internal(set) var outgoing: [BalanceKey: OutgoingWindow] = [:]
+    public internal(set) var positions: [PositionKey: RegionPosition] = [:]
+    public internal(set) var links: [String: InterRegionLink] = [:]
+    public internal(set) var outbound: [OutboundKey: OutboundState] = [:]
     var decisions: [EntryKey: (kind: PriorDecision.Kind, signingBytes: [UInt8])] = [:]
     var linkGroups: [String: (legs: [[UInt8]], failedLeg: String?)] = [:]
 
     public init() {}
+}
+
+/// An outbound message's place: its counterpart and number.
+public struct OutboundKey: Hashable, Sendable {
+    public let counterpart: String
+    public let number: Int64
+
+    public init(counterpart: String, number: Int64) {
+        self.counterpart = counterpart
+        self.number = number
+    }
 }
 
 /// A state with an overlay of changes on top: reads see the overlay first, then the state below.
@@ -114,6 +128,21 @@ public struct Staging<Base: LedgerState>: LedgerState {
         guard let staged = overlay.outgoing[key]?.since(since) else { return below }
         return VelocityTotals(amount: below.amount + staged.amount, count: below.count + staged.count)
     }
+
+    public func position(_ key: PositionKey) throws(LedgerError) -> RegionPosition {
+        if let staged = overlay.positions[key] { return staged }
+        return try base.position(key)
+    }
+
+    public func interRegionLink(_ counterpart: String) throws(LedgerError) -> InterRegionLink {
+        if let staged = overlay.links[counterpart] { return staged }
+        return try base.interRegionLink(counterpart)
+    }
+
+    public func outboundMessage(counterpart: String, number: Int64) throws(LedgerError) -> OutboundState? {
+        if let staged = overlay.outbound[OutboundKey(counterpart: counterpart, number: number)] { return staged }
+        return try base.outboundMessage(counterpart: counterpart, number: number)
+    }
 }
 
 extension Staging {
@@ -135,7 +164,7 @@ extension Staging {
                 overlay.outgoing[BalanceKey(account: transfer.from, token: transfer.token), default: OutgoingWindow()]
                     .append(milliseconds: entry.appliedAtMilliseconds, amount: transfer.amount.minorUnits)
             }
-            for effect in entry.effects { try apply(effect) }
+            for effect in entry.effects { try apply(effect, sequence: entry.sequence) }
         case .rejected(let rejection):
             let key = EntryKey(kind: rejection.submission.kind, entryID: rejection.submission.entryID)
             let kind = PriorDecision.Kind.rejected(
@@ -154,7 +183,7 @@ extension Staging {
         }
     }
 
-    private mutating func apply(_ effect: Effect) throws(LedgerError) {
+    private mutating func apply(_ effect: Effect, sequence: Int64) throws(LedgerError) {
         switch effect {
         case .posting(let posting):
             try move(posting)
@@ -193,6 +222,36 @@ extension Staging {
             overlay.holds[id] = .some(nil)
         case .ruleSetInstalled(let rules):
             overlay.ruleSet = .some(rules)
+        case .outboundSent(let message):
+            var link = try interRegionLink(message.counterpart)
+            guard message.number == link.lastOutbound + 1 else { throw missing("outbound number \(message.number - 1)") }
+            link.lastOutbound = message.number
+            overlay.links[message.counterpart] = link
+            overlay.outbound[OutboundKey(counterpart: message.counterpart, number: message.number)] =
+                OutboundState(message: message, sequence: sequence, acknowledged: false)
+        case .inboundDecided(let counterpart, let number):
+            var link = try interRegionLink(counterpart)
+            guard number == link.lastInbound + 1 else { throw missing("inbound number \(number - 1)") }
+            link.lastInbound = number
+            overlay.links[counterpart] = link
+        case .acknowledged(let counterpart, let number):
+            guard var state = try outboundMessage(counterpart: counterpart, number: number), !state.acknowledged else {
+                throw missing("open outbound message \(counterpart) \(number)")
+            }
+            state.acknowledged = true
+            overlay.outbound[OutboundKey(counterpart: counterpart, number: number)] = state
+        case .claimChanged(let key, let delta):
+            var position = try position(key)
+            position.claims += delta
+            guard position.claims >= 0 else { throw LedgerError(.invariant, "claims on \(key.counterpart) would become negative") }
+            overlay.positions[key] = position
+        case .obligationChanged(let key, let delta):
+            var position = try position(key)
+            position.obligations += delta
+            guard position.obligations >= 0 else {
+                throw LedgerError(.invariant, "obligations to \(key.counterpart) would become negative")
+            }
+            overlay.positions[key] = position
         }
     }
 

@@ -40,6 +40,29 @@ extension AuditReplay {
             }
         }
         try comparePendings(replayed)
+        try compareInterRegion(replayed)
+    }
+
+    /// Positions, links and outbound messages against the inter-region entries.
+    private func compareInterRegion(_ replayed: StagingOverlay) throws {
+        let storedPositions = try connection.query(
+            "SELECT counterpart, token, claims, obligations FROM region_positions WHERE claims <> 0 OR obligations <> 0"
+        ).map { "\($0.text(0))/\($0.text(1))/\($0.int(2))/\($0.int(3))" }.sorted()
+        let replayedPositions = replayed.positions.filter { $0.value != .zero }
+            .map { "\($0.key.counterpart)/\($0.key.token.rawValue)/\($0.value.claims)/\($0.value.obligations)" }.sorted()
+        guard storedPositions == replayedPositions else {
+            throw AuditProblem("region_positions table differs from the inter-region entries: \(storedPositions) against \(replayedPositions)")
+        }
+        let storedLinks = try connection.query("SELECT counterpart, last_outbound, last_inbound FROM inter_region_links")
+            .map { "\($0.text(0))/\($0.int(1))/\($0.int(2))" }.sorted()
+        let replayedLinks = replayed.links.map { "\($0.key)/\($0.value.lastOutbound)/\($0.value.lastInbound)" }.sorted()
+        guard storedLinks == replayedLinks else { throw AuditProblem("inter_region_links table differs from the inter-region entries") }
+        let storedOutbound = try connection.query(
+            "SELECT counterpart, number, sequence, acknowledged_sequence IS NOT NULL FROM outbound_messages"
+        ).map { "\($0.text(0))/\($0.int(1))/\($0.int(2))/\($0.int(3))" }.sorted()
+        let replayedOutbound = replayed.outbound.values
+            .map { "\($0.message.counterpart)/\($0.message.number)/\($0.sequence)/\($0.acknowledged ? 1 : 0)" }.sorted()
+        guard storedOutbound == replayedOutbound else { throw AuditProblem("outbound_messages table differs from the inter-region entries") }
     }
 
     private func compareBalancesAndSupply(_ replayed: StagingOverlay) throws {

@@ -42,9 +42,20 @@ struct AuditReplay {
                 treasury = clawback.treasury
             }
         }
+        // The regions this one paid or was paid by, as its inter-region entries name them.
+        var counterparts = Set<String>()
+        try connection.each("SELECT signing_bytes FROM entries WHERE kind = 'inter_region'") { row in
+            switch try? InterRegionEntry(recordedBytes: row.blob(0)) {
+            case .outbound(let message)?: counterparts.insert(message.counterpart)
+            case .incoming(let decision)?: counterparts.insert(decision.sourceRegion)
+            case .acknowledgement(let acknowledgement)?: counterparts.insert(acknowledgement.counterpart)
+            case .delivery?, nil: break
+            }
+        }
         engine = LedgerEngine(policy: EnginePolicy(
             region: region, tokensOffered: policy.tokensOffered ?? Set(Token.allCases),
             operatorKeys: policy.operatorKeys ?? operatorKeys, treasuryAccount: policy.treasuryAccount ?? treasury,
+            counterparts: counterparts,
             // Ids are MACs under the node's secret, which an offline audit does not have.
             checkTransactionID: { _, _, _ in .valid }
         ))
@@ -53,6 +64,9 @@ struct AuditReplay {
             fileRules = (rules, row.int(1))
         }
     }
+
+    /// The other regions this ledger's inter-region entries name.
+    var counterparts: Set<String> { engine.policy.counterparts }
 
     var supply: [Token: Int64] {
         Dictionary(uniqueKeysWithValues: Token.allCases.map { ($0, (try? store.supply($0)) ?? 0) })
@@ -71,15 +85,25 @@ struct AuditReplay {
                 guard entry.sequence == (try store.nextSequence()) + Int64(unit.count) else {
                     throw AuditProblem("entry sequence \(try store.nextSequence() + Int64(unit.count)) is missing")
                 }
+                // A complete unit waits for one more entry: the outbound message of a transfer to
+                // another region is recorded right after it, decided with it.
+                if needed == 0, !unit.isEmpty {
+                    if case .interRegion(.outbound) = entry.submission {
+                        unit.append(entry)
+                        try replay(unit, checked)
+                        unit = []
+                        continue
+                    }
+                    try replay(unit, checked)
+                    unit = []
+                }
                 unit.append(entry)
                 if needed == 0 { needed = try Self.unitLength(entry) }
                 needed -= 1
-                guard needed == 0 else { continue }
-                try replay(unit, checked)
-                unit = []
             }
         }
-        if let open = unit.first { throw AuditProblem("\(open.name): the ledger ends before the entries decided with it") }
+        if needed > 0, let open = unit.first { throw AuditProblem("\(open.name): the ledger ends before the entries decided with it") }
+        if !unit.isEmpty { try replay(unit, checked) }
     }
 
     /// How many entries were decided together, starting with this one: a linked group's legs, or a
@@ -93,7 +117,7 @@ struct AuditReplay {
         case .operatorAction(let action, _, _):
             if case .review(_, true, _) = action.command { return 2 }
             return 1
-        case .resolution:
+        case .resolution, .interRegion:
             return 1
         }
     }
@@ -107,7 +131,14 @@ struct AuditReplay {
             store.putInForce(file.rules)
             fileRules = nil
         }
-        var submissions = unit.map(\.submission)
+        // The engine records a transfer's outbound message itself, and a delivery as its decision.
+        var submissions = unit.compactMap { (entry) -> Submission? in
+            switch entry.submission {
+            case .interRegion(.outbound): nil
+            case .interRegion(.incoming(let decision)): .interRegion(.delivery(decision.delivery))
+            default: entry.submission
+            }
+        }
         if case .operatorAction(let action, _, _) = unit[0].submission, case .review(let id, let approve, _) = action.command {
             try restoreHold(id, approved: approve ? unit.last : nil, review: unit[0])
             // The engine applies the approved transfer itself, right after the review.
@@ -202,8 +233,11 @@ struct AuditReplay {
         ).map { row throws in
             let name = "entry sequence \(row.int(0)) (\(row.text(1)) \(row.text(2)))"
             let (bytes, signature, key) = (row.blob(3), row.blob(5), row.text(4))
-            guard let publicKey = Hex.decode(key), Ed25519.verify(signature: signature, message: bytes, publicKey: publicKey) else {
-                throw AuditProblem("\(name): signature does not verify")
+            // An inter-region entry has no client signature: the quorum's block signature covers it.
+            if row.text(1) != EntryKind.interRegion.rawValue {
+                guard let publicKey = Hex.decode(key), Ed25519.verify(signature: signature, message: bytes, publicKey: publicKey) else {
+                    throw AuditProblem("\(name): signature does not verify")
+                }
             }
             let submission = try parse(kind: row.text(1), bytes: bytes, signature: signature, sequence: row.int(0), name: name)
             guard submission.entryID == row.text(2), submission.publicKeyHex == key else {
@@ -229,6 +263,14 @@ struct AuditReplay {
                     .map { Array($0.text(0).utf8) } ?? []
             }
             return .operatorAction(action, signature: signature, attachment: attachment)
+        case EntryKind.interRegion.rawValue:
+            guard signature.isEmpty, let entry = try? InterRegionEntry(recordedBytes: bytes) else {
+                throw AuditProblem("\(name): inter-region record does not parse or carries a signature")
+            }
+            if case .incoming(let decision) = entry, decision.outboundSHA3Hex != Hex.encode(SHA3.hash256(decision.message.signingBytes)) {
+                throw AuditProblem("\(name): the incoming decision's outbound_sha3 is not the hash of the message it states")
+            }
+            return .interRegion(entry)
         default:
             throw AuditProblem("\(name): unknown entry kind \(kind)")
         }

@@ -109,8 +109,18 @@ struct BlockChainCheck {
             guard (header.reserves[token] ?? 0) == (reserves.amounts[token] ?? 0) else {
                 throw AuditProblem("\(name): reserves of \(token.rawValue) \(header.reserves[token] ?? 0) differ from the reserve records \(reserves.amounts[token] ?? 0)")
             }
-            guard (header.reserves[token] ?? 0) == (header.supply[token] ?? 0) else {
-                throw AuditProblem("\(name): \(token.rawValue) supply \(header.supply[token] ?? 0) is not backed by reserves \(header.reserves[token] ?? 0)")
+            for counterpart in Set(header.claims.keys).union(header.obligations.keys).union(replay.counterparts) {
+                let position = try store.position(PositionKey(counterpart: counterpart, token: token))
+                guard (header.claims[counterpart]?[token] ?? 0) == position.claims,
+                      (header.obligations[counterpart]?[token] ?? 0) == position.obligations
+                else {
+                    throw AuditProblem("\(name): claims or obligations of \(token.rawValue) with \(counterpart) differ from the replay's "
+                                       + "\(position.claims) and \(position.obligations)")
+                }
+            }
+            guard (header.reserves[token] ?? 0) + header.netPosition(token) == (header.supply[token] ?? 0) else {
+                throw AuditProblem("\(name): \(token.rawValue) supply \(header.supply[token] ?? 0) is not backed by reserves "
+                                   + "\(header.reserves[token] ?? 0) plus claims less obligations \(header.netPosition(token))")
             }
         }
         guard header.reserveRootHex == reserves.rootHex else { throw AuditProblem("\(name): reserve root does not commit to the reserve records") }

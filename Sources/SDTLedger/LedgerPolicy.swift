@@ -10,11 +10,14 @@ public struct LedgerPolicy: Sendable {
     public let transactionIDs: TransactionIDIssuer
     /// The account clawbacks move tokens to; nil when the region has none configured.
     public let treasuryAccount: String?
+    /// The other regions of the registry, which this region pays and is paid by.
+    public let counterparts: Set<String>
 
     public init(
         region: String, tokensOffered: Set<Token>, operatorKeys: Set<String>, transactionIDs: TransactionIDIssuer,
-        treasuryAccount: String? = nil
+        treasuryAccount: String? = nil, counterparts: Set<String> = []
     ) {
+        self.counterparts = counterparts
         self.region = region
         self.tokensOffered = tokensOffered
         self.operatorKeys = operatorKeys
@@ -29,7 +32,7 @@ extension LedgerPolicy {
         let issuer = transactionIDs
         return EnginePolicy(
             region: region, tokensOffered: tokensOffered, operatorKeys: operatorKeys, treasuryAccount: treasuryAccount,
-            checkTransactionID: { id, account, now in
+            counterparts: counterparts, checkTransactionID: { id, account, now in
                 switch issuer.check(id, account: account, nowMilliseconds: now) {
                 case .valid: .valid
                 case .invalid: .invalid

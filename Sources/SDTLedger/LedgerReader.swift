@@ -205,10 +205,11 @@ extension LedgerReader {
         }
     }
 
-    /// The ledger's totals, checked on its tables: the supply of each token equals the sum of balances
-    /// and the attested reserves. (Each leg of double entry is one row that debits one account and
-    /// credits another by one amount, so debits equal credits by construction; the audit checks every
-    /// balance against the movements.) Returns what is broken (nothing when intact).
+    /// The ledger's totals, checked on its tables: the supply of each token equals the sum of balances,
+    /// and the attested reserves plus claims on other regions less obligations to them. (Each leg of
+    /// double entry is one row that debits one account and credits another by one amount, so debits
+    /// equal credits by construction; the audit checks every balance against the movements.) Returns
+    /// what is broken (nothing when intact).
     public func invariantProblems() throws(LedgerError) -> [String] {
         try read { (connection) throws(LedgerError) -> [String] in
             var problems: [String] = []
@@ -223,10 +224,16 @@ extension LedgerReader {
                 WHERE released_sequence IS NULL GROUP BY token
                 """
             ) { reserves[row.text(0)] = row.int(1) }
+            var net: [String: Int64] = [:]
+            for row in try connection.query("SELECT token, SUM(claims) - SUM(obligations) FROM region_positions GROUP BY token") {
+                net[row.text(0)] = row.int(1)
+            }
             for token in Token.allCases.map(\.rawValue) {
-                let (held, issued, backed) = (balances[token] ?? 0, supply[token] ?? 0, reserves[token] ?? 0)
+                let (held, issued, backed) = (balances[token] ?? 0, supply[token] ?? 0, (reserves[token] ?? 0) + (net[token] ?? 0))
                 if held != issued { problems.append("\(token): balances sum to \(held) but supply is \(issued)") }
-                if issued != backed { problems.append("\(token): supply \(issued) differs from attested reserves \(backed)") }
+                if issued != backed {
+                    problems.append("\(token): supply \(issued) differs from attested reserves plus claims less obligations \(backed)")
+                }
             }
             return problems
         }

@@ -183,7 +183,70 @@ enum Migrations {
         CREATE INDEX movements_to ON movements(to_account, sequence);
         """),
         ("0007-drop-postings", "DROP TABLE postings;"),
+        // Payments between regions. Their entries carry no client key or signature (the region's quorum
+        // vouches for them by signing their block), so `entries` is rebuilt with a third kind; balances
+        // may belong to the in-transit account of a counterpart (a trigger keeps the account check for
+        // the rest); then the links' numbering, the outbound messages and the positions.
+        ("0008-inter-region", """
+        CREATE TABLE entries_0008 (
+            sequence INTEGER PRIMARY KEY CHECK (sequence >= 1),
+            kind TEXT NOT NULL CHECK (kind IN ('transfer', 'operator', 'inter_region')),
+            entry_id TEXT NOT NULL,
+            signing_bytes BLOB NOT NULL,
+            public_key TEXT NOT NULL CHECK ((kind = 'inter_region' AND public_key = '') OR length(public_key) = 64),
+            signature BLOB NOT NULL CHECK ((kind = 'inter_region' AND length(signature) = 0) OR length(signature) = 64),
+            applied_at_ms INTEGER NOT NULL,
+            block_height INTEGER REFERENCES blocks(height),
+            leaf_index INTEGER CHECK (leaf_index >= 0),
+            UNIQUE (kind, entry_id)
+        );
+        INSERT INTO entries_0008 (sequence, kind, entry_id, signing_bytes, public_key, signature, applied_at_ms, block_height,
+                                  leaf_index)
+            SELECT sequence, kind, entry_id, signing_bytes, public_key, signature, applied_at_ms, block_height, leaf_index
+            FROM entries;
+        DROP TABLE entries;
+        ALTER TABLE entries_0008 RENAME TO entries;
+        CREATE TABLE balances_0008 (
+            account_id TEXT NOT NULL,
+            token TEXT NOT NULL CHECK (token IN ('USD', 'GOLD')),
+            amount INTEGER NOT NULL CHECK (amount >= 0),
+            PRIMARY KEY (account_id, token)
+        );
+        INSERT INTO balances_0008 (account_id, token, amount) SELECT account_id, token, amount FROM balances;
+        DROP TABLE balances;
+        ALTER TABLE balances_0008 RENAME TO balances;
+        -- A balance belongs to an open account, or to the in-transit account of a counterpart region.
+        CREATE TRIGGER balances_need_an_account BEFORE INSERT ON balances
+        WHEN NEW.account_id NOT LIKE '$transit:%' AND NOT EXISTS (SELECT 1 FROM accounts WHERE id = NEW.account_id)
+        BEGIN SELECT RAISE(ABORT, 'a balance needs an open account'); END;
+        CREATE TRIGGER balances_keep_their_account BEFORE UPDATE OF account_id ON balances
+        BEGIN SELECT RAISE(ABORT, 'a balance does not change accounts'); END;
+        CREATE TABLE inter_region_links (
+            counterpart TEXT PRIMARY KEY,
+            last_outbound INTEGER NOT NULL CHECK (last_outbound >= 0),
+            last_inbound INTEGER NOT NULL CHECK (last_inbound >= 0)
+        );
+        CREATE TABLE outbound_messages (
+            counterpart TEXT NOT NULL,
+            number INTEGER NOT NULL CHECK (number >= 1),
+            sequence INTEGER NOT NULL UNIQUE REFERENCES entries(sequence),
+            acknowledged_sequence INTEGER UNIQUE REFERENCES entries(sequence),
+            PRIMARY KEY (counterpart, number)
+        );
+        CREATE INDEX outbound_messages_open ON outbound_messages(counterpart, number) WHERE acknowledged_sequence IS NULL;
+        CREATE TABLE region_positions (
+            counterpart TEXT NOT NULL,
+            token TEXT NOT NULL CHECK (token IN ('USD', 'GOLD')),
+            claims INTEGER NOT NULL CHECK (claims >= 0),
+            obligations INTEGER NOT NULL CHECK (obligations >= 0),
+            PRIMARY KEY (counterpart, token)
+        );
+        """),
     ]
+
+    /// Migrations that rebuild a table other tables refer to: they run with foreign keys off (SQLite's
+    /// documented procedure for a table rebuild), and every reference is checked before they commit.
+    static let rebuildsTables: Set<String> = ["0008-inter-region"]
 
     /// Checks a migration must pass before the next one runs: a query that returns 0 when all is well.
     static let checks: [String: (sql: String, problem: String)] = [
@@ -200,8 +263,15 @@ enum Migrations {
         let applied = Set(try connection.query("SELECT name FROM schema_migrations").map { $0.text(0) })
         let wanted = last.flatMap { name in all.firstIndex { $0.name == name } }.map { all[...$0] } ?? all[...]
         for migration in wanted where !applied.contains(migration.name) {
+            let rebuild = rebuildsTables.contains(migration.name)
+            if rebuild { try connection.execute("PRAGMA foreign_keys = OFF") }
+            defer { if rebuild { try? connection.execute("PRAGMA foreign_keys = ON") } }
             try connection.transaction { () throws(LedgerError) in
                 try connection.execute(migration.sql)
+                if rebuild, let broken = try connection.query("PRAGMA foreign_key_check").first {
+                    throw LedgerError(.invariant, "migration \(migration.name): table \(broken.text(0)) row \(broken.int(1)) "
+                                      + "refers to a missing row of \(broken.text(2)); the ledger was not converted")
+                }
                 if let check = checks[migration.name], let left = try connection.query(check.sql).first?.int(0), left != 0 {
                     throw LedgerError(.invariant, "migration \(migration.name): \(left) \(check.problem)")
                 }

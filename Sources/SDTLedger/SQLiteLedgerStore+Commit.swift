@@ -35,6 +35,22 @@ extension SQLiteLedgerStore {
                 """, [.text(key.account), .text(key.token.rawValue), .integer(amount)]
             )
         }
+        for (key, position) in result.overlay.positions {
+            try connection.query(
+                """
+                INSERT INTO region_positions (counterpart, token, claims, obligations) VALUES (?, ?, ?, ?)
+                ON CONFLICT (counterpart, token) DO UPDATE SET claims = excluded.claims, obligations = excluded.obligations
+                """, [.text(key.counterpart), .text(key.token.rawValue), .integer(position.claims), .integer(position.obligations)]
+            )
+        }
+        for (counterpart, link) in result.overlay.links {
+            try connection.query(
+                """
+                INSERT INTO inter_region_links (counterpart, last_outbound, last_inbound) VALUES (?, ?, ?)
+                ON CONFLICT (counterpart) DO UPDATE SET last_outbound = excluded.last_outbound, last_inbound = excluded.last_inbound
+                """, [.text(counterpart), .integer(link.lastOutbound), .integer(link.lastInbound)]
+            )
+        }
         for (token, amount) in result.overlay.supply {
             try connection.query(
                 "INSERT INTO supply (token, amount) VALUES (?, ?) ON CONFLICT (token) DO UPDATE SET amount = excluded.amount",
@@ -140,6 +156,16 @@ extension SQLiteLedgerStore {
         case .flagRaised(let flag, let ruleID):
             try connection.query("INSERT INTO entry_flags (sequence, flag, rule_id) VALUES (?, ?, ?)",
                                  [.integer(sequence), .text(flag), .text(ruleID)])
+        case .outboundSent(let message):
+            try connection.query("INSERT INTO outbound_messages (counterpart, number, sequence) VALUES (?, ?, ?)",
+                                 [.text(message.counterpart), .integer(message.number), .integer(sequence)])
+        case .acknowledged(let counterpart, let number):
+            try connection.query(
+                "UPDATE outbound_messages SET acknowledged_sequence = ? WHERE counterpart = ? AND number = ? AND acknowledged_sequence IS NULL",
+                [.integer(sequence), .text(counterpart), .integer(number)]
+            )
+        case .inboundDecided, .claimChanged, .obligationChanged:
+            break // written from the overlay's links and positions after the batch's changes
         }
     }
 

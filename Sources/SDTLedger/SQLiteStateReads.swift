@@ -162,4 +162,31 @@ struct SQLiteStateReads: LedgerState {
         ).first
         return VelocityTotals(amount: row?.int(0) ?? 0, count: row?.int(1) ?? 0)
     }
+
+    func position(_ key: PositionKey) throws(LedgerError) -> RegionPosition {
+        try connection.query(
+            "SELECT claims, obligations FROM region_positions WHERE counterpart = ? AND token = ?",
+            [.text(key.counterpart), .text(key.token.rawValue)]
+        ).first.map { RegionPosition(claims: $0.int(0), obligations: $0.int(1)) } ?? .zero
+    }
+
+    func interRegionLink(_ counterpart: String) throws(LedgerError) -> InterRegionLink {
+        try connection.query("SELECT last_outbound, last_inbound FROM inter_region_links WHERE counterpart = ?", [.text(counterpart)])
+            .first.map { InterRegionLink(lastOutbound: $0.int(0), lastInbound: $0.int(1)) } ?? .zero
+    }
+
+    func outboundMessage(counterpart: String, number: Int64) throws(LedgerError) -> OutboundState? {
+        guard let row = try connection.query(
+            """
+            SELECT o.sequence, e.signing_bytes, o.acknowledged_sequence FROM outbound_messages o
+            JOIN entries e ON e.sequence = o.sequence WHERE o.counterpart = ? AND o.number = ?
+            """, [.text(counterpart), .integer(number)]
+        ).first else { return nil }
+        do {
+            return OutboundState(message: try OutboundMessage(signingBytes: row.blob(1)), sequence: row.int(0),
+                                 acknowledged: row.optionalInt(2) != nil)
+        } catch {
+            throw LedgerError(.invariant, "outbound message \(counterpart) \(number) does not parse: \(error)")
+        }
+    }
 }

@@ -66,23 +66,31 @@ extension LedgerWriter {
                 if let token = Token(rawValue: row.text(0)) { supply[token, default: 0] += row.int(1) }
             }
             let reserves = try reservesAfter(sequence: last, first: first, previous: previous?.header)
-            for token in Token.allCases where (supply[token] ?? 0) != (reserves.amounts[token] ?? 0) {
-                throw LedgerError(.invariant, "block after sequence \(last): \(token.rawValue) supply \(supply[token] ?? 0) differs from reserves \(reserves.amounts[token] ?? 0)")
+            let positions = try positionsAfter(first: first, last: last, previous: previous?.header)
+            let header = BlockHeader(
+                region: policy.region, height: 0, previousHashHex: "", merkleRootHex: "", entryCount: 0, firstSequence: first,
+                lastSequence: last, supply: supply, reserves: reserves.amounts, reserveRootHex: "", rules: "", sealedAtMilliseconds: 0,
+                claims: positions.claims, obligations: positions.obligations
+            )
+            for token in Token.allCases where (supply[token] ?? 0) != (reserves.amounts[token] ?? 0) + header.netPosition(token) {
+                throw LedgerError(.invariant, "block after sequence \(last): \(token.rawValue) supply \(supply[token] ?? 0) differs from "
+                                  + "reserves \(reserves.amounts[token] ?? 0) plus claims less obligations \(header.netPosition(token))")
             }
             let rules = try connection.query(
                 "SELECT version, sha3 FROM rule_sets WHERE sequence IS NULL OR sequence <= ? ORDER BY version DESC LIMIT 1", [.integer(last)]
             ).first.map { "\($0.int(0)):\($0.text(1))" } ?? "none"
-            let header = BlockHeader(
+            let sealed = BlockHeader(
                 region: policy.region, height: (previous?.height ?? 0) + 1,
                 previousHashHex: previous.map { Hex.encode($0.hash) } ?? BlockHeader.genesisPreviousHashHex,
                 merkleRootHex: Hex.encode(Merkle.root(leafHashes: leaves)), entryCount: Int64(rows.count),
                 firstSequence: first, lastSequence: last, supply: supply, reserves: reserves.amounts,
-                reserveRootHex: reserves.rootHex, rules: rules, sealedAtMilliseconds: nowMilliseconds
+                reserveRootHex: reserves.rootHex, rules: rules, sealedAtMilliseconds: nowMilliseconds,
+                claims: positions.claims, obligations: positions.obligations
             )
-            let block = try SealedBlock(headerBytes: header.signingBytes, signature: nil)
+            let block = try SealedBlock(headerBytes: sealed.signingBytes, signature: nil)
             try connection.query(
                 "INSERT INTO blocks (height, header, block_hash, first_sequence, last_sequence) VALUES (?, ?, ?, ?, ?)",
-                [.integer(header.height), .blob(block.headerBytes), .blob(block.hash), .integer(first), .integer(last)]
+                [.integer(sealed.height), .blob(block.headerBytes), .blob(block.hash), .integer(first), .integer(last)]
             )
             return block
         }
@@ -90,6 +98,37 @@ extension LedgerWriter {
 }
 
 extension LedgerWriter {
+    /// Claims and obligations after entry `last`: the previous block's, moved by the credits decided in
+    /// `first...last` (a payment this region credited for another is a claim on it; an acknowledged
+    /// credit of one of ours by another is an obligation to it).
+    func positionsAfter(first: Int64, last: Int64, previous: BlockHeader?) throws(LedgerError)
+        -> (claims: [String: [Token: Int64]], obligations: [String: [Token: Int64]]) {
+        var claims = previous?.claims ?? [:]
+        var obligations = previous?.obligations ?? [:]
+        let rows = try connection.query(
+            "SELECT sequence, signing_bytes FROM entries WHERE kind = 'inter_region' AND sequence BETWEEN ? AND ? ORDER BY sequence",
+            [.integer(first), .integer(last)]
+        )
+        for row in rows {
+            let entry: InterRegionEntry
+            do {
+                entry = try InterRegionEntry(recordedBytes: row.blob(1))
+            } catch {
+                throw LedgerError(.invariant, "inter-region entry \(row.int(0)) does not parse: \(error)")
+            }
+            switch entry {
+            case .incoming(let decision) where decision.verdict == .credited:
+                claims[decision.sourceRegion, default: [:]][decision.token, default: 0] += decision.amount.minorUnits
+            case .acknowledgement(let acknowledgement) where acknowledgement.verdict == .credited:
+                obligations[acknowledgement.counterpart, default: [:]][acknowledgement.token, default: 0] +=
+                    acknowledgement.amount.minorUnits
+            default:
+                break
+            }
+        }
+        return (claims, obligations)
+    }
+
     /// Reserves and their commitment after entry `sequence`. Recomputed only when a reserve record was
     /// created or released in `first...sequence`; otherwise the previous block's carry over.
     func reservesAfter(sequence: Int64, first: Int64, previous: BlockHeader?) throws(LedgerError) -> (amounts: [Token: Int64], rootHex: String) {

@@ -18,6 +18,9 @@ struct WorkingSet {
     var reserves: [Token: Int64] = [:]
     /// Outgoing transfers per account and token since the longest velocity window, for velocity rules.
     var outgoing: [BalanceKey: OutgoingWindow] = [:]
+    /// Positions with counterpart regions and the links' numbering: every batch's reserve check reads them.
+    var positions: [PositionKey: RegionPosition] = [:]
+    var links: [String: InterRegionLink] = [:]
     /// Transfers waiting for review; while there are none, a resubmission needs no look at `holds`.
     var openHolds: Int64?
     /// When the earliest open pending transfer expires; `.some(nil)` when none is open.
@@ -35,6 +38,8 @@ struct WorkingSet {
         reserved.merge(overlay.reserved) { $1 }
         supply.merge(overlay.supply) { $1 }
         reserves.merge(overlay.reserves) { $1 }
+        positions.merge(overlay.positions) { $1 }
+        links.merge(overlay.links) { $1 }
         for (key, sent) in overlay.outgoing where outgoing[key] != nil {
             for transfer in sent.entries { outgoing[key]?.append(milliseconds: transfer.atMilliseconds, amount: transfer.amount) }
         }
@@ -194,6 +199,24 @@ final class SQLiteLedgerStore: LedgerStore, @unchecked Sendable {
         }
         working.outgoing[key]?.drop(before: retainingSince)
         return working.outgoing[key]?.since(since) ?? .zero
+    }
+
+    func position(_ key: PositionKey) throws(LedgerError) -> RegionPosition {
+        if let cached = working.positions[key] { return cached }
+        let position = try reads.position(key)
+        working.positions[key] = position
+        return position
+    }
+
+    func interRegionLink(_ counterpart: String) throws(LedgerError) -> InterRegionLink {
+        if let cached = working.links[counterpart] { return cached }
+        let link = try reads.interRegionLink(counterpart)
+        working.links[counterpart] = link
+        return link
+    }
+
+    func outboundMessage(counterpart: String, number: Int64) throws(LedgerError) -> OutboundState? {
+        try reads.outboundMessage(counterpart: counterpart, number: number)
     }
 }
 

@@ -19,10 +19,18 @@ enum SubmissionCodec {
             case .transfer: writer.write(UInt8(1))
             case .operatorAction: writer.write(UInt8(2))
             case .resolution: writer.write(UInt8(3))
+            case .interRegion: writer.write(UInt8(4))
             }
             writer.write(bytes: submission.signingBytes)
             writer.write(bytes: submission.signature)
             if case .operatorAction(_, _, let attachment) = submission { writer.write(bytes: attachment) }
+            // A delivery carries the facts of the block that held its message, as the front checked them.
+            if case .interRegion(let entry) = submission {
+                let delivery: Delivery? = if case .delivery(let delivery) = entry { delivery } else { nil }
+                writer.write(string: delivery?.messageSHA3Hex ?? "")
+                writer.write(delivery?.sourceBlockHeight ?? 0)
+                writer.write(string: delivery?.sourceBlockHashHex ?? "")
+            }
         }
         return writer.bytes
     }
@@ -48,6 +56,15 @@ enum SubmissionCodec {
                 guard attachment.count <= attachmentBytesMax else { throw WireError("attachment of \(attachment.count) bytes") }
                 submissions.append(.operatorAction(action, signature: signature, attachment: attachment))
             case 3: submissions.append(.resolution(try PendingResolution(signingBytes: bytes), signature: signature))
+            case 4:
+                let (sha3, height, hash) = (try reader.readString(), try reader.read(Int64.self), try reader.readString())
+                if sha3.isEmpty {
+                    submissions.append(.interRegion(.acknowledgement(try Acknowledgement(signingBytes: bytes))))
+                } else {
+                    let delivery = Delivery(message: try OutboundMessage(signingBytes: bytes), messageSHA3Hex: sha3,
+                                            sourceBlockHeight: height, sourceBlockHashHex: hash)
+                    submissions.append(.interRegion(.delivery(delivery)))
+                }
             default: throw WireError("unknown entry kind \(kind)")
             }
         }
@@ -59,7 +76,12 @@ enum SubmissionCodec {
         writer.write(outcomesVersion)
         writer.write(UInt32(outcomes.count))
         for outcome in outcomes {
-            writer.write(outcome.kind == .transfer ? UInt8(1) : UInt8(2))
+            let kind: UInt8 = switch outcome.kind {
+            case .transfer: 1
+            case .operatorAction: 2
+            case .interRegion: 3
+            }
+            writer.write(kind)
             writer.write(string: outcome.entryID)
             writer.write(outcome.code.rawValue)
             writer.write(outcome.sequence ?? -1)
@@ -77,7 +99,12 @@ enum SubmissionCodec {
         let count = Int(try reader.read(UInt32.self))
         guard count <= 65_536 else { throw WireError("outcome message claims \(count) entries") }
         return try (0..<count).map { _ in
-            let kind: EntryKind = try reader.read(UInt8.self) == 1 ? .transfer : .operatorAction
+            let kind: EntryKind = switch try reader.read(UInt8.self) {
+            case 1: .transfer
+            case 2: .operatorAction
+            case 3: .interRegion
+            default: throw WireError("unknown outcome kind")
+            }
             let entryID = try reader.readString()
             guard let code = OutcomeCode(rawValue: try reader.read(UInt16.self)) else { throw WireError("unknown outcome code") }
             let sequence = try reader.read(Int64.self)

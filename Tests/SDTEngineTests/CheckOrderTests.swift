@@ -235,12 +235,13 @@ import Testing
         let contract = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../openapi/openapi.yaml")
         let text = try String(contentsOf: contract, encoding: .utf8)
         let section = try #require(text.range(of: "## Check order and outcome codes")).upperBound
-        let bullets = text[section...].components(separatedBy: "\n    - ").dropFirst().prefix(5).map { bullet in
+        let bullets = text[section...].components(separatedBy: "\n    - ").dropFirst().prefix(8).map { bullet in
             // A list ends at its first full stop; what follows explains it.
             let list = bullet.prefix { $0 != "." }
             return list.components(separatedBy: "`").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
         }
-        let lists = [CheckOrder.entry, CheckOrder.transfer, CheckOrder.linked, CheckOrder.resolution, CheckOrder.operatorAction]
+        let lists = [CheckOrder.entry, CheckOrder.transfer, CheckOrder.linked, CheckOrder.resolution, CheckOrder.operatorAction,
+                     CheckOrder.outgoing, CheckOrder.delivery, CheckOrder.acknowledgement]
         #expect(bullets == lists.map { $0.map(\.name) })
     }
 }

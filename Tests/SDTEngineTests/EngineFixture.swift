@@ -9,14 +9,19 @@ struct EngineFixture {
     static let region = "us-tx"
     static let operatorKey = hexKey(0xAA)
     static let signature = [UInt8](repeating: 7, count: 64)
+    /// The fixture's own region: `us-tx` unless a test of payments between regions names another.
+    let ownRegion: String
     var store = MemoryLedgerStore()
     var now: Int64 = 1_800_000_000_000
     var engine: LedgerEngine
     private var counter = 0
 
-    init(tokensOffered: Set<Token> = [.usd, .gold], treasury: String? = "treasury") {
+    init(tokensOffered: Set<Token> = [.usd, .gold], treasury: String? = "treasury", region: String = EngineFixture.region,
+         counterparts: Set<String> = []) {
+        ownRegion = region
         engine = LedgerEngine(policy: EnginePolicy(
-            region: Self.region, tokensOffered: tokensOffered, operatorKeys: [Self.operatorKey], treasuryAccount: treasury,
+            region: region, tokensOffered: tokensOffered, operatorKeys: [Self.operatorKey], treasuryAccount: treasury,
+            counterparts: counterparts,
             checkTransactionID: { id, _, now in
                 let parts = id.split(separator: "-")
                 guard parts.count == 3, parts[0] == "tx", let expiry = Int64(parts[1]) else { return .invalid }
@@ -36,21 +41,21 @@ struct EngineFixture {
     mutating func action(_ kind: OperatorAction.Kind, _ fields: [OperatorAction.Field: String], attachment: [UInt8] = [],
                          key: String = EngineFixture.operatorKey, requestID: String? = nil) throws -> Submission {
         counter += 1
-        let action = try OperatorAction(region: Self.region, requestID: requestID ?? "req-\(counter)", kind: kind, fields: fields,
+        let action = try OperatorAction(region: ownRegion, requestID: requestID ?? "req-\(counter)", kind: kind, fields: fields,
                                         operatorKeyHex: key)
         return .operatorAction(action, signature: Self.signature, attachment: attachment)
     }
 
     mutating func transfer(_ from: String, _ to: String, _ amount: Int64, key: String, token: Token = .usd, id: String? = nil,
-                           region: String = EngineFixture.region, timeout: Int64? = nil, link: Transfer.Link? = nil) throws -> Submission {
+                           region: String? = nil, timeout: Int64? = nil, link: Transfer.Link? = nil) throws -> Submission {
         let transactionID = id ?? nextID()
-        let transfer = try Transfer(region: region, transactionID: transactionID, from: from, to: to, token: token.rawValue,
+        let transfer = try Transfer(region: region ?? ownRegion, transactionID: transactionID, from: from, to: to, token: token.rawValue,
                                     amountMinorUnits: amount, publicKeyHex: key, pendingTimeoutSeconds: timeout, link: link)
         return .transfer(transfer, signature: Self.signature)
     }
 
     mutating func resolve(_ pendingID: String, account: String, key: String, post amount: Int64?, id: String? = nil) throws -> Submission {
-        let resolution = try PendingResolution(region: Self.region, transactionID: id ?? nextID(), pendingID: pendingID, account: account,
+        let resolution = try PendingResolution(region: ownRegion, transactionID: id ?? nextID(), pendingID: pendingID, account: account,
                                                postAmountMinorUnits: amount, publicKeyHex: key)
         return .resolution(resolution, signature: Self.signature)
     }

@@ -16,18 +16,22 @@ final class LedgerFixture: @unchecked Sendable {
 
     var path: String { directory.file("ledger.sqlite") }
 
-    init() throws {
+    /// The other regions this one pays (none unless a test of payments between regions names them).
+    let counterparts: Set<String>
+
+    init(counterparts: Set<String> = []) throws {
         let issuer = try TransactionIDIssuer(secret: SecureRandom.bytes(32), region: "us-tx")
         self.issuer = issuer
+        self.counterparts = counterparts
         writer = try LedgerWriter(path: directory.file("ledger.sqlite"), policy: LedgerPolicy(
             region: "us-tx", tokensOffered: [.usd, .gold], operatorKeys: [operatorKey.publicKeyHex], transactionIDs: issuer,
-            treasuryAccount: "treasury"
+            treasuryAccount: "treasury", counterparts: counterparts
         ))
     }
 
     var policy: LedgerPolicy {
         LedgerPolicy(region: "us-tx", tokensOffered: [.usd, .gold], operatorKeys: [operatorKey.publicKeyHex], transactionIDs: issuer,
-                     treasuryAccount: "treasury")
+                     treasuryAccount: "treasury", counterparts: counterparts)
     }
 
     /// An operator action on `account` (empty for actions without one) with the other `fields`.

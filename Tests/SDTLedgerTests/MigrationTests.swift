@@ -42,4 +42,40 @@ import Testing
         #expect(try connection.query("SELECT COUNT(*) FROM postings").first?.int(0) == 4)
         #expect(try connection.query("SELECT name FROM sqlite_master WHERE name = 'movements'").isEmpty)
     }
+
+    @Test func entriesAreRebuiltForInterRegionRecordsWithEveryRowAndReferenceKept() throws {
+        let directory = TemporaryDirectory("migration")
+        let connection = try ledgerBeforeMovements(directory)
+        try Migrations.run(on: connection, through: "0007-drop-postings")
+        try connection.query("INSERT INTO accounts (id, jurisdiction, kyc_tier, opened_sequence) VALUES ('alice', 'US-TX', 2, 1)")
+        let before = try connection.query("SELECT sequence, kind, entry_id, public_key FROM entries ORDER BY sequence")
+            .map { "\($0.int(0)) \($0.text(1)) \($0.text(2)) \($0.text(3))" }
+        // Before: an entry without a client signature does not fit.
+        #expect(throws: LedgerError.self) {
+            try connection.query("INSERT INTO entries (sequence, kind, entry_id, signing_bytes, public_key, signature, applied_at_ms) "
+                                 + "VALUES (3, 'inter_region', 'outbound:us-wy:1', x'00', '', x'', 0)")
+        }
+        try Migrations.run(on: connection)
+        let after = try connection.query("SELECT sequence, kind, entry_id, public_key FROM entries ORDER BY sequence")
+            .map { "\($0.int(0)) \($0.text(1)) \($0.text(2)) \($0.text(3))" }
+        #expect(after == before && after.count == 2)
+        #expect(try connection.query("PRAGMA foreign_key_check").isEmpty)
+        try connection.query("INSERT INTO entries (sequence, kind, entry_id, signing_bytes, public_key, signature, applied_at_ms) "
+                             + "VALUES (3, 'inter_region', 'outbound:us-wy:1', x'00', '', x'', 0)")
+        // References to entries still hold after the rebuild: an account opened by a missing entry is refused.
+        #expect(throws: LedgerError.self) {
+            try connection.query("INSERT INTO accounts (id, jurisdiction, kyc_tier, opened_sequence) VALUES ('bob', 'US-TX', 2, 99)")
+        }
+        // A balance still needs an open account, unless it is a counterpart's in-transit account.
+        #expect(throws: LedgerError.self) {
+            try connection.query("INSERT INTO balances (account_id, token, amount) VALUES ('mallory', 'USD', 5)")
+        }
+        try connection.query("INSERT INTO balances (account_id, token, amount) VALUES ('alice', 'USD', 5)")
+        try connection.query("INSERT INTO balances (account_id, token, amount) VALUES ('$transit:us-wy', 'USD', 5)")
+        // A transfer or operator entry still needs its 64-byte signature.
+        #expect(throws: LedgerError.self) {
+            try connection.query("INSERT INTO entries (sequence, kind, entry_id, signing_bytes, public_key, signature, applied_at_ms) "
+                                 + "VALUES (4, 'transfer', 'tx-9', x'00', '', x'', 0)")
+        }
+    }
 }

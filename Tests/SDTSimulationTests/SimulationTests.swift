@@ -130,5 +130,10 @@ struct ForgetfulDecider: BatchDecider {
         func outgoing(_ key: BalanceKey, since: Int64, retainingSince: Int64) throws(LedgerError) -> VelocityTotals {
             try base.outgoing(key, since: since, retainingSince: retainingSince)
         }
+        func position(_ key: PositionKey) throws(LedgerError) -> RegionPosition { try base.position(key) }
+        func interRegionLink(_ counterpart: String) throws(LedgerError) -> InterRegionLink { try base.interRegionLink(counterpart) }
+        func outboundMessage(counterpart: String, number: Int64) throws(LedgerError) -> OutboundState? {
+            try base.outboundMessage(counterpart: counterpart, number: number)
+        }
     }
 }
