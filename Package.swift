@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "SDTNode",
             dependencies: [
-                "SDTCore", "SDTCrypto", "SDTLedger", "SDTQueue", "SDTAPI", "SDTCustody", "SDTRules",
+                "SDTCore", "SDTCrypto", "SDTLedger", "SDTQueue", "SDTAPI", "SDTCustody", "SDTRules", "SDTClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "SDTNodeTests", dependencies: ["SDTNode", "SDTLedger", "SDTCore", "SDTCrypto", "SDTCustody", "SDTQueue"]),
         .testTarget(
             name: "SDTEndToEndTests",
-            dependencies: ["SDTClient", "SDTCrypto", "SDTCore", "SDTLedger", "SDTNode", "SDTTesting", "SDTAPI", "SDTCustody"]
+            dependencies: ["SDTClient", "SDTCrypto", "SDTCore", "SDTLedger", "SDTNode", "SDTTesting", "SDTAPI", "SDTCustody", "SDTQueue"]
         ),
     ]
 )

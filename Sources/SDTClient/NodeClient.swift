@@ -42,7 +42,7 @@ public struct NodeClient: Sendable {
     }
 
     /// Finds the problem body inside any error case of a generated output, or describes the case.
-    static func failure(_ output: Any) -> NodeClientError {
+    public static func failure(_ output: Any) -> NodeClientError {
         var status = 0
         func search(_ value: Any) -> Components.Schemas.Problem? {
             if let problem = value as? Components.Schemas.Problem { return problem }
@@ -165,6 +165,13 @@ public struct NodeClient: Sendable {
 
     public func reserves() async throws -> Components.Schemas.Reserves {
         let output = try await client.getReserves(.init())
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    /// Per counterpart region and token: in flight, claims, obligations and the links' message counts.
+    public func positions() async throws -> Components.Schemas.InterRegionPositions {
+        let output = try await client.getInterRegionPositions(.init())
         guard case .ok(let ok) = output else { throw Self.failure(output) }
         return try ok.body.json
     }

@@ -250,6 +250,7 @@ extension NodeAPI {
                 sequence: record.sequence, blockHeight: record.blockHeight, statusUrl: statusURL(id),
                 ruleId: record.ruleID, ruleSetVersion: record.ruleSetVersion, flags: record.flags.isEmpty ? nil : record.flags,
                 failedLeg: record.failedLeg, pending: record.pending.map(Self.pendingInfo),
+                interRegion: try record.sequence.flatMap { try reader.outboundProgress(transferSequence: $0) }.map(Self.interRegionInfo),
                 recordSha3: record.recordSHA3.map { Hex.encode($0) }
             ))))
         }
@@ -257,6 +258,19 @@ extension NodeAPI {
             return .ok(.init(body: .json(status(nil, transactionID: id))))
         }
         return .notFound(.init(body: .applicationProblemJson(notFound("transaction \(Echo.quoted(id))"))))
+    }
+
+    static func interRegionInfo(_ progress: OutboundProgress) -> Components.Schemas.TransferStatus.InterRegionPayload {
+        var info = Components.Schemas.TransferStatus.InterRegionPayload(
+            region: progress.counterpart, number: progress.number, state: .init(rawValue: progress.state.rawValue)!
+        )
+        switch progress.verdict {
+        case .credited?: info.code = OutcomeCode.accepted.name
+        case .refused(let code, let ruleID, let version)?:
+            (info.code, info.ruleId, info.ruleSetVersion) = (code.name, ruleID, version)
+        case nil: break
+        }
+        return info
     }
 
     public func getReceipt(_ input: Operations.GetReceipt.Input) async throws -> Operations.GetReceipt.Output {

@@ -20,11 +20,15 @@ public struct NodeAPI: APIProtocol {
     let logger: Logger
     /// Encrypts holders' personal data before it is queued.
     let dataKey: [UInt8]
+    /// The registry and this node's sealing key, when the region pays and is paid by others.
+    let parties: InterRegionParties?
 
     public init(
         config: RegionConfig, front: QueueFront, reader: LedgerReader, issuer: TransactionIDIssuer,
-        blockPublicKey: [UInt8], clock: any WallClock, contract: String, logger: Logger, dataKey: [UInt8]
+        blockPublicKey: [UInt8], clock: any WallClock, contract: String, logger: Logger, dataKey: [UInt8],
+        parties: InterRegionParties? = nil
     ) {
+        self.parties = parties
         self.dataKey = dataKey
         self.config = config
         self.front = front

@@ -64,18 +64,24 @@ public enum NodeRunner {
         let endpoints = options.role == .all
             ? (work: "inproc://sdt-work", outcomes: "inproc://sdt-outcomes")
             : (work: options.config.queueEndpoint, outcomes: options.config.outcomesEndpoint)
-        _ = try checkRegistry(options)
+        let parties = try checkRegistry(options).map {
+            InterRegionParties(region: options.config.region, registry: $0, sealingKey: try options.data.sealingKey())
+        }
         let security = try queueSecurity(options, context: context)
         defer { security?.authenticator?.stop() }
         var services: [any Service] = []
         // One process: the applier tells the front it is alive directly, as well as over the channel.
         let local = options.role == .all ? ApplierWatch() : nil
         if options.role != .front {
-            services += try applierServices(options, context: context, endpoints: endpoints, localFront: local, curve: security?.keys)
+            services += try applierServices(
+                options, context: context, endpoints: endpoints, localFront: local, curve: security?.keys,
+                counterparts: parties?.counterparts ?? []
+            )
         }
         if options.role != .applier {
             services += try await frontServices(
-                options, context: context, endpoints: endpoints, localApplier: local, curve: security.map { ($0.keys, $0.serverKey) }
+                options, context: context, endpoints: endpoints, localApplier: local, curve: security.map { ($0.keys, $0.serverKey) },
+                parties: parties
             )
         }
         let group = ServiceGroup(configuration: .init(
@@ -88,13 +94,13 @@ public enum NodeRunner {
 
     static func applierServices(
         _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String), localFront: ApplierWatch?,
-        curve: CurveKeyPair?
+        curve: CurveKeyPair?, counterparts: Set<String>
     ) throws -> [any Service] {
         let config = options.config
         let issuer = try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region, random: options.random)
         let policy = LedgerPolicy(
             region: config.region, tokensOffered: Set(config.tokens), operatorKeys: Set(config.operatorKeys), transactionIDs: issuer,
-            treasuryAccount: config.treasuryAccount
+            treasuryAccount: config.treasuryAccount, counterparts: counterparts
         )
         let writer = try LedgerWriter(path: options.data.ledgerPath, policy: policy)
         if let notice = try writer.installRules(fromFile: try loadRules(config), nowMilliseconds: options.clock.nowMilliseconds()) {
@@ -132,7 +138,7 @@ public enum NodeRunner {
 
     static func frontServices(
         _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String), localApplier: ApplierWatch?,
-        curve: (keys: CurveKeyPair, serverKey: [UInt8])?
+        curve: (keys: CurveKeyPair, serverKey: [UInt8])?, parties: InterRegionParties?
     ) async throws -> [any Service] {
         let config = options.config
         let work = try QueueSocket(context, .push)
@@ -150,7 +156,7 @@ public enum NodeRunner {
             config: config, front: front, reader: reader,
             issuer: try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region, random: options.random),
             blockPublicKey: try blockPublicKey(options), clock: options.clock, contract: try contract(),
-            logger: options.logger, dataKey: try options.data.dataKey()
+            logger: options.logger, dataKey: try options.data.dataKey(), parties: parties
         )
         let router = Router()
         let contract = try contract()
@@ -190,7 +196,8 @@ public enum NodeRunner {
             },
             logger: options.logger
         )
-        return [front, app]
+        guard let parties else { return [front, app] }
+        return [front, app, try InterRegionRelay(parties: parties, reader: reader, front: front, logger: options.logger)]
     }
 
     /// The registry the config names, verified with its authority key, and checked against this node:

@@ -160,7 +160,29 @@ struct WalletCommand: AsyncParsableCommand {
             if wait {
                 let settled = try await client.waitUntilSettled(id)
                 print("\(settled.state.rawValue) \(id)\(settled.blockHeight.map { " in block \($0)" } ?? "")")
+                guard settled.interRegion != nil else { return }
+                // A payment to another region: wait (bounded) for that region's decision.
+                let deadline = ContinuousClock.now + .seconds(60)
+                while ContinuousClock.now < deadline {
+                    guard let info = try await client.status(id).interRegion else { return }
+                    if info.state != .inFlight {
+                        print(interRegionLine(info))
+                        return
+                    }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                print("still in flight to the payee's region after 60 s; follow it with sdt wallet status")
             }
+        }
+    }
+
+    /// How a payment to another region stands, in words.
+    static func interRegionLine(_ info: Components.Schemas.TransferStatus.InterRegionPayload) -> String {
+        switch info.state {
+        case .inFlight: "in flight to \(info.region) (message \(info.number))"
+        case .credited: "delivered: credited by \(info.region) (message \(info.number))"
+        case .refused:
+            "refused by \(info.region): \(info.code ?? "refused")\(info.ruleId.map { " (rule \($0))" } ?? ""); refunded to the payer"
         }
     }
 
@@ -172,6 +194,7 @@ struct WalletCommand: AsyncParsableCommand {
         func run() async throws {
             let status = try await NodeClient(baseURL: node).status(transactionID)
             print("\(status.state.rawValue) \(status.code)\(status.blockHeight.map { " block \($0)" } ?? "") — \(status.detail ?? "")")
+            if let info = status.interRegion { print(WalletCommand.interRegionLine(info)) }
             if let pending = status.pending {
                 let token = Token(rawValue: pending.token.rawValue)!
                 print("pending transfer of \(Amount.display(pending.amount, token)): \(pending.state.rawValue)"

@@ -21,8 +21,8 @@ final class TestNode: @unchecked Sendable {
     var dataPath: String { directory.file("data") }
     var configPath: String { directory.file("region.toml") }
 
-    init(limits: (inout RegionConfig.Limits) -> Void = { _ in }) throws {
-        let base = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../regions/us-tx.toml")
+    init(region: String = "us-tx", limits: (inout RegionConfig.Limits) -> Void = { _ in }) throws {
+        let base = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../regions/\(region).toml")
         config = try RegionConfig.load(path: base.path)
         config.operatorKeys = [operatorKey.publicKeyHex]
         // Port 0: the kernel picks the front's port when it binds and the node prints it, so no other

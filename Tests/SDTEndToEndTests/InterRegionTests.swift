@@ -1,0 +1,257 @@
+import Foundation
+import SDTAPI
+import SDTClient
+import SDTCore
+import SDTCrypto
+import SDTLedger
+import SDTNode
+import SDTQueue
+import SDTTesting
+import Testing
+
+/// Two real nodes, us-tx and us-wy, that know each other through a signed registry: payments each way,
+/// one refused by the receiving region's own rule and refunded, one delivered across a kill -9 of the
+/// receiving node, and both ledgers audited afterwards.
+@Suite(.serialized) struct InterRegionTests {
+    /// us-wy refuses dollars from Texas senders below KYC tier 3: a rule of the receiving side only.
+    static let wyomingRules = """
+        region = "us-wy"
+        version = 1
+        summary = "Wyoming takes dollars from Texas only from senders verified to tier 3."
+
+        [[rule]]
+        id = "WY-TX-INBOUND-KYC3"
+        decision = "reject"
+        reason = "Dollars from Texas senders below KYC tier 3 are not accepted."
+        token = "USD"
+        sender_jurisdiction_in = ["US-TX"]
+        sender_kyc_tier_below = 3
+        """
+
+    /// Both nodes configured with a registry signed by a fresh authority, at fixed loopback ports
+    /// (the registry names each endpoint before either node starts).
+    static func twoRegions() throws -> (tx: TestNode, wy: TestNode) {
+        let tx = try TestNode(region: "us-tx")
+        let wy = try TestNode(region: "us-wy")
+        let rules = wy.directory.file("us-wy.rules.toml")
+        try wyomingRules.write(toFile: rules, atomically: true, encoding: .utf8)
+        wy.config.rulesPath = rules
+        wy.config.queueEndpoint = "tcp://127.0.0.1:\(FreePort.next())"
+        wy.config.outcomesEndpoint = "tcp://127.0.0.1:\(FreePort.next())"
+        let passphrase = tx.directory.file("passphrase")
+        try "registry passphrase".write(toFile: passphrase, atomically: true, encoding: .utf8)
+        let authorityFile = tx.directory.file("authority.json")
+        let made = try AuditCommandTests.sdt([
+            "registry", "keygen", "--out", authorityFile, "--passphrase-file", passphrase,
+        ])
+        let authorityKey = try #require(
+            made.output.split(whereSeparator: \.isWhitespace).first { $0.count == 64 }.map(String.init))
+        var entries: [String] = []
+        for node in [tx, wy] {
+            node.config.httpAddress = "127.0.0.1:\(FreePort.next())"
+            try node.saveConfig()
+            let entry = try AuditCommandTests.sdt([
+                "registry", "entry", "--region", node.configPath, "--data", node.dataPath, "--endpoint",
+                "http://\(node.config.httpAddress)",
+            ])
+            #expect(entry.status == 0, "\(entry.output)")
+            entries.append(entry.output)
+        }
+        let registryPath = tx.directory.file("registry.toml")
+        try ("version = 1\n\n" + entries.joined(separator: "\n")).write(
+            toFile: registryPath, atomically: true, encoding: .utf8)
+        let signed = try AuditCommandTests.sdt([
+            "registry", "sign", "--registry", registryPath, "--key", authorityFile,
+            "--passphrase-file", passphrase,
+        ])
+        #expect(signed.status == 0, "\(signed.output)")
+        for node in [tx, wy] {
+            node.config.registry = .init(path: registryPath, authorityKey: authorityKey)
+            try node.saveConfig()
+        }
+        return (tx, wy)
+    }
+
+    /// Polls until `condition` holds, at most `timeout`.
+    static func eventually(
+        _ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool
+    ) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !(try await condition()) {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting for \(what)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    static func accepted(_ result: NodeClient.SubmitResult) -> Bool {
+        if case .accepted(let status) = result { return status.code == "accepted" }
+        return false
+    }
+
+    static func balance(_ node: TestNode, _ account: String, _ token: Token = .usd) async throws -> Int64 {
+        try await node.client.account(account).balances.first { $0.token.rawValue == token.rawValue }?.amount ?? 0
+    }
+
+    static func position(
+        _ node: TestNode, _ counterpart: String, _ token: Token = .usd
+    ) async throws
+        -> Components.Schemas.InterRegionPositions.PositionsPayloadPayload?
+    {
+        try await node.client.positions().positions.first {
+            $0.counterpart == counterpart && $0.token.rawValue == token.rawValue
+        }
+    }
+
+    @Test func paymentsGoBothWaysRefusalsAreRefundedAndADeliverySurvivesAKill() async throws {
+        let (tx, wy) = try Self.twoRegions()
+        try await tx.start()
+        try await wy.start()
+        let alice = try await tx.holder("alice", usd: 100_000)
+        let bob = try await wy.holder("bob", usd: 50_000, jurisdiction: "US-WY")
+        _ = try await tx.operate(.setKYCTier, "alice", [.kycTier: "3", .reason: "enhanced due diligence done"])
+
+        // alice pays bob 25.00: accepted here, credited there, an obligation here and a claim there.
+        let payment = try await tx.signedTransfer(alice, "alice", "us-wy:bob", 2_500)
+        #expect(try await Self.accepted(tx.client.submit(payment)))
+        try await Self.eventually("bob credited") { try await Self.balance(wy, "bob") == 52_500 }
+        try await Self.eventually("the acknowledgement recorded") {
+            try await Self.position(tx, "us-wy")?.obligations == 2_500
+        }
+        #expect(try await Self.position(tx, "us-wy")?.inFlight == 0)
+        #expect(try await Self.position(wy, "us-tx")?.claims == 2_500)
+        #expect(try await Self.balance(tx, "alice") == 97_500)
+
+        // bob pays alice 10.00 the other way.
+        let back = try await wy.signedTransfer(bob, "bob", "us-tx:alice", 1_000)
+        #expect(try await Self.accepted(wy.client.submit(back)))
+        try await Self.eventually("alice credited") { try await Self.balance(tx, "alice") == 98_500 }
+        try await Self.eventually("us-wy's obligation") { try await Self.position(wy, "us-tx")?.obligations == 1_000 }
+
+        // carol (tier 2) pays bob: us-tx's rules accept, us-wy's own rule refuses, carol is refunded once.
+        let carol = try await tx.holder("carol", usd: 5_000)
+        let refused = try await tx.signedTransfer(carol, "carol", "us-wy:bob", 700)
+        #expect(try await Self.accepted(tx.client.submit(refused)))
+        try await Self.eventually("carol refunded") {
+            let refunded = try await Self.balance(tx, "carol") == 5_000
+            let open = try await Self.position(tx, "us-wy")?.outboundOpen
+            return refunded && open == 0
+        }
+        #expect(try await Self.balance(wy, "bob") == 51_500)
+        #expect(try await Self.position(tx, "us-wy")?.obligations == 2_500, "a refusal is no obligation")
+        let refusal = try #require(try await tx.client.status(refused.transactionId).interRegion)
+        #expect(
+            refusal.state == .refused && refusal.code == "rule_rejected" && refusal.ruleId == "WY-TX-INBOUND-KYC3"
+                && refusal.region == "us-wy" && refusal.number == 2, "\(refusal)")
+        let delivered = try #require(try await tx.client.status(payment.transactionId).interRegion)
+        #expect(delivered.state == .credited && delivered.number == 1 && delivered.code == "accepted")
+
+        // us-wy is killed; payments sent meanwhile wait in us-tx's ledger and arrive after its restart.
+        wy.processes.last?.kill9()
+        var sent: [String] = []
+        for _ in 0..<5 {
+            let transfer = try await tx.signedTransfer(alice, "alice", "us-wy:bob", 100)
+            #expect(try await Self.accepted(tx.client.submit(transfer)))
+            sent.append(transfer.transactionId)
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        try await wy.start()
+        try await Self.eventually("the five delivered after the restart") {
+            try await Self.balance(wy, "bob") == 52_000
+        }
+        try await Self.eventually("and acknowledged") { try await Self.position(tx, "us-wy")?.outboundOpen == 0 }
+        #expect(try await Self.position(tx, "us-wy")?.obligations == 3_000)
+        for id in sent { #expect(try await tx.client.status(id).interRegion?.state == .credited) }
+        #expect(try await Self.position(wy, "us-tx")?.claims == 3_000)
+        #expect(try await Self.position(tx, "us-wy")?.outboundMessages == 7)
+        #expect(try await Self.position(wy, "us-tx")?.inboundDecided == 7)
+
+        // Each side: supply = reserves + claims - obligations, in its signed reserves and in its audit.
+        for (node, counterpart) in [(tx, "us-wy"), (wy, "us-tx")] {
+            let reserves = try await node.client.reserves()
+            let usd = try #require(reserves.tokens.first { $0.token == .usd })
+            let position = try #require(try await Self.position(node, counterpart))
+            #expect(usd.supply == usd.reserves + position.claims - position.obligations, "\(node.config.region)")
+        }
+        // Across both regions no dollar was made or lost.
+        let txUSD = try #require(try await tx.client.reserves().tokens.first { $0.token == .usd })
+        let wyUSD = try #require(try await wy.client.reserves().tokens.first { $0.token == .usd })
+        #expect(txUSD.supply + wyUSD.supply == txUSD.reserves + wyUSD.reserves)
+        tx.stopAll()
+        wy.stopAll()
+        for node in [tx, wy] {
+            let audit = try AuditCommandTests.sdt(["audit", "--data", node.dataPath, "--region", node.configPath])
+            #expect(audit.status == 0, "\(node.config.region): \(audit.output)")
+        }
+    }
+
+    @Test func forgedMisaddressedAndResealedMessagesAreRefusedWithTheirReason() async throws {
+        let (tx, wy) = try Self.twoRegions()
+        try await tx.start()
+        try await wy.start()
+        let alice = try await tx.holder("alice", usd: 10_000)
+        _ = try await wy.holder("bob", jurisdiction: "US-WY")
+        _ = try await tx.operate(.setKYCTier, "alice", [.kycTier: "3", .reason: "enhanced due diligence done"])
+        let payment = try await tx.signedTransfer(alice, "alice", "us-wy:bob", 300)
+        #expect(try await Self.accepted(tx.client.submit(payment)))
+        try await Self.eventually("bob credited") { try await Self.balance(wy, "bob") == 300 }
+
+        // A genuine message, as us-tx's relay builds it, from us-tx's ledger.
+        let reader = try LedgerReader(path: NodeData(directory: tx.dataPath).ledgerPath)
+        guard case .found(let receipt) = try reader.receipt(kind: .interRegion, entryID: "outbound:us-wy:1") else {
+            Issue.record("no receipt for the outbound message")
+            return
+        }
+        let registry = try RegionRegistry.load(
+            path: tx.config.registry!.path, authorityKey: Hex.decode(tx.config.registry!.authorityKey)!)
+        let wyEntry = try #require(registry.entry("us-wy"))
+        func post(_ envelope: [String: String]) async throws -> (status: Int, json: [String: Any]) {
+            let answer = try await wy.raw(
+                "POST", "/v1/inter-region/messages", body: JSONSerialization.data(withJSONObject: envelope))
+            return (answer.status, answer.json)
+        }
+        let genuine = try InterRegionEnvelope.make(receipt: receipt, from: "us-tx", to: wyEntry)
+        // Sent again: the first decision, nothing applied twice.
+        let again = try await post(genuine.json)
+        #expect(again.status == 200 && again.json["code"] as? String == "accepted", "\(again)")
+        #expect(try await Self.balance(wy, "bob") == 300)
+
+        var forged = genuine.json
+        forged["signature"] = Hex.encode(SigningKey().sign(genuine.headerBytes))
+        var misaddressed = genuine.json
+        misaddressed["to_region"] = "us-ca"
+        var unknown = genuine.json
+        unknown["from_region"] = "us-ca"
+        // Re-sealed: a record of the attacker's choosing sealed to us-wy under us-tx's genuine header.
+        let fake = OutboundMessage(
+            region: "us-tx", counterpart: "us-wy", number: 2, transactionID: "forged-1", from: "alice",
+            to: "bob", token: .usd, amount: Amount(minorUnits: 1_000_000)!, senderJurisdiction: "US-TX",
+            senderKYCTier: 3)
+        var inner = WireWriter(capacity: 512)
+        inner.write(UInt8(1))
+        inner.write(bytes: fake.signingBytes)
+        inner.write(UInt32(receipt.leafIndex))
+        inner.write(UInt32(receipt.entryCount))
+        inner.write(UInt32(receipt.path.count))
+        for hash in receipt.path { inner.write(bytes: hash) }
+        var resealed = genuine.json
+        resealed["sealed"] = Hex.encode(try SealingKey.seal(inner.bytes, to: wyEntry.sealingPublicKey))
+        var sealedToAnother = genuine.json
+        sealedToAnother["sealed"] = Hex.encode(try SealingKey.seal(inner.bytes, to: SealingKey().publicKey))
+        for (body, code) in [
+            (forged, "block_signature_invalid"), (misaddressed, "message_misaddressed"),
+            (unknown, "sender_region_unknown"),
+            (resealed, "merkle_path_invalid"), (sealedToAnother, "seal_invalid"),
+        ] {
+            let answer = try await post(body)
+            #expect(answer.status == 400 && answer.json["code"] as? String == code, "\(code): \(answer)")
+        }
+        #expect(try await Self.balance(wy, "bob") == 300, "nothing applied")
+        #expect(try await Self.position(wy, "us-tx")?.inboundDecided == 1)
+        #expect(wy.log.contains("refused a message from"))
+        tx.stopAll()
+        wy.stopAll()
+    }
+}
