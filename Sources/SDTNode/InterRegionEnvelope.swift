@@ -1,3 +1,4 @@
+import SDTAPI
 import SDTCore
 import SDTCrypto
 import SDTLedger
@@ -113,7 +114,20 @@ public struct InterRegionEnvelope: Sendable, Hashable {
             headerHashHex: Hex.encode(SHA3.hash256(headerBytes)))
     }
 
-    /// The JSON body of `POST /v1/inter-region/messages`.
+    /// As the contract's schema carries it.
+    public var message: Components.Schemas.InterRegionMessage {
+        .init(fromRegion: fromRegion, toRegion: toRegion, header: Hex.encode(headerBytes), signature: Hex.encode(blockSignature),
+              sealed: Hex.encode(sealed))
+    }
+
+    public init(_ message: Components.Schemas.InterRegionMessage) throws(InterRegionRefusal) {
+        try self.init(json: [
+            "from_region": message.fromRegion, "to_region": message.toRegion, "header": message.header,
+            "signature": message.signature, "sealed": message.sealed,
+        ])
+    }
+
+    /// The fields of a message in `POST /v1/inter-region/messages`.
     public var json: [String: String] {
         [
             "from_region": fromRegion, "to_region": toRegion, "header": Hex.encode(headerBytes),

@@ -22,8 +22,9 @@ public final class InterRegionRelay: Service, Sendable {
     /// Pause between passes when there was nothing to do, and the longest backoff after failures.
     static let idleMilliseconds: UInt64 = 100
     static let backoffMillisecondsMax: Int64 = 5_000
-    /// Messages looked at per pass.
-    static let passLimit = 256
+    /// Messages looked at per pass, and sent in one request.
+    static let passLimit = 1_024
+    static let requestMessagesMax = 256
 
     public init(parties: InterRegionParties, reader: LedgerReader, front: QueueFront, logger: Logger) throws {
         self.parties = parties
@@ -71,70 +72,73 @@ public final class InterRegionRelay: Service, Sendable {
         case failed
     }
 
-    /// Sends the final ones of `messages` in order until one cannot go; records each decision.
+    /// Sends the final ones of `messages`, in order and in one request, and records every decision that
+    /// comes back signed as an acknowledgement, all in one batch.
     private func deliver(_ messages: [OpenOutbound], to counterpart: String) async -> Pass {
         guard let client = clients[counterpart], let entry = parties.registry.entry(counterpart) else {
             logger.error("outbound messages to \(counterpart), which is not in the registry: they wait")
             return .failed
         }
-        var result = Pass.waiting
-        for open in messages {
-            guard open.isFinal else { break }
-            do {
-                guard
-                    case .found(let receipt) = try reader.receipt(
-                        kind: .interRegion, entryID: "outbound:\(counterpart):\(open.number)"),
+        var sent: [(message: OutboundMessage, envelope: InterRegionEnvelope)] = []
+        do {
+            // Messages go in number order: one whose block is not signed yet stops the rest.
+            for open in messages.prefix(Self.requestMessagesMax) {
+                guard open.isFinal else { break }
+                let id = "outbound:\(counterpart):\(open.number)"
+                guard case .found(let receipt) = try reader.receipt(kind: .interRegion, entryID: id),
                     case .outbound(let message) = try InterRegionEntry(recordedBytes: receipt.signingBytes)
                 else { break }
-                let envelope = try InterRegionEnvelope.make(receipt: receipt, from: parties.region, to: entry)
-                let output = try await client.client.receiveInterRegionMessage(
-                    body: .json(
-                        .init(
-                            fromRegion: envelope.fromRegion, toRegion: envelope.toRegion,
-                            header: Hex.encode(envelope.headerBytes),
-                            signature: Hex.encode(envelope.blockSignature), sealed: Hex.encode(envelope.sealed)
-                        )))
-                switch output {
-                case .ok(let ok):
-                    guard case .json(let answer) = ok.body, let decision = answer.decision else { return .failed }
-                    try await acknowledge(decision, of: message)
-                    result = .progressed
-                case .accepted:
-                    // Decided or queued there; later messages may go on, and this one is asked again next pass.
-                    continue
-                case .conflict(let conflict):
-                    logger.warning(
-                        "\(counterpart) refuses outbound message \(open.number) as out of order: \(conflict)")
-                    return .failed
-                default:
-                    logger.error(
-                        "\(counterpart) refused outbound message \(open.number): \(NodeClient.failure(output))")
-                    return .failed
-                }
-            } catch {
-                logger.warning("delivering outbound message \(open.number) to \(counterpart): \(error)")
+                sent.append((message, try InterRegionEnvelope.make(receipt: receipt, from: parties.region, to: entry)))
+            }
+        } catch {
+            logger.error("reading outbound messages to \(counterpart): \(error)")
+            return .failed
+        }
+        guard !sent.isEmpty else { return .waiting }
+        let answers: [Components.Schemas.InterRegionAnswer]
+        do {
+            let output = try await client.client.receiveInterRegionMessages(
+                body: .json(.init(messages: sent.map(\.envelope.message))))
+            guard case .ok(let ok) = output, case .json(let body) = ok.body, body.answers.count == sent.count else {
+                logger.warning("\(counterpart) did not take \(sent.count) message(s): \(NodeClient.failure(output))")
                 return .failed
             }
+            answers = body.answers
+        } catch {
+            logger.warning("delivering \(sent.count) message(s) to \(counterpart): \(error)")
+            return .failed
         }
-        return result
-    }
-
-    /// Checks the counterpart's signed decision and submits it as an acknowledgement to the applier.
-    private func acknowledge(_ body: Components.Schemas.InterRegionMessage, of message: OutboundMessage) async throws {
-        let envelope = try InterRegionEnvelope(json: [
-            "from_region": body.fromRegion, "to_region": body.toRegion, "header": body.header,
-            "signature": body.signature,
-            "sealed": body.sealed,
-        ])
-        let acknowledgement = try envelope.open(
-            as: parties.region, registry: parties.registry, sealingKey: parties.sealingKey
-        )
-        .acknowledgement(of: message)
-        let outcome =
-            try await front.submit([.interRegion(.acknowledgement(acknowledgement))], timeout: .seconds(5)).first ?? nil
-        if let outcome, outcome.code != .accepted {
-            let refusal = "the acknowledgement of outbound message \(message.number) to \(message.counterpart) was refused"
-            logger.error("\(refusal): \(outcome.code.name)")
+        var acknowledgements: [Submission] = []
+        var failed = false
+        for ((message, _), answer) in zip(sent, answers) {
+            switch answer.state {
+            case .final:
+                do {
+                    guard let decision = answer.decision else { throw InterRegionRefusal(.malformed, "a final answer without its decision") }
+                    let opened = try InterRegionEnvelope(decision).open(
+                        as: parties.region, registry: parties.registry, sealingKey: parties.sealingKey)
+                    acknowledgements.append(.interRegion(.acknowledgement(try opened.acknowledgement(of: message))))
+                } catch {
+                    logger.error("\(counterpart)'s decision on outbound message \(message.number) is refused: \(error)")
+                    failed = true
+                }
+            case .decided, .queued:
+                continue
+            case .outOfOrder, .refused:
+                logger.error("\(counterpart) answers outbound message \(message.number) with \(answer.code ?? ""): \(answer.detail)")
+                failed = true
+            }
         }
+        guard !acknowledgements.isEmpty else { return failed ? .failed : .waiting }
+        do {
+            let outcomes = try await front.submit(acknowledgements, timeout: .seconds(5))
+            for case let outcome? in outcomes where outcome.code != .accepted {
+                logger.error("the acknowledgement \(outcome.entryID) was refused: \(outcome.code.name)")
+            }
+        } catch {
+            logger.warning("recording \(acknowledgements.count) acknowledgement(s) from \(counterpart): \(error)")
+            return .failed
+        }
+        return .progressed
     }
 }

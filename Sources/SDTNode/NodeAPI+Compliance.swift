@@ -11,10 +11,13 @@ extension NodeAPI {
 
     public func getReserves(_ input: Operations.GetReserves.Input) async throws -> Operations.GetReserves.Output {
         let record = try reader.reserves()
+        let positions = try reader.positions()
         return .ok(.init(body: .json(.init(
             tokens: config.tokens.map { token in
-                .init(token: .init(rawValue: token.rawValue)!, supply: record.supply[token] ?? 0, reserves: record.reserves[token] ?? 0,
-                      display: Amount.display(record.reserves[token] ?? 0, token))
+                let mine = positions.filter { $0.token == token }
+                return .init(token: .init(rawValue: token.rawValue)!, supply: record.supply[token] ?? 0,
+                             reserves: record.reserves[token] ?? 0, claims: mine.reduce(0) { $0 + $1.claims },
+                             obligations: mine.reduce(0) { $0 + $1.obligations }, display: Amount.display(record.reserves[token] ?? 0, token))
             },
             usdDeposits: record.usdDeposits, usdWithdrawals: record.usdWithdrawals, barsHeld: record.barsHeld,
             proof: record.block.map(Self.block)

@@ -23,74 +23,62 @@ public struct InterRegionParties: Sendable {
 }
 
 extension NodeAPI {
-    public func receiveInterRegionMessage(
-        _ input: Operations.ReceiveInterRegionMessage.Input
-    ) async throws
-        -> Operations.ReceiveInterRegionMessage.Output
-    {
+    typealias InterRegionAnswer = Components.Schemas.InterRegionAnswer
+
+    public func receiveInterRegionMessages(
+        _ input: Operations.ReceiveInterRegionMessages.Input
+    ) async throws -> Operations.ReceiveInterRegionMessages.Output {
         guard case .json(let body) = input.body else { preconditionFailure("the contract has one body type") }
-        func refused(_ refusal: InterRegionRefusal) -> Operations.ReceiveInterRegionMessage.Output {
-            logger.warning("refused a message from \(Echo.quoted(body.fromRegion)): \(refusal)")
-            return .badRequest(
-                .init(
-                    body: .applicationProblemJson(
-                        Problem.make(
-                            status: 400, code: refusal.code.rawValue, detail: refusal.detail
-                        ))))
+        var answers = [InterRegionAnswer?](repeating: nil, count: body.messages.count)
+        var deliveries: [(index: Int, delivery: Delivery)] = []
+        for (index, message) in body.messages.enumerated() {
+            do throws(InterRegionRefusal) {
+                guard let parties else {
+                    throw InterRegionRefusal(.senderUnknown, "this node's region config names no registry of regions")
+                }
+                let envelope = try InterRegionEnvelope(message)
+                let opened = try envelope.open(as: config.region, registry: parties.registry, sealingKey: parties.sealingKey)
+                deliveries.append((index, try opened.delivery(to: config.region)))
+            } catch {
+                logger.warning("refused a message from \(Echo.quoted(message.fromRegion)): \(error)")
+                answers[index] = .init(state: .refused, detail: error.detail, code: error.code.rawValue)
+            }
         }
-        guard let parties else {
-            return refused(InterRegionRefusal(.senderUnknown, "this node's region config names no registry of regions"))
-        }
-        let delivery: Delivery
+        let outcomes: [Outcome?]
         do {
-            let envelope = try InterRegionEnvelope(json: [
-                "from_region": body.fromRegion, "to_region": body.toRegion, "header": body.header,
-                "signature": body.signature,
-                "sealed": body.sealed,
-            ])
-            delivery = try envelope.open(as: config.region, registry: parties.registry, sealingKey: parties.sealingKey)
-                .delivery(to: config.region)
-        } catch {
-            return refused(error)
-        }
-        let submission = Submission.interRegion(.delivery(delivery))
-        let outcome: Outcome?
-        do {
-            outcome = try await front.submit([submission], timeout: syncWait).first ?? nil
+            outcomes = deliveries.isEmpty
+                ? [] : try await front.submit(deliveries.map { .interRegion(.delivery($0.delivery)) }, timeout: syncWait)
         } catch {
             return .serviceUnavailable(.init(body: .applicationProblemJson(unavailable(error))))
         }
+        for ((index, delivery), outcome) in zip(deliveries, outcomes) {
+            answers[index] = try answer(delivery, outcome)
+        }
+        return .ok(.init(body: .json(.init(answers: answers.map { $0! }))))
+    }
+
+    /// The answer to one delivery the ledger was asked about: its recorded decision, sealed to the sender
+    /// once final; else where it stands.
+    private func answer(_ delivery: Delivery, _ outcome: Outcome?) throws -> InterRegionAnswer {
+        let (sender, number) = (delivery.message.region, delivery.message.number)
         switch outcome?.code {
         case .messageOutOfOrder?:
-            let expected = (try reader.interRegionLink(delivery.message.region).lastInbound) + 1
-            return .conflict(
-                .init(
-                    body: .applicationProblemJson(
-                        Problem.make(
-                            status: 409, code: OutcomeCode.messageOutOfOrder.name,
-                            detail: "message \(delivery.message.number) from \(delivery.message.region) is not the next "
-                                + "on its link: the next expected is \(expected); nothing was recorded"
-                        ))))
+            let expected = (try reader.interRegionLink(sender).lastInbound) + 1
+            return .init(
+                state: .outOfOrder,
+                detail: "message \(number) from \(sender) is not the next on its link: the next expected is \(expected); "
+                    + "nothing was recorded",
+                number: number, code: OutcomeCode.messageOutOfOrder.name)
         case .counterpartUnknown?, .regionMismatch?:
-            return refused(
-                InterRegionRefusal(.senderUnknown, "this region's ledger does not pay \(delivery.message.region)"))
+            return .init(
+                state: .refused, detail: "this region's ledger does not pay \(sender)", number: number,
+                code: InterRegionRefusal.Code.senderUnknown.rawValue)
         default:
             break
         }
-        return try answer(for: submission.entryID, to: delivery.message.region, parties: parties)
-    }
-
-    /// This region's recorded decision on a message, sealed to its sender once final; else where it is.
-    private func answer(
-        for entryID: String, to sender: String, parties: InterRegionParties
-    ) throws
-        -> Operations.ReceiveInterRegionMessage.Output
-    {
+        let entryID = InterRegionEntry.delivery(delivery).entryID
         guard let (sequence, entry) = try reader.interRegionEntry(entryID), case .incoming(let decision) = entry else {
-            return .accepted(
-                .init(
-                    body: .json(.init(state: .queued, detail: "Queued; send the message again to learn the decision.")))
-            )
+            return .init(state: .queued, detail: "Queued; send the message again to learn the decision.", number: number)
         }
         let code =
             switch decision.verdict {
@@ -98,30 +86,16 @@ extension NodeAPI {
             case .refused(let refusal, _, _): refusal.name
             }
         guard case .found(let receipt) = try reader.receipt(kind: .interRegion, entryID: entryID),
-            let counterpart = parties.registry.entry(sender)
+            let counterpart = parties?.registry.entry(sender)
         else {
-            return .accepted(
-                .init(
-                    body: .json(
-                        .init(
-                            state: .decided,
-                            detail:
-                                "Decided; its block is not signed yet. Send the message again for the signed decision.",
-                            code: code, sequence: sequence
-                        ))))
+            return .init(
+                state: .decided, detail: "Decided; its block is not signed yet. Send the message again for the signed decision.",
+                number: number, code: code, sequence: sequence)
         }
         let sealed = try InterRegionEnvelope.make(receipt: receipt, from: config.region, to: counterpart)
-        return .ok(
-            .init(
-                body: .json(
-                    .init(
-                        state: .final, detail: "Decided, in a signed block of \(config.region).", code: code,
-                        sequence: sequence,
-                        decision: .init(
-                            fromRegion: sealed.fromRegion, toRegion: sealed.toRegion,
-                            header: Hex.encode(sealed.headerBytes),
-                            signature: Hex.encode(sealed.blockSignature), sealed: Hex.encode(sealed.sealed))
-                    ))))
+        return .init(
+            state: .final, detail: "Decided, in a signed block of \(config.region).", number: number, code: code,
+            sequence: sequence, decision: sealed.message)
     }
 
     public func getInterRegionPositions(

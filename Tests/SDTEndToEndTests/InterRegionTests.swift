@@ -168,12 +168,20 @@ import Testing
         #expect(try await Self.position(tx, "us-wy")?.outboundMessages == 7)
         #expect(try await Self.position(wy, "us-tx")?.inboundDecided == 7)
 
-        // Each side: supply = reserves + claims - obligations, in its signed reserves and in its audit.
+        // Each side: supply = reserves + claims - obligations, in its reserves and in its newest signed header.
         for (node, counterpart) in [(tx, "us-wy"), (wy, "us-tx")] {
+            try await Self.eventually("\(node.config.region)'s newest block signed") {
+                try await node.client.reserves().proof?.state == .final
+            }
             let reserves = try await node.client.reserves()
             let usd = try #require(reserves.tokens.first { $0.token == .usd })
             let position = try #require(try await Self.position(node, counterpart))
-            #expect(usd.supply == usd.reserves + position.claims - position.obligations, "\(node.config.region)")
+            #expect(usd.claims == position.claims && usd.obligations == position.obligations)
+            #expect(usd.supply == usd.reserves + usd.claims - usd.obligations, "\(node.config.region)")
+            let proof = try #require(reserves.proof)
+            let header = try BlockHeader(signingBytes: try #require(Hex.decode(proof.header)))
+            #expect(header.claims[counterpart]?[.usd] == position.claims && header.obligations[counterpart]?[.usd] == position.obligations)
+            #expect(header.supply[.usd] == usd.supply && header.reserves[.usd] == usd.reserves)
         }
         // Across both regions no dollar was made or lost.
         let txUSD = try #require(try await tx.client.reserves().tokens.first { $0.token == .usd })
@@ -207,15 +215,18 @@ import Testing
         let registry = try RegionRegistry.load(
             path: tx.config.registry!.path, authorityKey: Hex.decode(tx.config.registry!.authorityKey)!)
         let wyEntry = try #require(registry.entry("us-wy"))
+        /// Posts one message; returns the status and the message's answer.
         func post(_ envelope: [String: String]) async throws -> (status: Int, json: [String: Any]) {
             let answer = try await wy.raw(
-                "POST", "/v1/inter-region/messages", body: JSONSerialization.data(withJSONObject: envelope))
-            return (answer.status, answer.json)
+                "POST", "/v1/inter-region/messages",
+                body: JSONSerialization.data(withJSONObject: ["messages": [envelope]]))
+            return (answer.status, (answer.json["answers"] as? [[String: Any]])?.first ?? [:])
         }
         let genuine = try InterRegionEnvelope.make(receipt: receipt, from: "us-tx", to: wyEntry)
         // Sent again: the first decision, nothing applied twice.
         let again = try await post(genuine.json)
-        #expect(again.status == 200 && again.json["code"] as? String == "accepted", "\(again)")
+        #expect(again.status == 200 && again.json["state"] as? String == "final" && again.json["code"] as? String == "accepted",
+                "\(again)")
         #expect(try await Self.balance(wy, "bob") == 300)
 
         var forged = genuine.json
@@ -246,7 +257,8 @@ import Testing
             (resealed, "merkle_path_invalid"), (sealedToAnother, "seal_invalid"),
         ] {
             let answer = try await post(body)
-            #expect(answer.status == 400 && answer.json["code"] as? String == code, "\(code): \(answer)")
+            #expect(answer.status == 200 && answer.json["state"] as? String == "refused" && answer.json["code"] as? String == code,
+                    "\(code): \(answer)")
         }
         #expect(try await Self.balance(wy, "bob") == 300, "nothing applied")
         #expect(try await Self.position(wy, "us-tx")?.inboundDecided == 1)
