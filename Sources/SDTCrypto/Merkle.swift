@@ -67,6 +67,30 @@ public enum Merkle {
         return last == 0 && hash == root
     }
 
+    /// The audit paths of several leaves of one tree, each as `path(index:leafHashes:)` gives it, with
+    /// every subtree's root computed once: many receipts of one block cost one pass over its leaves.
+    public static func paths(indices: [Int], leafHashes: [[UInt8]]) -> [[[UInt8]]] {
+        var roots: [Range<Int>: [UInt8]] = [:]
+        func root(_ range: Range<Int>) -> [UInt8] {
+            if range.count == 1 { return leafHashes[range.lowerBound] }
+            if let known = roots[range] { return known }
+            let split = range.lowerBound + largestPowerOfTwo(below: range.count)
+            let hash = nodeHash(root(range.lowerBound..<split), root(split..<range.upperBound))
+            roots[range] = hash
+            return hash
+        }
+        func path(_ index: Int, _ range: Range<Int>) -> [[UInt8]] {
+            if range.count == 1 { return [] }
+            let split = range.lowerBound + largestPowerOfTwo(below: range.count)
+            if index < split { return path(index, range.lowerBound..<split) + [root(split..<range.upperBound)] }
+            return path(index, split..<range.upperBound) + [root(range.lowerBound..<split)]
+        }
+        return indices.map { index in
+            precondition(leafHashes.indices.contains(index), "leaf \(index) is outside 0..<\(leafHashes.count)")
+            return path(index, 0..<leafHashes.count)
+        }
+    }
+
     private static func largestPowerOfTwo(below count: Int) -> Int {
         var power = 1
         while power << 1 < count { power <<= 1 }

@@ -142,6 +142,46 @@ extension LedgerReader {
         }
     }
 
+    /// Receipts of the final inter-region entries among `entryIDs`, by id; those not final (or not
+    /// recorded) are left out. Each block's tree is built once, however many of its entries are asked.
+    public func interRegionReceipts(_ entryIDs: [String]) throws(LedgerError) -> [String: ReceiptRecord] {
+        try read { (connection) throws(LedgerError) -> [String: ReceiptRecord] in
+            var wanted: [Int64: [(sequence: Int64, entryID: String)]] = [:]
+            for entryID in entryIDs {
+                guard let row = try connection.query(
+                    """
+                    SELECT e.sequence, b.height FROM entries e JOIN blocks b ON b.height = (\(Self.blockOfEntry))
+                    WHERE e.kind = 'inter_region' AND e.entry_id = ? AND b.signature IS NOT NULL
+                    """, [.text(entryID)]
+                ).first else { continue }
+                wanted[row.int(1), default: []].append((row.int(0), entryID))
+            }
+            var receipts: [String: ReceiptRecord] = [:]
+            for (height, entries) in wanted {
+                guard let blockRow = try connection.query("SELECT header, signature FROM blocks WHERE height = ?", [.integer(height)]).first
+                else { throw LedgerError(.invariant, "block \(height) is missing") }
+                let block = try SealedBlock(headerBytes: blockRow.blob(0), signature: blockRow.optionalBlob(1))
+                let bySequence = Dictionary(uniqueKeysWithValues: entries.map { ($0.sequence, $0.entryID) })
+                var leaves: [[UInt8]] = []
+                var found: [(entryID: String, bytes: [UInt8], index: Int)] = []
+                try connection.each(
+                    "SELECT sequence, signing_bytes, signature FROM entries WHERE sequence BETWEEN ? AND ? ORDER BY sequence",
+                    [.integer(block.header.firstSequence), .integer(block.header.lastSequence)]
+                ) { row in
+                    if let entryID = bySequence[row.int(0)] { found.append((entryID, row.blob(1), leaves.count)) }
+                    leaves.append(Merkle.leafHash(row.blob(1) + row.blob(2)))
+                }
+                let paths = Merkle.paths(indices: found.map(\.index), leafHashes: leaves)
+                for (entry, path) in zip(found, paths) {
+                    receipts[entry.entryID] = ReceiptRecord(
+                        entryID: entry.entryID, kind: .interRegion, signingBytes: entry.bytes, publicKeyHex: "", signature: [],
+                        leafIndex: entry.index, entryCount: leaves.count, path: path, block: block)
+                }
+            }
+            return receipts
+        }
+    }
+
     /// The last message number of each link with `counterpart`: outbound recorded, inbound decided.
     public func interRegionLink(_ counterpart: String) throws(LedgerError) -> InterRegionLink {
         try read { (connection) throws(LedgerError) -> InterRegionLink in

@@ -59,7 +59,7 @@ public struct InterRegionEnvelope: Sendable, Hashable {
     /// region of the registry, signed by that region's block key, a header of that region, sealed to
     /// this node's key, well formed, and a Merkle path from the record to the header's root.
     public func open(
-        as region: String, registry: RegionRegistry, sealingKey: SealingKey
+        as region: String, registry: RegionRegistry, sealingKey: SealingKey, verified: VerifiedHeaders? = nil
     ) throws(InterRegionRefusal) -> Opened {
         guard toRegion == region else {
             throw InterRegionRefusal(
@@ -70,10 +70,13 @@ public struct InterRegionEnvelope: Sendable, Hashable {
                 .senderUnknown,
                 "\(Echo.quoted(fromRegion)) is not another region of registry version \(registry.version)")
         }
-        guard Ed25519.verify(signature: blockSignature, message: headerBytes, publicKey: sender.blockPublicKey) else {
+        guard verified?.contains(self, key: sender.blockPublicKey) == true
+            || Ed25519.verify(signature: blockSignature, message: headerBytes, publicKey: sender.blockPublicKey)
+        else {
             throw InterRegionRefusal(
                 .signatureInvalid, "the block signature does not verify with \(fromRegion)'s block key in the registry")
         }
+        verified?.insert(self, key: sender.blockPublicKey)
         let header: BlockHeader
         do {
             header = try BlockHeader(signingBytes: headerBytes)
@@ -146,6 +149,22 @@ public struct InterRegionEnvelope: Sendable, Hashable {
                 .malformed, "a message has from_region, to_region, and header, signature (64 bytes) and sealed in hex")
         }
         self.init(fromRegion: from, toRegion: to, headerBytes: header, blockSignature: signature, sealed: sealed)
+    }
+}
+
+/// Block headers whose signature already verified with a key, within one request: the messages of one
+/// block share its header, so its signature is checked once.
+public final class VerifiedHeaders: @unchecked Sendable {
+    // @unchecked: used by one task at a time, within one request or one relay pass.
+    private var seen: Set<[UInt8]> = []
+
+    public init() {}
+
+    func contains(_ envelope: InterRegionEnvelope, key: [UInt8]) -> Bool { seen.contains(Self.key(envelope, key)) }
+    func insert(_ envelope: InterRegionEnvelope, key: [UInt8]) { seen.insert(Self.key(envelope, key)) }
+
+    private static func key(_ envelope: InterRegionEnvelope, _ key: [UInt8]) -> [UInt8] {
+        key + envelope.blockSignature + envelope.headerBytes
     }
 }
 

@@ -23,7 +23,7 @@ public final class InterRegionRelay: Service, Sendable {
     static let idleMilliseconds: UInt64 = 100
     static let backoffMillisecondsMax: Int64 = 5_000
     /// Messages looked at per pass, and sent in one request.
-    static let passLimit = 1_024
+    static let passLimit = 4_096
     static let requestMessagesMax = 256
 
     public init(parties: InterRegionParties, reader: LedgerReader, front: QueueFront, logger: Logger) throws {
@@ -72,9 +72,27 @@ public final class InterRegionRelay: Service, Sendable {
         case failed
     }
 
+    /// Sends the final ones of `messages` in order, in requests of `requestMessagesMax`.
+    private func deliver(_ messages: [OpenOutbound], to counterpart: String) async -> Pass {
+        var result = Pass.waiting
+        var rest = messages[...]
+        while !rest.isEmpty {
+            let chunk = Array(rest.prefix(Self.requestMessagesMax))
+            rest = rest.dropFirst(chunk.count)
+            switch await deliverChunk(chunk, to: counterpart) {
+            case .progressed: result = .progressed
+            case .waiting: break
+            case .failed: return .failed
+            }
+            // A message whose block is not signed yet stops the ones after it.
+            if !chunk.allSatisfy(\.isFinal) { break }
+        }
+        return result
+    }
+
     /// Sends the final ones of `messages`, in order and in one request, and records every decision that
     /// comes back signed as an acknowledgement, all in one batch.
-    private func deliver(_ messages: [OpenOutbound], to counterpart: String) async -> Pass {
+    private func deliverChunk(_ messages: [OpenOutbound], to counterpart: String) async -> Pass {
         guard let client = clients[counterpart], let entry = parties.registry.entry(counterpart) else {
             logger.error("outbound messages to \(counterpart), which is not in the registry: they wait")
             return .failed
@@ -82,10 +100,10 @@ public final class InterRegionRelay: Service, Sendable {
         var sent: [(message: OutboundMessage, envelope: InterRegionEnvelope)] = []
         do {
             // Messages go in number order: one whose block is not signed yet stops the rest.
-            for open in messages.prefix(Self.requestMessagesMax) {
-                guard open.isFinal else { break }
-                let id = "outbound:\(counterpart):\(open.number)"
-                guard case .found(let receipt) = try reader.receipt(kind: .interRegion, entryID: id),
+            let final = messages.prefix { $0.isFinal }
+            let receipts = try reader.interRegionReceipts(final.map { "outbound:\(counterpart):\($0.number)" })
+            for open in final {
+                guard let receipt = receipts["outbound:\(counterpart):\(open.number)"],
                     case .outbound(let message) = try InterRegionEntry(recordedBytes: receipt.signingBytes)
                 else { break }
                 sent.append((message, try InterRegionEnvelope.make(receipt: receipt, from: parties.region, to: entry)))
@@ -110,13 +128,14 @@ public final class InterRegionRelay: Service, Sendable {
         }
         var acknowledgements: [Submission] = []
         var failed = false
+        let verified = VerifiedHeaders()
         for ((message, _), answer) in zip(sent, answers) {
             switch answer.state {
             case .final:
                 do {
                     guard let decision = answer.decision else { throw InterRegionRefusal(.malformed, "a final answer without its decision") }
                     let opened = try InterRegionEnvelope(decision).open(
-                        as: parties.region, registry: parties.registry, sealingKey: parties.sealingKey)
+                        as: parties.region, registry: parties.registry, sealingKey: parties.sealingKey, verified: verified)
                     acknowledgements.append(.interRegion(.acknowledgement(try opened.acknowledgement(of: message))))
                 } catch {
                     logger.error("\(counterpart)'s decision on outbound message \(message.number) is refused: \(error)")

@@ -31,13 +31,15 @@ extension NodeAPI {
         guard case .json(let body) = input.body else { preconditionFailure("the contract has one body type") }
         var answers = [InterRegionAnswer?](repeating: nil, count: body.messages.count)
         var deliveries: [(index: Int, delivery: Delivery)] = []
+        let verified = VerifiedHeaders()
         for (index, message) in body.messages.enumerated() {
             do throws(InterRegionRefusal) {
                 guard let parties else {
                     throw InterRegionRefusal(.senderUnknown, "this node's region config names no registry of regions")
                 }
                 let envelope = try InterRegionEnvelope(message)
-                let opened = try envelope.open(as: config.region, registry: parties.registry, sealingKey: parties.sealingKey)
+                let opened = try envelope.open(
+                    as: config.region, registry: parties.registry, sealingKey: parties.sealingKey, verified: verified)
                 deliveries.append((index, try opened.delivery(to: config.region)))
             } catch {
                 logger.warning("refused a message from \(Echo.quoted(message.fromRegion)): \(error)")
@@ -51,15 +53,16 @@ extension NodeAPI {
         } catch {
             return .serviceUnavailable(.init(body: .applicationProblemJson(unavailable(error))))
         }
+        let receipts = try reader.interRegionReceipts(deliveries.map { InterRegionEntry.delivery($0.delivery).entryID })
         for ((index, delivery), outcome) in zip(deliveries, outcomes) {
-            answers[index] = try answer(delivery, outcome)
+            answers[index] = try answer(delivery, outcome, receipts: receipts)
         }
         return .ok(.init(body: .json(.init(answers: answers.map { $0! }))))
     }
 
     /// The answer to one delivery the ledger was asked about: its recorded decision, sealed to the sender
     /// once final; else where it stands.
-    private func answer(_ delivery: Delivery, _ outcome: Outcome?) throws -> InterRegionAnswer {
+    private func answer(_ delivery: Delivery, _ outcome: Outcome?, receipts: [String: ReceiptRecord]) throws -> InterRegionAnswer {
         let (sender, number) = (delivery.message.region, delivery.message.number)
         switch outcome?.code {
         case .messageOutOfOrder?:
@@ -85,8 +88,7 @@ extension NodeAPI {
             case .credited: OutcomeCode.accepted.name
             case .refused(let refusal, _, _): refusal.name
             }
-        guard case .found(let receipt) = try reader.receipt(kind: .interRegion, entryID: entryID),
-            let counterpart = parties?.registry.entry(sender)
+        guard let receipt = receipts[entryID], let counterpart = parties?.registry.entry(sender)
         else {
             return .init(
                 state: .decided, detail: "Decided; its block is not signed yet. Send the message again for the signed decision.",

@@ -31,6 +31,8 @@ struct BenchCommand: AsyncParsableCommand {
     var compareRules = false
     @Flag(help: "Submit ids in the order they were issued instead of shuffled (the default shuffle is the worst case for the id index).")
     var idsInOrder = false
+    @Flag(help: "Benchmark payments between two regions (us-tx and us-wy nodes on this machine) against us-tx's batch path.")
+    var interRegion = false
     @Flag(help: "Benchmark the ledger core alone: engine and durable SQLite store, no HTTP, no signature checks.")
     var ledgerCore = false
     @Option(help: "With --ledger-core: transfers applied.") var coreTransfers = 200_000
@@ -54,6 +56,12 @@ struct BenchCommand: AsyncParsableCommand {
         let verifyRate = await VerifyBaseline.measure(count: verifications)
         print("verify-only: \(Int(verifyRate)) signatures/s on \(ProcessInfo.processInfo.activeProcessorCount) cores")
         let directory = data ?? FileManager.default.temporaryDirectory.appendingPathComponent("sdt-bench-\(UUID().uuidString.prefix(8))").path
+        if interRegion {
+            var figures = try await runInterRegion(verifyRate: verifyRate, directory: directory)
+            figures["cores"] = ProcessInfo.processInfo.activeProcessorCount
+            print(String(decoding: try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys]), as: UTF8.self))
+            return
+        }
         var bench = try await BenchNode(directory: directory, regionPath: region, accounts: accounts)
         defer { bench.process.stop() }
         print("node \(bench.client.baseURL), \(accounts) accounts, data in \(directory)")

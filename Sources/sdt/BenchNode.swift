@@ -15,8 +15,10 @@ struct BenchNode {
     let keys: [SigningKey]
     var next = 0
 
-    /// `rules: false` runs the node without the region's rule set, as a baseline for the rules' cost.
-    init(directory: String, regionPath: String, accounts: Int, custody: RegionConfig.Custody? = nil, rules: Bool = true) async throws {
+    /// `rules: false` runs the node without the region's rule set, as a baseline for the rules' cost;
+    /// `adjust` changes the config further before the node starts (a registry, a fixed address).
+    init(directory: String, regionPath: String, accounts: Int, custody: RegionConfig.Custody? = nil, rules: Bool = true,
+         adjust: (inout RegionConfig) -> Void = { _ in }) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let operatorKey = SigningKey()
         var config = try RegionConfig.load(path: regionPath)
@@ -25,6 +27,7 @@ struct BenchNode {
         config.limits.syncWaitMilliseconds = 10_000
         config.custody = custody
         if !rules { config.rulesPath = nil }
+        adjust(&config)
         let configPath = (directory as NSString).appendingPathComponent("bench.toml")
         try config.tomlText.write(toFile: configPath, atomically: true, encoding: .utf8)
         process = try NodeProcess(
@@ -38,7 +41,8 @@ struct BenchNode {
         for (index, key) in keys.enumerated() {
             let account = "a\(index)"
             for (kind, fields) in [
-                (OperatorAction.Kind.openAccount, [.account: account, .jurisdiction: "US-TX", .kycTier: "2", .deviceKey: key.publicKeyHex]),
+                (OperatorAction.Kind.openAccount, [.account: account, .jurisdiction: config.jurisdiction, .kycTier: "2",
+                                                    .deviceKey: key.publicKeyHex]),
                 (.mintUSD, [.account: account, .amount: "1000000000", .bank: "Bench Bank", .reference: "BENCH-DEP-\(index)", .valueDate: "2026-11-21"]),
             ] as [(OperatorAction.Kind, [OperatorAction.Field: String])] {
                 _ = try await client.operatorAction(Signing.operatorAction(
@@ -51,7 +55,9 @@ struct BenchNode {
     /// Signs `count` one-cent transfers among the accounts, before any timing starts. `shuffled`: in a
     /// random order of all their ids (the worst case for the id index); else each account's in the
     /// order they were issued, as clients that ask for ids shortly before they sign use them.
-    mutating func presign(count: Int, shuffled: Bool = true) async throws -> [Components.Schemas.SignedTransfer] {
+    /// `payeeRegion`: pay the same-named accounts of that region instead of this one's.
+    mutating func presign(count: Int, shuffled: Bool = true, payeeRegion: String? = nil) async throws
+        -> [Components.Schemas.SignedTransfer] {
         var transfers: [Components.Schemas.SignedTransfer] = []
         transfers.reserveCapacity(count)
         var remaining = count
@@ -62,7 +68,8 @@ struct BenchNode {
             let ids = try await client.transactionIDs(account: "a\(index)", count: take).transactionIds
             for (offset, id) in ids.enumerated() {
                 let to = (index + 1 + offset % (keys.count - 1)) % keys.count
-                transfers.append(try Signing.transfer(key: keys[index], region: region, transactionID: id, from: "a\(index)", to: "a\(to)",
+                let payee = payeeRegion.map { "\($0):a\(to)" } ?? "a\(to)"
+                transfers.append(try Signing.transfer(key: keys[index], region: region, transactionID: id, from: "a\(index)", to: payee,
                                                       token: .usd, amountMinorUnits: 1))
             }
             remaining -= take
@@ -74,15 +81,7 @@ struct BenchNode {
     /// final sequence; each transfer's latency runs from its request's start to the first poll that
     /// shows its sequence final.
     func drive(_ transfers: [Components.Schemas.SignedTransfer], batchSize: Int, concurrency: Int) async throws -> BenchRun {
-        let chunks = stride(from: 0, to: transfers.count, by: batchSize).map { Array(transfers[$0..<min($0 + batchSize, transfers.count)]) }
-        let url = URL(string: client.baseURL)!
-        let (host, port) = (url.host ?? "127.0.0.1", url.port ?? 80)
-        let path = batchSize == 1 ? "/v1/transactions" : "/v1/transactions/batch"
-        let encoder = JSONEncoder()
-        let bodies = try chunks.map { chunk in
-            Array(batchSize == 1 ? try encoder.encode(chunk[0]) : try encoder.encode(Components.Schemas.TransferBatch(transfers: chunk)))
-        }
-        let cursor = SharedCounter()
+        let bodies = try Self.bodies(transfers, batchSize: batchSize)
         let target = SharedCounter()
         target.value.withLock { $0 = Int.max }
         // Bodies are encoded before the clock starts, like the signatures: the client's JSON work is not the node's.
@@ -98,32 +97,7 @@ struct BenchNode {
             }
             return samples
         }
-        let submitted = try await onThreads(concurrency) { _ in
-            let connection = try LoopbackHTTPClient(host: host, port: port)
-            let decoder = JSONDecoder()
-            var mine: [(sequence: Int64, at: ContinuousClock.Instant)] = []
-            while true {
-                let index = cursor.value.withLock { value in
-                    defer { value += 1 }
-                    return value
-                }
-                guard index < bodies.count else { return mine }
-                let sentAt = ContinuousClock.now
-                let answer = try connection.post(path, body: bodies[index])
-                guard answer.status == 200 else {
-                    throw BenchError("the node answered \(answer.status): \(String(decoding: answer.body, as: UTF8.self))")
-                }
-                let statuses = batchSize == 1
-                    ? [try decoder.decode(Components.Schemas.TransferStatus.self, from: Data(answer.body))]
-                    : try decoder.decode(Components.Schemas.TransferBatchResult.self, from: Data(answer.body)).results
-                for status in statuses {
-                    guard status.state == .accepted, let sequence = status.sequence else {
-                        throw BenchError("transfer \(status.transactionId) was \(status.state.rawValue): \(status.code)")
-                    }
-                    mine.append((sequence, sentAt))
-                }
-            }
-        }.flatMap { $0 }
+        let submitted = try await submit(bodies, batchSize: batchSize, concurrency: concurrency)
         guard submitted.count == transfers.count else { throw BenchError("\(transfers.count - submitted.count) transfers were not accepted") }
         let lastSequence = submitted.map(\.sequence).max() ?? 0
         target.value.withLock { $0 = Int(lastSequence) }
@@ -144,6 +118,61 @@ struct BenchNode {
         return BenchRun(count: transfers.count, seconds: elapsed, latenciesMilliseconds: latencies,
                         firstTenthPerSecond: tenth / max((finalAt(2) - finalAt(1)).seconds, 1e-6),
                         lastTenthPerSecond: tenth / max((finalAt(10) - finalAt(9)).seconds, 1e-6))
+    }
+}
+
+extension BenchNode {
+    /// The request bodies: one transfer each, or batches of `batchSize`.
+    static func bodies(_ transfers: [Components.Schemas.SignedTransfer], batchSize: Int) throws -> [[UInt8]] {
+        let encoder = JSONEncoder()
+        return try stride(from: 0, to: transfers.count, by: batchSize).map { start in
+            let chunk = Array(transfers[start..<min(start + batchSize, transfers.count)])
+            return Array(batchSize == 1 ? try encoder.encode(chunk[0]) : try encoder.encode(Components.Schemas.TransferBatch(transfers: chunk)))
+        }
+    }
+
+    /// Posts `bodies` with `concurrency` in flight; with `pace` (transfers/s), request `i` waits until
+    /// its turn at that rate. Returns each accepted transfer's sequence and when its request started.
+    func submit(_ bodies: [[UInt8]], batchSize: Int, concurrency: Int, pace: Double? = nil) async throws
+        -> [(sequence: Int64, at: ContinuousClock.Instant)] {
+        let url = URL(string: client.baseURL)!
+        let (host, port) = (url.host ?? "127.0.0.1", url.port ?? 80)
+        let path = batchSize == 1 ? "/v1/transactions" : "/v1/transactions/batch"
+        let cursor = SharedCounter()
+        let start = ContinuousClock.now
+        return try await onThreads(concurrency) { _ in
+            var connection = try LoopbackHTTPClient(host: host, port: port)
+            let decoder = JSONDecoder()
+            var mine: [(sequence: Int64, at: ContinuousClock.Instant)] = []
+            while true {
+                let index = cursor.value.withLock { value in
+                    defer { value += 1 }
+                    return value
+                }
+                guard index < bodies.count else { return mine }
+                if let pace {
+                    let due = start + .milliseconds(Int64(Double(index * batchSize) / pace * 1000))
+                    let wait = due - ContinuousClock.now
+                    if wait > .zero { Thread.sleep(forTimeInterval: wait.seconds) }
+                    // A connection idle that long may have been closed by the node's idle timeout.
+                    if wait > .seconds(5) { connection = try LoopbackHTTPClient(host: host, port: port) }
+                }
+                let sentAt = ContinuousClock.now
+                let answer = try connection.post(path, body: bodies[index])
+                guard answer.status == 200 else {
+                    throw BenchError("the node answered \(answer.status): \(String(decoding: answer.body, as: UTF8.self))")
+                }
+                let statuses = batchSize == 1
+                    ? [try decoder.decode(Components.Schemas.TransferStatus.self, from: Data(answer.body))]
+                    : try decoder.decode(Components.Schemas.TransferBatchResult.self, from: Data(answer.body)).results
+                for status in statuses {
+                    guard status.state == .accepted, let sequence = status.sequence else {
+                        throw BenchError("transfer \(status.transactionId) was \(status.state.rawValue): \(status.code)")
+                    }
+                    mine.append((sequence, sentAt))
+                }
+            }
+        }.flatMap { $0 }
     }
 }
 

@@ -23,6 +23,14 @@ import Testing
         }
     }
 
+    @Test func manyPathsAtOnceAreTheSinglePaths() {
+        for count in [1, 2, 3, 5, 8, 13, 33, 100] {
+            let leaves = (0..<count).map { Merkle.leafHash([UInt8(truncatingIfNeeded: $0), 9]) }
+            let indices = Array((0..<count).reversed()) + [0, count - 1]
+            #expect(Merkle.paths(indices: indices, leafHashes: leaves) == indices.map { Merkle.path(index: $0, leafHashes: leaves) })
+        }
+    }
+
     @Test func rootFollowsRFC9162Shape() {
         let leaves = (0..<3).map { Merkle.leafHash([UInt8($0)]) }
         let left = Merkle.nodeHash(leaves[0], leaves[1])
