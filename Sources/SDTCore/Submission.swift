@@ -67,6 +67,25 @@ public enum EntryKind: String, Sendable, Codable {
     case transfer
     case operatorAction = "operator"
     case interRegion = "inter_region"
+
+    /// The byte that names the kind on the wire (the queue's outcomes, custodians' signing requests).
+    public var wireCode: UInt8 {
+        switch self {
+        case .transfer: 1
+        case .operatorAction: 2
+        case .interRegion: 3
+        }
+    }
+
+    /// The kind a wire byte names; nil for a byte that names none.
+    public init?(wireCode: UInt8) {
+        switch wireCode {
+        case 1: self = .transfer
+        case 2: self = .operatorAction
+        case 3: self = .interRegion
+        default: return nil
+        }
+    }
 }
 
 /// The applier's answer for one submission.

@@ -81,10 +81,12 @@ public struct BlockValidator: Sendable {
             throw CryptoError("the header does not parse: \(error)")
         }
         guard header.region == region else { throw CryptoError("the block is for region \(header.region), not \(region)") }
-        for token in Token.allCases where (header.supply[token] ?? 0) != (header.reserves[token] ?? 0) {
-            throw CryptoError("the block states \(token.rawValue) supply \(header.supply[token] ?? 0) but reserves \(header.reserves[token] ?? 0); unbacked supply is never signed")
+        for token in Token.allCases where (header.supply[token] ?? 0) != (header.reserves[token] ?? 0) + header.netPosition(token) {
+            throw CryptoError("the block states \(token.rawValue) supply \(header.supply[token] ?? 0) but reserves \(header.reserves[token] ?? 0) "
+                              + "plus claims less obligations \(header.netPosition(token)); unbacked supply is never signed")
         }
         try checkContinuity(header, request)
+        try checkPositions(header, request)
         guard header.entryCount == Int64(request.entries.count), header.lastSequence - header.firstSequence + 1 == header.entryCount,
               !request.entries.isEmpty
         else { throw CryptoError("the header counts \(header.entryCount) entries, \(request.entries.count) were sent") }
@@ -96,6 +98,34 @@ public struct BlockValidator: Sendable {
             throw CryptoError("entry \(header.firstSequence + Int64(index)) has a signature that does not verify")
         }
         return header
+    }
+
+    /// Claims and obligations must be the previous block's, moved by exactly the credits this block's
+    /// entries record: a claim only for a payment this region credited for another, an obligation only
+    /// for an acknowledged credit by another. (Whether the other region really sent the payment is the
+    /// receiving node's check of its block signature against the registry.)
+    private func checkPositions(_ header: BlockHeader, _ request: BlockSigningRequest) throws(CryptoError) {
+        let previous = request.previousHeader.flatMap { try? BlockHeader(signingBytes: $0) }
+        var claims = previous?.claims ?? [:]
+        var obligations = previous?.obligations ?? [:]
+        for entry in request.entries where entry.kind == .interRegion {
+            switch try? InterRegionEntry(recordedBytes: entry.signingBytes) {
+            case .incoming(let decision)? where decision.verdict == .credited:
+                claims[decision.sourceRegion, default: [:]][decision.token, default: 0] += decision.amount.minorUnits
+            case .acknowledgement(let acknowledgement)? where acknowledgement.verdict == .credited:
+                obligations[acknowledgement.counterpart, default: [:]][acknowledgement.token, default: 0] += acknowledgement.amount.minorUnits
+            default:
+                break
+            }
+        }
+        func same(_ left: [String: [Token: Int64]], _ right: [String: [Token: Int64]]) -> Bool {
+            Set(left.keys).union(right.keys).allSatisfy { region in
+                Token.allCases.allSatisfy { (left[region]?[$0] ?? 0) == (right[region]?[$0] ?? 0) }
+            }
+        }
+        guard same(claims, header.claims), same(obligations, header.obligations) else {
+            throw CryptoError("the block's claims or obligations do not follow from the previous block and this block's entries")
+        }
     }
 
     private func checkContinuity(_ header: BlockHeader, _ request: BlockSigningRequest) throws(CryptoError) {

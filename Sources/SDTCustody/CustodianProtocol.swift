@@ -28,7 +28,7 @@ public enum CustodianMessage: Sendable {
             writer.write(bytes: request.previousSignature ?? [])
             writer.write(UInt32(request.entries.count))
             for entry in request.entries {
-                writer.write(entry.kind == .transfer ? UInt8(1) : UInt8(2))
+                writer.write(entry.kind.wireCode)
                 writer.write(bytes: entry.signingBytes)
                 writer.write(bytes: entry.signature)
             }
@@ -56,7 +56,8 @@ public enum CustodianMessage: Sendable {
             guard count <= entriesMax else { throw WireError("sign request claims \(count) entries") }
             var entries: [SignedEntry] = []
             for _ in 0..<count {
-                let kind: EntryKind = try reader.read(UInt8.self) == 1 ? .transfer : .operatorAction
+                let code = try reader.read(UInt8.self)
+                guard let kind = EntryKind(wireCode: code) else { throw WireError("unknown entry kind \(code)") }
                 entries.append(SignedEntry(kind: kind, signingBytes: try reader.readBytes(), signature: try reader.readBytes()))
             }
             let commitmentCount = Int(try reader.read(UInt32.self))

@@ -8,7 +8,10 @@ extension BlockSignatureStore {
         let entries = try connection.query(
             "SELECT kind, signing_bytes, signature FROM entries WHERE sequence BETWEEN ? AND ? ORDER BY sequence",
             [.integer(block.header.firstSequence), .integer(block.header.lastSequence)]
-        ).map { SignedEntry(kind: EntryKind(rawValue: $0.text(0)) ?? .transfer, signingBytes: $0.blob(1), signature: $0.blob(2)) }
+        ).map { (row) throws(LedgerError) -> SignedEntry in
+            guard let kind = EntryKind(rawValue: row.text(0)) else { throw LedgerError(.invariant, "an entry has unknown kind \(row.text(0))") }
+            return SignedEntry(kind: kind, signingBytes: row.blob(1), signature: row.blob(2))
+        }
         let previous = try connection.query("SELECT header, signature FROM blocks WHERE height = ?", [.integer(block.height - 1)]).first
         let previousSignature = previous?.optionalBlob(1) ?? known
         if block.height > 1, previousSignature == nil {

@@ -76,12 +76,7 @@ enum SubmissionCodec {
         writer.write(outcomesVersion)
         writer.write(UInt32(outcomes.count))
         for outcome in outcomes {
-            let kind: UInt8 = switch outcome.kind {
-            case .transfer: 1
-            case .operatorAction: 2
-            case .interRegion: 3
-            }
-            writer.write(kind)
+            writer.write(outcome.kind.wireCode)
             writer.write(string: outcome.entryID)
             writer.write(outcome.code.rawValue)
             writer.write(outcome.sequence ?? -1)
@@ -99,12 +94,7 @@ enum SubmissionCodec {
         let count = Int(try reader.read(UInt32.self))
         guard count <= 65_536 else { throw WireError("outcome message claims \(count) entries") }
         return try (0..<count).map { _ in
-            let kind: EntryKind = switch try reader.read(UInt8.self) {
-            case 1: .transfer
-            case 2: .operatorAction
-            case 3: .interRegion
-            default: throw WireError("unknown outcome kind")
-            }
+            guard let kind = EntryKind(wireCode: try reader.read(UInt8.self)) else { throw WireError("unknown outcome kind") }
             let entryID = try reader.readString()
             guard let code = OutcomeCode(rawValue: try reader.read(UInt16.self)) else { throw WireError("unknown outcome code") }
             let sequence = try reader.read(Int64.self)

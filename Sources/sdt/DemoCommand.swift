@@ -12,24 +12,25 @@ import SDTNode
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the whole story on a fresh node: onboard, mint, transfer, reject, resubmit, verify a receipt, audit."
+        abstract: "Run the whole story on fresh nodes: onboard, mint, transfer, reject, resubmit, verify a receipt, pay another region, audit."
     )
 
     @Option(help: "A new or empty directory; the node's data, keys and log stay here.") var data: String
     @Option(help: "The region config to start from.") var region: String = "regions/us-tx.toml"
+    @Option(help: "The config of the second region, which the first pays and is paid by.") var counterpart: String = "regions/us-wy.toml"
 
     func validate() throws {
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: data)) ?? []
         guard contents.isEmpty else { throw ValidationError("--data \(data) is not empty; give a new directory (the demo leaves its data there)") }
-        guard FileManager.default.fileExists(atPath: region) else {
-            throw ValidationError("\(region) not found; run from the repository root or pass --region")
+        for (option, path) in [("--region", region), ("--counterpart", counterpart)] where !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("\(path) not found; run from the repository root or pass \(option)")
         }
     }
 
     func run() async throws {
         var story = DemoStory(directory: data)
         do {
-            try await story.run(regionPath: region)
+            try await story.run(regionPath: region, counterpartPath: counterpart)
         } catch {
             story.stopNode()
             throw fail("the demo stopped: \(error)")
@@ -54,10 +55,14 @@ struct DemoStory {
     }
 
     var quorum: LocalQuorum?
+    /// The second region: its node, its custodians, its config.
+    var other: OtherRegion?
 
     func stopNode() {
         node?.stop()
         quorum?.stop()
+        other?.node?.stop()
+        other?.quorum.stop()
     }
 
     /// Dealer ceremony for three custodians, each accepting its share and signing the transcript;
@@ -73,12 +78,13 @@ struct DemoStory {
             "ana \(started.endpoints[0]), ben \(started.endpoints[1]), cai \(started.endpoints[2]) — each checks every block before it signs")
     }
 
-    mutating func run(regionPath: String) async throws {
+    mutating func run(regionPath: String, counterpartPath: String) async throws {
         try FileManager.default.createDirectory(atPath: path("keys"), withIntermediateDirectories: true)
         let operatorKey = SigningKey()
         var config = try RegionConfig.load(path: regionPath)
         config.operatorKeys = [operatorKey.publicKeyHex]
-        config.httpAddress = "127.0.0.1:0"
+        // A fixed loopback port: the registry of regions names each node's endpoint before it starts.
+        config.httpAddress = "127.0.0.1:\(FreePort.next())"
         try config.tomlText.write(toFile: path("\(config.region).toml"), atomically: true, encoding: .utf8)
         let passphrase = "demo passphrase only"
         try Keystore.seal(operatorKey, purpose: "operator", passphrase: passphrase).write(to: path("keys/operator.json"))
@@ -86,6 +92,7 @@ struct DemoStory {
             "demo operator key \(operatorKey.publicKeyHex.prefix(16))… replaces the configured operator keys: \(path("\(config.region).toml"))")
 
         try await runCeremony(config: &config, passphrase: passphrase)
+        try await prepareOtherRegion(counterpartPath, first: &config, passphrase: passphrase)
         try config.tomlText.write(toFile: path("\(config.region).toml"), atomically: true, encoding: .utf8)
         let process = try NodeProcess(
             arguments: ["node", "--region", path("\(config.region).toml"), "--data", path("node")], logPath: path("node.log")
@@ -97,6 +104,7 @@ struct DemoStory {
         let regionInfo = try await client.region()
         say("Start the node", "\(process.baseURL) — front, ZeroMQ work queue and applier in one process, SQLite ledger in \(path("node"))",
             "blocks are signed by 2 of the 3 custodians; block public key \(regionInfo.blockPublicKey) (the ceremony's)")
+        try await startOtherRegion()
 
         let alice = SigningKey()
         let bob = SigningKey()
@@ -189,11 +197,16 @@ struct DemoStory {
         let resilient = try await transfer(client, alice, config.region, "alice", "bob", .usd, 100)
         try await settle(client, resilient, "with custodian 1 (ana) killed by kill -9, alice pays bob 1.00 USD")
 
+        try await showTwoRegions(client, operations: &operations, alice: alice, bob: bob, region: config.region)
+
         let reserves = try await client.reserves()
         let bars = try await client.bars()
-        say("Proof of reserves", reserves.tokens.map { "\($0.token.rawValue): supply \($0.supply) = reserves \($0.reserves) (\($0.display))" }.joined(separator: "; "),
+        say("Proof of reserves", reserves.tokens.map {
+                "\($0.token.rawValue): supply \($0.supply) = reserves \($0.reserves) (\($0.display)) + claims \($0.claims) − obligations \($0.obligations)"
+            }.joined(separator: "; "),
             "bars backing GOLD: " + bars.bars.map { "\($0.serial) in \($0.vault), \(Amount.display($0.fineWeight, .gold))" }.joined(separator: ", "),
-            "newest block \(reserves.proof?.height ?? 0) signs supply, reserves, the reserve records' Merkle root and the rule set in force")
+            "newest block \(reserves.proof?.height ?? 0) signs supply, reserves, claims and obligations, the reserve records' Merkle root "
+                + "and the rule set in force")
 
         let head = try await client.head()
         say("Balances and supply",
@@ -214,6 +227,7 @@ struct DemoStory {
         say("Stop the node and audit the ledger offline",
             "\(report.entriesChecked) entries and \(report.blocksChecked) blocks: every signature, hash link, Merkle root, balance and supply total checks out",
             "again from the shell: sdt audit --data \(path("node"))")
+        try auditOtherRegion()
         print("\nDemo complete. Data, keys (passphrase: \"\(passphrase)\"), receipt and node log are in \(directory).")
     }
 
@@ -285,11 +299,12 @@ struct DemoOperations {
     var counter = 0
 
     mutating func perform(
-        _ kind: OperatorAction.Kind, _ fields: [OperatorAction.Field: String], holder: Components.Schemas.OperatorAction.HolderPayload? = nil
+        _ kind: OperatorAction.Kind, _ fields: [OperatorAction.Field: String], holder: Components.Schemas.OperatorAction.HolderPayload? = nil,
+        rulesText: String? = nil
     ) async throws {
         counter += 1
         let result = try await client.operatorAction(Signing.operatorAction(
-            key: operatorKey, region: region, requestID: "demo-\(counter)", kind: kind, fields: fields, holder: holder
+            key: operatorKey, region: region, requestID: "demo-\(counter)", kind: kind, fields: fields, rulesText: rulesText, holder: holder
         ))
         guard result.state == .accepted else { throw DemoError("\(kind.rawValue) \(fields[.account] ?? "") was \(result.state.rawValue)") }
     }

@@ -54,14 +54,17 @@ struct BlockMaker {
         return SignedEntry(kind: .transfer, signingBytes: transfer.signingBytes, signature: client.sign(transfer.signingBytes))
     }
 
-    func request(_ entries: [SignedEntry], previousHash: String? = nil, unbackedSupply: Bool = false) -> BlockSigningRequest {
+    /// `claims`: what the header states this region is owed by others; the supply it states follows.
+    func request(_ entries: [SignedEntry], previousHash: String? = nil, unbackedSupply: Bool = false,
+                 claims: [String: [Token: Int64]] = [:]) -> BlockSigningRequest {
+        let claimed = claims.values.reduce(Int64(0)) { $0 + ($1[.usd] ?? 0) }
         let leaves = entries.map { Merkle.leafHash($0.signingBytes + $0.signature) }
         let header = BlockHeader(
             region: "us-tx", height: height,
             previousHashHex: previousHash ?? previous.map { Hex.encode(SHA3.hash256($0.header)) } ?? BlockHeader.genesisPreviousHashHex,
             merkleRootHex: Hex.encode(Merkle.root(leafHashes: leaves)), entryCount: Int64(entries.count), firstSequence: nextSequence,
-            lastSequence: nextSequence + Int64(entries.count) - 1, supply: unbackedSupply ? [.usd: 1] : [:], reserves: [:],
-            reserveRootHex: Hex.encode(Merkle.root(leafHashesOrNone: [])), rules: "none", sealedAtMilliseconds: 1
+            lastSequence: nextSequence + Int64(entries.count) - 1, supply: unbackedSupply ? [.usd: 1] : [.usd: claimed], reserves: [:],
+            reserveRootHex: Hex.encode(Merkle.root(leafHashesOrNone: [])), rules: "none", sealedAtMilliseconds: 1, claims: claims
         )
         return BlockSigningRequest(headerBytes: header.signingBytes, entries: entries, previousHeader: previous?.header,
                                    previousSignature: previous?.signature)
@@ -87,6 +90,39 @@ struct BlockMaker {
             maker.signed(request, signature)
             try quorum.start(down)
         }
+    }
+
+    /// A block with a payment to another region: the client's transfer and the outbound message the
+    /// ledger records after it (no client signature) — each custodian checks both and signs. A record
+    /// that does not parse, or one that carries a signature, is refused.
+    @Test func blocksWithInterRegionRecordsAreCheckedAndSigned() async throws {
+        let quorum = try Quorum()
+        let signer = try quorum.signer()
+        var maker = BlockMaker()
+        let message = OutboundMessage(region: "us-tx", counterpart: "us-wy", number: 1, transactionID: "tx1-5", from: "a", to: "b",
+                                      token: .usd, amount: Amount(minorUnits: 5)!, senderJurisdiction: "US-TX", senderKYCTier: 2)
+        let outbound = SignedEntry(kind: .interRegion, signingBytes: message.signingBytes, signature: [])
+        let request = maker.request([try maker.entry(amount: 5), outbound])
+        let signature = try await signer.sign(request)
+        #expect(Ed25519.verify(signature: signature, message: request.headerBytes, publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
+        maker.signed(request, signature)
+        for bad in [SignedEntry(kind: .interRegion, signingBytes: Array("SDT-OUTBOUND-V1\nregion:us-tx\n".utf8), signature: []),
+                    SignedEntry(kind: .interRegion, signingBytes: message.signingBytes, signature: [UInt8](repeating: 1, count: 64))] {
+            await #expect(throws: CryptoError.self) { try await signer.sign(maker.request([bad])) }
+        }
+        // A credit for a payment from us-wy: the header's claim on us-wy must be exactly what the block credits.
+        let incoming = OutboundMessage(region: "us-wy", counterpart: "us-tx", number: 1, transactionID: "wy-1", from: "d", to: "a",
+                                       token: .usd, amount: Amount(minorUnits: 40)!, senderJurisdiction: "US-WY", senderKYCTier: 3)
+        let hash = Hex.encode(SHA3.hash256(incoming.signingBytes))
+        let decision = Delivery(message: incoming, messageSHA3Hex: hash, sourceBlockHeight: 1, sourceBlockHashHex: hash).decided(.credited)
+        let credit = SignedEntry(kind: .interRegion, signingBytes: decision.signingBytes, signature: [])
+        let overstatements: [[String: [Token: Int64]]] = [["us-wy": [.usd: 41]], ["us-wy": [.usd: 40], "us-ca": [.usd: 1]], [:]]
+        for overstated in overstatements {
+            await #expect(throws: CryptoError.self) { try await signer.sign(maker.request([credit], claims: overstated)) }
+        }
+        let backed = maker.request([credit], claims: ["us-wy": [.usd: 40]])
+        #expect(Ed25519.verify(signature: try await signer.sign(backed), message: backed.headerBytes,
+                               publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
     }
 
     @Test func withOneCustodianLeftNothingIsSignedUntilAnotherReturns() async throws {
