@@ -404,6 +404,24 @@ public struct Acknowledgement: Sendable, Hashable {
     }
 }
 
+extension InterRegionEntry {
+    /// Moves a block header's claims and obligations (per counterpart and token) by what this recorded
+    /// entry credits: a credit this region gave a payment from another region is a claim on it; an
+    /// acknowledged credit by another region of a payment from here is an obligation to it. The sealer
+    /// states headers with it and custodians check them with it.
+    public func moving(claims: inout [String: [Token: Int64]], obligations: inout [String: [Token: Int64]]) {
+        switch self {
+        case .incoming(let decision) where decision.verdict == .credited:
+            claims[decision.sourceRegion, default: [:]][decision.token, default: 0] += decision.amount.minorUnits
+        case .acknowledgement(let acknowledgement) where acknowledgement.verdict == .credited:
+            obligations[acknowledgement.counterpart, default: [:]][acknowledgement.token, default: 0] +=
+                acknowledgement.amount.minorUnits
+        default:
+            break
+        }
+    }
+}
+
 /// The account that holds what is on its way to a counterpart region: a liability of this region to
 /// that one until the payee's region decides. Outside the client account alphabet, like the issuer.
 public func inTransitAccountID(_ counterpart: String) -> String { "$transit:\(counterpart)" }

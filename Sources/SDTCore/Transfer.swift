@@ -68,13 +68,14 @@ public struct Transfer: Sendable, Hashable {
             throw RecordError("transaction_id: must be 1-128 printable characters without spaces")
         }
         guard Identifier.isValidAccountID(from[...]) else { throw RecordError("from: \(Echo.quoted(from)) is not a valid account id (a-z 0-9 . _ -, at most 64)") }
-        let payee = to.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        let payeeAccount = payee.last ?? ""
+        let colon = to.firstIndex(of: ":")
+        let payeeAccount = colon.map { to[to.index(after: $0)...] } ?? to[...]
         guard Identifier.isValidAccountID(payeeAccount) else {
             throw RecordError("to: \(Echo.quoted(to)) is not a valid account id (a-z 0-9 . _ -, at most 64), or region:account")
         }
-        if payee.count == 2 {
-            guard Identifier.isValidRegionCode(payee[0]) else {
+        let payeeRegion = colon.map { to[..<$0] }
+        if let payeeRegion {
+            guard Identifier.isValidRegionCode(payeeRegion) else {
                 throw RecordError("to: \(Echo.quoted(to)) names no region code before the colon (region:account, like us-wy:bob)")
             }
             guard pendingTimeoutSeconds == nil, link == nil else {
@@ -97,7 +98,7 @@ public struct Transfer: Sendable, Hashable {
         self.transactionID = transactionID
         self.from = from
         self.to = String(payeeAccount)
-        self.toRegion = payee.count == 2 ? String(payee[0]) : nil
+        self.toRegion = payeeRegion.map(String.init)
         self.token = parsedToken
         self.amount = parsedAmount
         self.publicKeyHex = publicKeyHex

@@ -109,14 +109,8 @@ public struct BlockValidator: Sendable {
         var claims = previous?.claims ?? [:]
         var obligations = previous?.obligations ?? [:]
         for entry in request.entries where entry.kind == .interRegion {
-            switch try? InterRegionEntry(recordedBytes: entry.signingBytes) {
-            case .incoming(let decision)? where decision.verdict == .credited:
-                claims[decision.sourceRegion, default: [:]][decision.token, default: 0] += decision.amount.minorUnits
-            case .acknowledgement(let acknowledgement)? where acknowledgement.verdict == .credited:
-                obligations[acknowledgement.counterpart, default: [:]][acknowledgement.token, default: 0] += acknowledgement.amount.minorUnits
-            default:
-                break
-            }
+            // A record that does not parse is refused by the entry checks.
+            (try? InterRegionEntry(recordedBytes: entry.signingBytes))?.moving(claims: &claims, obligations: &obligations)
         }
         func same(_ left: [String: [Token: Int64]], _ right: [String: [Token: Int64]]) -> Bool {
             Set(left.keys).union(right.keys).allSatisfy { region in

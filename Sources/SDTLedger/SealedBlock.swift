@@ -116,15 +116,7 @@ extension LedgerWriter {
             } catch {
                 throw LedgerError(.invariant, "inter-region entry \(row.int(0)) does not parse: \(error)")
             }
-            switch entry {
-            case .incoming(let decision) where decision.verdict == .credited:
-                claims[decision.sourceRegion, default: [:]][decision.token, default: 0] += decision.amount.minorUnits
-            case .acknowledgement(let acknowledgement) where acknowledgement.verdict == .credited:
-                obligations[acknowledgement.counterpart, default: [:]][acknowledgement.token, default: 0] +=
-                    acknowledgement.amount.minorUnits
-            default:
-                break
-            }
+            entry.moving(claims: &claims, obligations: &obligations)
         }
         return (claims, obligations)
     }
