@@ -148,24 +148,30 @@ extension LedgerReader {
         try read { (connection) throws(LedgerError) -> [String: ReceiptRecord] in
             var wanted: [Int64: [(sequence: Int64, entryID: String)]] = [:]
             for entryID in entryIDs {
-                guard let row = try connection.query(
-                    """
-                    SELECT e.sequence, b.height FROM entries e JOIN blocks b ON b.height = (\(Self.blockOfEntry))
-                    WHERE e.kind = 'inter_region' AND e.entry_id = ? AND b.signature IS NOT NULL
-                    """, [.text(entryID)]
-                ).first else { continue }
+                guard
+                    let row = try connection.query(
+                        """
+                        SELECT e.sequence, b.height FROM entries e JOIN blocks b ON b.height = (\(Self.blockOfEntry))
+                        WHERE e.kind = 'inter_region' AND e.entry_id = ? AND b.signature IS NOT NULL
+                        """, [.text(entryID)]
+                    ).first
+                else { continue }
                 wanted[row.int(1), default: []].append((row.int(0), entryID))
             }
             var receipts: [String: ReceiptRecord] = [:]
             for (height, entries) in wanted {
-                guard let blockRow = try connection.query("SELECT header, signature FROM blocks WHERE height = ?", [.integer(height)]).first
+                guard
+                    let blockRow = try connection.query(
+                        "SELECT header, signature FROM blocks WHERE height = ?", [.integer(height)]
+                    ).first
                 else { throw LedgerError(.invariant, "block \(height) is missing") }
                 let block = try SealedBlock(headerBytes: blockRow.blob(0), signature: blockRow.optionalBlob(1))
                 let bySequence = Dictionary(uniqueKeysWithValues: entries.map { ($0.sequence, $0.entryID) })
                 var leaves: [[UInt8]] = []
                 var found: [(entryID: String, bytes: [UInt8], index: Int)] = []
                 try connection.each(
-                    "SELECT sequence, signing_bytes, signature FROM entries WHERE sequence BETWEEN ? AND ? ORDER BY sequence",
+                    "SELECT sequence, signing_bytes, signature FROM entries WHERE sequence BETWEEN ? AND "
+                        + "? ORDER BY sequence",
                     [.integer(block.header.firstSequence), .integer(block.header.lastSequence)]
                 ) { row in
                     if let entryID = bySequence[row.int(0)] { found.append((entryID, row.blob(1), leaves.count)) }
@@ -174,7 +180,8 @@ extension LedgerReader {
                 let paths = Merkle.paths(indices: found.map(\.index), leafHashes: leaves)
                 for (entry, path) in zip(found, paths) {
                     receipts[entry.entryID] = ReceiptRecord(
-                        entryID: entry.entryID, kind: .interRegion, signingBytes: entry.bytes, publicKeyHex: "", signature: [],
+                        entryID: entry.entryID, kind: .interRegion, signingBytes: entry.bytes, publicKeyHex: "",
+                        signature: [],
                         leafIndex: entry.index, entryCount: leaves.count, path: path, block: block)
                 }
             }

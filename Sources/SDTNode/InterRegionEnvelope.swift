@@ -70,8 +70,9 @@ public struct InterRegionEnvelope: Sendable, Hashable {
                 .senderUnknown,
                 "\(Echo.quoted(fromRegion)) is not another region of registry version \(registry.version)")
         }
-        guard verified?.contains(self, key: sender.blockPublicKey) == true
-            || Ed25519.verify(signature: blockSignature, message: headerBytes, publicKey: sender.blockPublicKey)
+        guard
+            verified?.contains(self, key: sender.blockPublicKey) == true
+                || Ed25519.verify(signature: blockSignature, message: headerBytes, publicKey: sender.blockPublicKey)
         else {
             throw InterRegionRefusal(
                 .signatureInvalid, "the block signature does not verify with \(fromRegion)'s block key in the registry")
@@ -119,8 +120,10 @@ public struct InterRegionEnvelope: Sendable, Hashable {
 
     /// As the contract's schema carries it.
     public var message: Components.Schemas.InterRegionMessage {
-        .init(fromRegion: fromRegion, toRegion: toRegion, header: Hex.encode(headerBytes), signature: Hex.encode(blockSignature),
-              sealed: Hex.encode(sealed))
+        .init(
+            fromRegion: fromRegion, toRegion: toRegion, header: Hex.encode(headerBytes),
+            signature: Hex.encode(blockSignature),
+            sealed: Hex.encode(sealed))
     }
 
     public init(_ message: Components.Schemas.InterRegionMessage) throws(InterRegionRefusal) {

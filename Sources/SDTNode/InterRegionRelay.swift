@@ -133,9 +133,12 @@ public final class InterRegionRelay: Service, Sendable {
             switch answer.state {
             case .final:
                 do {
-                    guard let decision = answer.decision else { throw InterRegionRefusal(.malformed, "a final answer without its decision") }
+                    guard let decision = answer.decision else {
+                        throw InterRegionRefusal(.malformed, "a final answer without its decision")
+                    }
                     let opened = try InterRegionEnvelope(decision).open(
-                        as: parties.region, registry: parties.registry, sealingKey: parties.sealingKey, verified: verified)
+                        as: parties.region, registry: parties.registry, sealingKey: parties.sealingKey,
+                        verified: verified)
                     acknowledgements.append(.interRegion(.acknowledgement(try opened.acknowledgement(of: message))))
                 } catch {
                     logger.error("\(counterpart)'s decision on outbound message \(message.number) is refused: \(error)")
@@ -144,7 +147,8 @@ public final class InterRegionRelay: Service, Sendable {
             case .decided, .queued:
                 continue
             case .outOfOrder, .refused:
-                logger.error("\(counterpart) answers outbound message \(message.number) with \(answer.code ?? ""): \(answer.detail)")
+                let code = answer.code ?? ""
+                logger.error("\(counterpart) answers outbound message \(message.number) with \(code): \(answer.detail)")
                 failed = true
             }
         }

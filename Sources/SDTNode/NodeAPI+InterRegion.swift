@@ -48,8 +48,10 @@ extension NodeAPI {
         }
         let outcomes: [Outcome?]
         do {
-            outcomes = deliveries.isEmpty
-                ? [] : try await front.submit(deliveries.map { .interRegion(.delivery($0.delivery)) }, timeout: syncWait)
+            outcomes =
+                deliveries.isEmpty
+                ? []
+                : try await front.submit(deliveries.map { .interRegion(.delivery($0.delivery)) }, timeout: syncWait)
         } catch {
             return .serviceUnavailable(.init(body: .applicationProblemJson(unavailable(error))))
         }
@@ -62,14 +64,17 @@ extension NodeAPI {
 
     /// The answer to one delivery the ledger was asked about: its recorded decision, sealed to the sender
     /// once final; else where it stands.
-    private func answer(_ delivery: Delivery, _ outcome: Outcome?, receipts: [String: ReceiptRecord]) throws -> InterRegionAnswer {
+    private func answer(
+        _ delivery: Delivery, _ outcome: Outcome?, receipts: [String: ReceiptRecord]
+    ) throws -> InterRegionAnswer {
         let (sender, number) = (delivery.message.region, delivery.message.number)
         switch outcome?.code {
         case .messageOutOfOrder?:
             let expected = (try reader.interRegionLink(sender).lastInbound) + 1
             return .init(
                 state: .outOfOrder,
-                detail: "message \(number) from \(sender) is not the next on its link: the next expected is \(expected); "
+                detail:
+                    "message \(number) from \(sender) is not the next on its link: the next expected is \(expected); "
                     + "nothing was recorded",
                 number: number, code: OutcomeCode.messageOutOfOrder.name)
         case .counterpartUnknown?, .regionMismatch?:
@@ -81,7 +86,8 @@ extension NodeAPI {
         }
         let entryID = InterRegionEntry.delivery(delivery).entryID
         guard let (sequence, entry) = try reader.interRegionEntry(entryID), case .incoming(let decision) = entry else {
-            return .init(state: .queued, detail: "Queued; send the message again to learn the decision.", number: number)
+            return .init(
+                state: .queued, detail: "Queued; send the message again to learn the decision.", number: number)
         }
         let code =
             switch decision.verdict {
@@ -91,7 +97,8 @@ extension NodeAPI {
         guard let receipt = receipts[entryID], let counterpart = parties?.registry.entry(sender)
         else {
             return .init(
-                state: .decided, detail: "Decided; its block is not signed yet. Send the message again for the signed decision.",
+                state: .decided,
+                detail: "Decided; its block is not signed yet. Send the message again for the signed decision.",
                 number: number, code: code, sequence: sequence)
         }
         let sealed = try InterRegionEnvelope.make(receipt: receipt, from: config.region, to: counterpart)

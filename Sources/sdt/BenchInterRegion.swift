@@ -22,9 +22,10 @@ extension BenchCommand {
             let port = FreePort.next()
             ports[code] = port
             let data = try NodeData(directory: (directory as NSString).appendingPathComponent("\(code)/node"))
-            registry += RegionRegistry.entryText(
-                code: code, name: config.name, blockPublicKey: try data.blockKey().publicKey,
-                sealingPublicKey: try data.sealingKey().publicKey, endpoint: "http://127.0.0.1:\(port)") + "\n"
+            registry +=
+                RegionRegistry.entryText(
+                    code: code, name: config.name, blockPublicKey: try data.blockKey().publicKey,
+                    sealingPublicKey: try data.sealingKey().publicKey, endpoint: "http://127.0.0.1:\(port)") + "\n"
         }
         let registryPath = (directory as NSString).appendingPathComponent("registry.toml")
         try registry.write(toFile: registryPath, atomically: true, encoding: .utf8)
@@ -32,17 +33,20 @@ extension BenchCommand {
             toFile: RegionRegistry.signaturePath(of: registryPath), atomically: true, encoding: .utf8)
         var nodes: [BenchNode] = []
         for (code, path) in regions {
-            nodes.append(try await BenchNode(
-                directory: (directory as NSString).appendingPathComponent(code), regionPath: path, accounts: accounts
-            ) { config in
-                config.httpAddress = "127.0.0.1:\(ports[code]!)"
-                config.registry = .init(path: registryPath, authorityKey: authority.publicKeyHex)
-            })
+            nodes.append(
+                try await BenchNode(
+                    directory: (directory as NSString).appendingPathComponent(code), regionPath: path,
+                    accounts: accounts
+                ) { config in
+                    config.httpAddress = "127.0.0.1:\(ports[code]!)"
+                    config.registry = .init(path: registryPath, authorityKey: authority.publicKeyHex)
+                })
         }
         defer { for node in nodes { node.process.stop() } }
         print("nodes us-tx \(nodes[0].client.baseURL) and us-wy \(nodes[1].client.baseURL), \(accounts) accounts each")
 
-        let intra = try await nodes[0].drive(try await nodes[0].presign(count: transfers), batchSize: batch, concurrency: concurrency)
+        let intra = try await nodes[0].drive(
+            try await nodes[0].presign(count: transfers), batchSize: batch, concurrency: concurrency)
         print(intra.summary(label: "us-tx alone, batch of \(batch)", verifyRate: verifyRate))
         var figures: [String: Any] = [
             "intra_transfers_per_second": intra.transfersPerSecond.rounded(), "transfers": transfers, "batch": batch,
@@ -54,7 +58,8 @@ extension BenchCommand {
         print(half.summary(label: "both ways at half that peak", intra: intra.transfersPerSecond))
         for (label, run) in [("peak", peak), ("half_peak", half)] {
             figures["inter_\(label)_transfers_per_second"] = run.transfersPerSecond.rounded()
-            figures["inter_\(label)_over_intra"] = (run.transfersPerSecond / intra.transfersPerSecond * 1000).rounded() / 1000
+            figures["inter_\(label)_over_intra"] =
+                (run.transfersPerSecond / intra.transfersPerSecond * 1000).rounded() / 1000
             figures["inter_\(label)_p50_ms"] = run.percentile(0.5)
             figures["inter_\(label)_p99_ms"] = run.percentile(0.99)
         }
@@ -93,7 +98,8 @@ extension BenchCommand {
             }
         }
         let end = max(credited[0].last!.at, credited[1].last!.at)
-        return BenchRun(count: latencies.count, seconds: (end - start).seconds, latenciesMilliseconds: latencies.sorted())
+        return BenchRun(
+            count: latencies.count, seconds: (end - start).seconds, latenciesMilliseconds: latencies.sorted())
     }
 
     private func decided(_ node: BenchNode, from counterpart: String) async throws -> Int64 {
@@ -101,13 +107,19 @@ extension BenchCommand {
     }
 
     /// Samples how many messages from `counterpart` the node has decided, until `target` (at most 300 s).
-    private func watch(_ node: BenchNode, from counterpart: String, until target: Int64) async throws
-        -> [(decided: Int64, at: ContinuousClock.Instant)] {
+    private func watch(
+        _ node: BenchNode, from counterpart: String, until target: Int64
+    ) async throws
+        -> [(decided: Int64, at: ContinuousClock.Instant)]
+    {
         var samples: [(decided: Int64, at: ContinuousClock.Instant)] = []
         let deadline = ContinuousClock.now + .seconds(300)
         while samples.last.map({ $0.decided < target }) ?? true {
             guard ContinuousClock.now < deadline else {
-                throw BenchError("\(node.region) decided \(samples.last?.decided ?? 0) of \(target) messages from \(counterpart) in 300 s")
+                throw BenchError(
+                    "\(node.region) decided \(samples.last?.decided ?? 0) of \(target) messages from "
+                        + "\(counterpart) in 300 s"
+                )
             }
             samples.append((try await decided(node, from: counterpart), ContinuousClock.now))
             try await Task.sleep(for: .milliseconds(5))
@@ -119,7 +131,8 @@ extension BenchCommand {
 extension BenchRun {
     func summary(label: String, intra: Double) -> String {
         "\(label): \(count) payments decided by the payee's region in \(String(format: "%.2f", seconds)) s = "
-            + "\(Int(transfersPerSecond))/s (\(String(format: "%.3f", transfersPerSecond / intra)) of the intra-region batch), "
+            + "\(Int(transfersPerSecond))/s (\(String(format: "%.3f", transfersPerSecond / intra)) of "
+                + "the intra-region batch), "
             + "submit→credited p50 \(percentile(0.5)) ms, p99 \(percentile(0.99)) ms"
     }
 }

@@ -180,7 +180,9 @@ import Testing
             #expect(usd.supply == usd.reserves + usd.claims - usd.obligations, "\(node.config.region)")
             let proof = try #require(reserves.proof)
             let header = try BlockHeader(signingBytes: try #require(Hex.decode(proof.header)))
-            #expect(header.claims[counterpart]?[.usd] == position.claims && header.obligations[counterpart]?[.usd] == position.obligations)
+            #expect(
+                header.claims[counterpart]?[.usd] == position.claims
+                    && header.obligations[counterpart]?[.usd] == position.obligations)
             #expect(header.supply[.usd] == usd.supply && header.reserves[.usd] == usd.reserves)
         }
         // Across both regions no dollar was made or lost.
@@ -225,8 +227,10 @@ import Testing
         let genuine = try InterRegionEnvelope.make(receipt: receipt, from: "us-tx", to: wyEntry)
         // Sent again: the first decision, nothing applied twice.
         let again = try await post(genuine.json)
-        #expect(again.status == 200 && again.json["state"] as? String == "final" && again.json["code"] as? String == "accepted",
-                "\(again)")
+        #expect(
+            again.status == 200 && again.json["state"] as? String == "final"
+                && again.json["code"] as? String == "accepted",
+            "\(again)")
         #expect(try await Self.balance(wy, "bob") == 300)
 
         var forged = genuine.json
@@ -257,8 +261,10 @@ import Testing
             (resealed, "merkle_path_invalid"), (sealedToAnother, "seal_invalid"),
         ] {
             let answer = try await post(body)
-            #expect(answer.status == 200 && answer.json["state"] as? String == "refused" && answer.json["code"] as? String == code,
-                    "\(code): \(answer)")
+            #expect(
+                answer.status == 200 && answer.json["state"] as? String == "refused"
+                    && answer.json["code"] as? String == code,
+                "\(code): \(answer)")
         }
         #expect(try await Self.balance(wy, "bob") == 300, "nothing applied")
         #expect(try await Self.position(wy, "us-tx")?.inboundDecided == 1)
@@ -289,14 +295,21 @@ import Testing
             let (prefix, payeePrefix, payeeRegion) = side == 0 ? ("t", "w", "us-wy") : ("w", "t", "us-tx")
             var transfers: [Components.Schemas.SignedTransfer] = []
             for index in 0..<senders {
-                let ids = try await nodes[side].client.transactionIDs(account: "\(prefix)\(index)", count: perSide / senders).transactionIds
+                let ids = try await nodes[side].client.transactionIDs(
+                    account: "\(prefix)\(index)", count: perSide / senders
+                ).transactionIds
                 for (offset, id) in ids.enumerated() {
-                    transfers.append(try Signing.transfer(
-                        key: keys[side][index], region: nodes[side].config.region, transactionID: id, from: "\(prefix)\(index)",
-                        to: "\(payeeRegion):\(payeePrefix)\((index + offset) % senders)", token: .usd, amountMinorUnits: Int64(1 + offset % 7)))
+                    transfers.append(
+                        try Signing.transfer(
+                            key: keys[side][index], region: nodes[side].config.region, transactionID: id,
+                            from: "\(prefix)\(index)",
+                            to: "\(payeeRegion):\(payeePrefix)\((index + offset) % senders)", token: .usd,
+                            amountMinorUnits: Int64(1 + offset % 7)))
                 }
             }
-            batches[side] = stride(from: 0, to: transfers.count, by: batchSize).map { Array(transfers[$0..<min($0 + batchSize, transfers.count)]) }
+            batches[side] = stride(from: 0, to: transfers.count, by: batchSize).map {
+                Array(transfers[$0..<min($0 + batchSize, transfers.count)])
+            }
         }
         let clients = try nodes.map { try NodeClient(baseURL: "http://\($0.config.httpAddress)") }
         // Kills at seeded moments while the batches stream: four of each node, restarted after a pause.
@@ -313,11 +326,15 @@ import Testing
         // Every batch is sent until it is answered with every transfer accepted (at most 60 s).
         let deadline = ContinuousClock.now + .seconds(60)
         var answered = [Set<Int>(), Set<Int>()]
-        while answered[0].count + answered[1].count < batches[0].count + batches[1].count, ContinuousClock.now < deadline {
+        while answered[0].count + answered[1].count < batches[0].count + batches[1].count,
+            ContinuousClock.now < deadline
+        {
             for side in 0..<2 {
                 for (index, batch) in batches[side].enumerated() where !answered[side].contains(index) {
                     guard let results = try? await clients[side].submitBatch(batch) else { break }
-                    #expect(results.allSatisfy { $0.code == "accepted" }, "\(results.first { $0.code != "accepted" }.map { "\($0)" } ?? "")")
+                    #expect(
+                        results.allSatisfy { $0.code == "accepted" },
+                        "\(results.first { $0.code != "accepted" }.map { "\($0)" } ?? "")")
                     answered[side].insert(index)
                     // A stream, not a burst: the kills fall while batches are still coming.
                     try? await Task.sleep(for: .milliseconds(60))
@@ -329,12 +346,16 @@ import Testing
         #expect(answered[0].count == batches[0].count && answered[1].count == batches[1].count, "every batch answered")
         try await Self.eventually("every payment decided and acknowledged", timeout: .seconds(60)) {
             let open = try await (Self.position(tx, "us-wy")?.outboundOpen, Self.position(wy, "us-tx")?.outboundOpen)
-            let decided = try await (Self.position(wy, "us-tx")?.inboundDecided, Self.position(tx, "us-wy")?.inboundDecided)
+            let decided = try await (
+                Self.position(wy, "us-tx")?.inboundDecided, Self.position(tx, "us-wy")?.inboundDecided
+            )
             return open.0 == 0 && open.1 == 0 && decided.0 == Int64(perSide) && decided.1 == Int64(perSide)
         }
         for (node, counterpart, side) in [(tx, "us-wy", 0), (wy, "us-tx", 1)] {
             let position = try #require(try await Self.position(node, counterpart))
-            #expect(position.outboundMessages == Int64(perSide) && position.inFlight == 0, "\(node.config.region): \(position)")
+            #expect(
+                position.outboundMessages == Int64(perSide) && position.inFlight == 0,
+                "\(node.config.region): \(position)")
             let sent = batches[side].joined().reduce(Int64(0)) { $0 + $1.amount }
             #expect(position.obligations == sent, "\(node.config.region) owes what it sent and the other credited")
         }
