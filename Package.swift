@@ -83,7 +83,7 @@ let package = Package(
         .target(name: "SDTTesting", dependencies: ["SDTCore", "SDTCrypto"]),
         .target(
             name: "SDTSimulation",
-            dependencies: ["SDTCore", "SDTCrypto", "SDTEngine", "SDTLedger", "SDTCustody", "SDTRules", "SDTTesting"]
+            dependencies: ["SDTCore", "SDTCrypto", "SDTEngine", "SDTLedger", "SDTCustody", "SDTRules", "SDTNode", "SDTTesting"]
         ),
 
         .testTarget(name: "SDTCoreTests", dependencies: ["SDTCore"]),

@@ -140,7 +140,9 @@ struct AuditReplay {
             }
         }
         if case .operatorAction(let action, _, _) = unit[0].submission, case .review(let id, let approve, _) = action.command {
-            try restoreHold(id, approved: approve ? unit.last : nil, review: unit[0])
+            // The approved transfer is the entry right after the review (its outbound message, if it pays
+            // another region, comes after it).
+            try restoreHold(id, approved: approve && unit.count > 1 ? unit[1] : nil, review: unit[0])
             // The engine applies the approved transfer itself, right after the review.
             submissions = [unit[0].submission]
         }

@@ -196,7 +196,7 @@ public struct InterRegionRefusal: Error, Sendable, CustomStringConvertible {
 
 extension InterRegionEnvelope.Opened {
     /// The outbound message of the sender to `region`, as a delivery for the engine.
-    func delivery(to region: String) throws(InterRegionRefusal) -> Delivery {
+    public func delivery(to region: String) throws(InterRegionRefusal) -> Delivery {
         guard let message = try? OutboundMessage(signingBytes: recordBytes) else {
             throw InterRegionRefusal(.recordUnexpected, "the record is not an outbound message")
         }
@@ -210,7 +210,7 @@ extension InterRegionEnvelope.Opened {
     }
 
     /// The counterpart's decision on `sent` (this region's outbound message), as an acknowledgement.
-    func acknowledgement(of sent: OutboundMessage) throws(InterRegionRefusal) -> Acknowledgement {
+    public func acknowledgement(of sent: OutboundMessage) throws(InterRegionRefusal) -> Acknowledgement {
         guard let decision = try? IncomingDecision(signingBytes: recordBytes) else {
             throw InterRegionRefusal(.recordUnexpected, "the record is not an incoming decision")
         }

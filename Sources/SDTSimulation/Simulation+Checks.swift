@@ -59,6 +59,18 @@ extension Simulation {
     /// send again whatever is unanswered and the operator reviews what is held, until every request has
     /// its final answer and every block is signed.
     func heal() throws {
+        stopFaults()
+        while report.healingSteps < options.healingStepsMax {
+            if try isQuiet() { return }
+            report.healingSteps += 1
+            try reviewHeld()
+            try step()
+        }
+        throw SimulationFailure(try unhealed())
+    }
+
+    /// Faults stop: links deliver, custodians are honest, the applier and the signer run.
+    func stopFaults() {
         faultsOn = false
         work.faults = .init()
         outcomes.faults = .init()
@@ -66,30 +78,32 @@ extension Simulation {
         applierDownUntil = 0
         signerDownUntil = 0
         signerRetryAt = 0
-        var reviewed: [String: Int] = [:]
-        while report.healingSteps < options.healingStepsMax {
-            if try isQuiet() { return }
-            report.healingSteps += 1
-            for id in workload.held where reviewed[id, default: 0] < 2 && isUnanswered(heldTransfer: id) {
-                let approve = reviewed[id, default: 0] == 0
-                reviewed[id, default: 0] += 1
-                if let review = try workload.review(id, approve: approve, now: clock.nowMilliseconds()) {
-                    send(review, now: clock.nowMilliseconds())
-                }
+    }
+
+    /// The operator reviews what is still held: approves first, rejects if it is held again.
+    func reviewHeld() throws {
+        for id in workload.held where reviewed[id, default: 0] < 2 && isUnanswered(heldTransfer: id) {
+            let approve = reviewed[id, default: 0] == 0
+            reviewed[id, default: 0] += 1
+            if let review = try workload.review(id, approve: approve, now: clock.nowMilliseconds()) {
+                send(review, now: clock.nowMilliseconds())
             }
-            try step()
         }
+    }
+
+    /// What is still not done when healing gave up.
+    func unhealed() throws -> String {
         let open = workload.open.prefix(3).map { "\($0) \(workload.request($0).what)" }
         let head = try reader.head()
-        throw SimulationFailure("liveness: \(options.healingStepsMax) steps after the faults stopped, requests \(open) are unanswered"
-                                + " and blocks \(head.finalHeight + 1)...\(head.sealedHeight) unsigned")
+        return "liveness: \(options.healingStepsMax) steps after the faults stopped, \(region)'s requests \(open) are "
+            + "unanswered and blocks \(head.finalHeight + 1)...\(head.sealedHeight) unsigned"
     }
 
     private func isUnanswered(heldTransfer id: String) -> Bool {
         workload.open.contains { workload.request($0).submissions.contains { $0.entryID == id } }
     }
 
-    private func isQuiet() throws -> Bool {
+    func isQuiet() throws -> Bool {
         let head = try reader.head()
         return workload.open.isEmpty && work.isEmpty && outcomes.isEmpty && inbox.isEmpty
             && head.finalHeight == head.sealedHeight && head.sealedSequence == head.appliedSequence

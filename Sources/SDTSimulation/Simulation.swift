@@ -20,6 +20,8 @@ public struct SimulationOptions: Sendable {
     public var custodiansForgetSignedHeights = false
     /// Where the ledger file goes; a fresh temporary directory by default, removed unless the seed fails.
     public var directory: String?
+    /// Two regions paying each other (`TwoRegionSimulation`) instead of one.
+    public var twoRegions = false
 
     public init(seed: UInt64, steps: Int) {
         self.seed = seed
@@ -38,6 +40,8 @@ public struct SimulationReport: Sendable {
     public var faults = 0
     /// How often the clients were told each code.
     public var told: [String: Int] = [:]
+    /// In a two-region run: how the payments between the regions ended, and the forgeries refused.
+    public var crossings: [String: Int] = [:]
     /// SHA3-256 over every event of the run: the same seed and build give the same hash.
     public var traceHex = ""
     public var failure: String?
@@ -55,14 +59,16 @@ public struct SimulationReport: Sendable {
 /// second block at a signed height. After every step the invariants are checked; at the end the
 /// faults stop and every request must be answered and every block signed.
 public final class Simulation {
-    static let region = "us-sim"
     static let syncWaitMilliseconds: Int64 = 2_000
     static let resubmitMilliseconds: Int64 = 3_000
     static let blockEntriesMax = 64
     static let batchMax = 256
 
     let options: SimulationOptions
-    let clock = ManualClock(startMilliseconds: 1_800_000_000_000)
+    /// This region's code, and the region it pays and is paid by (none in a one-region run).
+    let region: String
+    let counterpart: String?
+    let clock: ManualClock
     let random: SeededRandom
     private let faultRandom: SeededRandom
     let directory: String
@@ -93,6 +99,8 @@ public final class Simulation {
     var signedHeight: Int64 = 0
     /// Answers the clients were given that say a record was not applied, to check again at the end.
     var toldNotApplied: [(request: Int, submission: Submission, code: String)] = []
+    /// How often the operator reviewed each held transfer while healing.
+    var reviewed: [String: Int] = [:]
 
     struct Key: Hashable {
         let kind: EntryKind
@@ -100,8 +108,10 @@ public final class Simulation {
         let recordSHA3: [UInt8]
     }
 
-    static let rules = """
-        region = "us-sim"
+    /// The region's rules; with a counterpart, the hold rule refuses large incoming dollars too.
+    static func rules(region: String) -> String {
+        """
+        region = "\(region)"
         version = 1
         summary = "Simulated rules: sanctioned jurisdictions refused, large dollar transfers held for review."
 
@@ -118,28 +128,44 @@ public final class Simulation {
         token = "USD"
         amount_at_least = "700.00"
         """
+    }
 
-    public init(options: SimulationOptions) throws {
+    /// One region on its own (the `us-sim` region of a one-region run).
+    public convenience init(options: SimulationOptions) throws {
+        try self.init(
+            options: options, region: "us-sim", counterpart: nil, random: SeededRandom(seed: options.seed),
+            clock: ManualClock(startMilliseconds: Self.startMilliseconds))
+    }
+
+    static let startMilliseconds: Int64 = 1_800_000_000_000
+
+    /// A region of a run: `random` and `clock` come from the run, so two regions share one seed and one time.
+    init(options: SimulationOptions, region: String, counterpart: String?, random: SeededRandom, clock: ManualClock) throws {
         self.options = options
-        random = SeededRandom(seed: options.seed)
+        self.region = region
+        self.counterpart = counterpart
+        self.clock = clock
+        self.random = random
         faultRandom = random.fork()
         report = SimulationReport(seed: options.seed)
-        directory = options.directory ?? (NSTemporaryDirectory() as NSString).appendingPathComponent(
-            "sdt-simulation-\(options.seed)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
-        )
+        directory = options.directory.map { ($0 as NSString).appendingPathComponent(region) }
+            ?? (NSTemporaryDirectory() as NSString).appendingPathComponent(
+                "sdt-simulation-\(options.seed)-\(region)-\(ProcessInfo.processInfo.processIdentifier)-"
+                    + "\(UInt32.random(in: 0...UInt32.max))")
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         ledgerPath = (directory as NSString).appendingPathComponent("ledger.sqlite")
         report.directory = directory
-        let issuer = try TransactionIDIssuer(secret: random.bytes(32), region: Self.region, random: random.fork())
-        workload = try Workload(region: Self.region, random: random.fork(), issuer: issuer)
-        policy = LedgerPolicy(region: Self.region, tokensOffered: [.usd, .gold], operatorKeys: [workload.operatorKey.publicKeyHex],
-                              transactionIDs: issuer, treasuryAccount: "treasury")
-        (custody, coordinator) = try Self.custody(random: random.fork(), clock: clock, forgets: options.custodiansForgetSignedHeights)
+        let issuer = try TransactionIDIssuer(secret: random.bytes(32), region: region, random: random.fork())
+        workload = try Workload(region: region, counterpart: counterpart, random: random.fork(), issuer: issuer)
+        policy = LedgerPolicy(region: region, tokensOffered: [.usd, .gold], operatorKeys: [workload.operatorKey.publicKeyHex],
+                              transactionIDs: issuer, treasuryAccount: "treasury", counterparts: Set([counterpart].compactMap { $0 }))
+        (custody, coordinator) = try Self.custody(
+            region: region, random: random.fork(), clock: clock, forgets: options.custodiansForgetSignedHeights)
         work = SimulatedLink(random: random.fork())
         outcomes = SimulatedLink(random: random.fork())
         writer = try Self.openWriter(ledgerPath, policy, options)
-        _ = try writer?.installRules(fromFile: RuleSet(text: Self.rules), nowMilliseconds: clock.nowMilliseconds())
+        _ = try writer?.installRules(fromFile: RuleSet(text: Self.rules(region: region)), nowMilliseconds: clock.nowMilliseconds())
         signatures = try BlockSignatureStore(path: ledgerPath, durable: false)
         reader = try LedgerReader(path: ledgerPath)
     }
@@ -151,7 +177,9 @@ public final class Simulation {
     /// A dealer split from the seeded source, a transcript every custodian signed, and the coordinator.
     /// In a simulation the shares are handed over in memory, so the transcript names each share's
     /// plain hash where a ceremony names its sealed box's.
-    static func custody(random: SeededRandom, clock: ManualClock, forgets: Bool) throws -> (SimulatedCustody, SigningCoordinator) {
+    static func custody(
+        region: String, random: SeededRandom, clock: ManualClock, forgets: Bool
+    ) throws -> (SimulatedCustody, SigningCoordinator) {
         let identities = try ["ana", "ben", "cai"].map { (name: $0, key: try SigningKey(seed: random.bytes(32))) }
         let custodians = identities.map { DealerCeremony.Identity(name: $0.name, identityKey: $0.key.publicKey) }
         let split = try DealerCeremony.split(custodians: custodians, random: random)
@@ -190,7 +218,7 @@ public final class Simulation {
         return report
     }
 
-    private func setUp() throws {
+    func setUp() throws {
         let outcomes = try writer?.apply(workload.setUp(), nowMilliseconds: clock.nowMilliseconds()) ?? []
         guard outcomes.allSatisfy({ $0.code == .accepted }) else {
             throw SimulationFailure("set-up refused: \(outcomes.filter { $0.code != .accepted }.map(\.code.name))")

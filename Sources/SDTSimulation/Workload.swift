@@ -22,6 +22,8 @@ struct ClientRequest {
 final class Workload {
     static let holders = ["h0", "h1", "h2", "h3", "h4", "h5"]
     let region: String
+    /// The region the holders also pay, as `counterpart:holder` (none in a one-region run).
+    let counterpart: String?
     let operatorKey: SigningKey
     let issuer: TransactionIDIssuer
     private let random: SeededRandom
@@ -38,8 +40,9 @@ final class Workload {
     private var bars: [(serial: String, weight: Int64)] = []
     private var counter = 0
 
-    init(region: String, random: SeededRandom, issuer: TransactionIDIssuer) throws {
+    init(region: String, counterpart: String?, random: SeededRandom, issuer: TransactionIDIssuer) throws {
         self.region = region
+        self.counterpart = counterpart
         self.random = random
         self.issuer = issuer
         operatorKey = try SigningKey(seed: random.bytes(32))
@@ -71,7 +74,12 @@ final class Workload {
     func next(now: Int64) throws -> ClientRequest? {
         let roll = random.uniform(100)
         let made: (String, [Submission], Bool)? = switch roll {
-        case 0..<34: try transfer(now: now).map { ("transfer", [$0], true) }
+        case 0..<34:
+            if counterpart != nil, random.chance(perMille: 400) {
+                try transfer(now: now, abroad: true).map { ("transfer abroad", [$0], true) }
+            } else {
+                try transfer(now: now).map { ("transfer", [$0], true) }
+            }
         case 34..<42: try transfer(now: now, pending: true).map { ("pending", [$0], true) }
         case 42..<50: try resolution(now: now).map { ("resolution", [$0], true) }
         case 50..<55: try linked(now: now).map { ("linked", $0, true) }
@@ -108,8 +116,10 @@ final class Workload {
         if request.sendAt == nil { open.removeAll { $0 == request.number } }
     }
 
-    private func transfer(now: Int64, pending: Bool = false, idExpired: Bool = false) throws -> Submission? {
-        guard let from = pick(Self.holders.dropLast()), let to = pick(Self.holders.filter({ $0 != from }) + ["nobody"]) else { return nil }
+    /// A transfer between holders; `abroad`, to a holder (or no one) of the counterpart region.
+    private func transfer(now: Int64, pending: Bool = false, idExpired: Bool = false, abroad: Bool = false) throws -> Submission? {
+        guard let from = pick(Self.holders.dropLast()), var to = pick(Self.holders.filter({ $0 != from }) + ["nobody"]) else { return nil }
+        if abroad, let counterpart { to = "\(counterpart):\(to)" }
         let gold = from == "h0" && random.chance(perMille: 300)
         let amount = Int64(1 + random.uniform(gold ? 300_000 : 80_000))
         let expiry = idExpired ? now - 1 : now + 60_000

@@ -5,11 +5,15 @@ import SDTSimulation
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Run the seeded simulator: a region node, queue, sealer, signer and three custodians on simulated time, with faults.",
+        abstract: "Run the seeded simulator: a region node (or two paying each other), queue, sealer, signer and three "
+            + "custodians on simulated time, with faults.",
         discussion: """
             Each seed runs STEPS steps with faults (crashes, lost, duplicated and reordered messages, byzantine custodians), \
             then heals until every request is answered and every block signed, checking the ledger's invariants after every \
-            step. A failing seed prints itself; the same seed and build replay it exactly (same trace hash). Exit 1 on a failure.
+            step. A failing seed prints itself; the same seed and build replay it exactly (same trace hash). Exit 1 on a failure. \
+            With --two-regions, each seed runs two such regions whose clients also pay each other, over links between the \
+            regions that lose, duplicate and reorder, with forged messages among them; at the end every payment between them \
+            must be credited once or refunded once on both sides.
             """
     )
 
@@ -17,6 +21,8 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Run this many seeds, from --first.") var seeds: Int?
     @Option(help: "The first seed of --seeds.") var first: UInt64 = 1
     @Option(help: "Steps with faults per seed.") var steps = 2_000
+    @Flag(help: "Simulate two regions paying each other (us-sim and us-peer), with faults between them too.")
+    var twoRegions = false
     @Flag(help: "Print a line per seed.") var verbose = false
 
     func validate() throws {
@@ -30,7 +36,8 @@ struct SimulateCommand: ParsableCommand {
         let start = ContinuousClock.now
         var totalSteps = 0
         for (index, seed) in list.enumerated() {
-            let report = try Simulation(options: SimulationOptions(seed: seed, steps: steps)).run()
+            let options = SimulationOptions(seed: seed, steps: steps)
+            let report = try twoRegions ? TwoRegionSimulation(options: options).run() : Simulation(options: options).run()
             totalSteps += report.steps + report.healingSteps
             if verbose || list.count == 1 || !report.passed {
                 print("seed \(seed): \(report.passed ? "passed" : "FAILED") — \(report.steps) steps with \(report.faults) faults, "
@@ -39,10 +46,15 @@ struct SimulateCommand: ParsableCommand {
             }
             if verbose || list.count == 1 {
                 print("  told: " + report.told.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                if twoRegions {
+                    print("  between the regions: "
+                          + report.crossings.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                }
             }
             if let failure = report.failure {
                 print("  \(failure)")
-                print("  replay: sdt simulate --seed \(seed) --steps \(steps)   (ledger kept in \(report.directory))")
+                print("  replay: sdt simulate --seed \(seed) --steps \(steps)\(twoRegions ? " --two-regions" : "")   "
+                      + "(ledger kept in \(report.directory))")
                 throw ExitCode(1)
             }
             if !verbose, list.count > 1, (index + 1) % 10 == 0 { print("\(index + 1) of \(list.count) seeds passed") }

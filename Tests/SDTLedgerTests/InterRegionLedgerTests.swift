@@ -1,6 +1,7 @@
 import SDTCore
 import SDTCrypto
 import SDTEngine
+import SDTRules
 import SDTTesting
 import Testing
 
@@ -113,5 +114,38 @@ import Testing
         #expect(again.map(\.code) == [.accepted])
         #expect(try ledger.balance("alice") == 79_000)
         #expect(try reopened.store.position(PositionKey(counterpart: "us-wy", token: .usd)).claims == 4_000)
+    }
+
+    /// A payment abroad held by this region's rule and approved by review is recorded as the review, the
+    /// transfer and its outbound message, and the audit replays the three as one decision.
+    @Test func anApprovedHeldPaymentAbroadIsSentAndAudited() throws {
+        let ledger = try LedgerFixture(counterparts: ["us-wy"])
+        let rules = """
+            region = "us-tx"
+            version = 1
+            summary = "Large payments wait for review."
+
+            [[rule]]
+            id = "T-REVIEW"
+            decision = "hold"
+            reason = "Large USD transfers wait for review."
+            token = "USD"
+            amount_at_least = "500.00"
+            """
+        #expect(try ledger.writer.installRules(fromFile: RuleSet(text: rules), nowMilliseconds: ledger.now) != nil)
+        let (alice, _) = try ledger.openTwoHolders()
+        let large = try ledger.transfer("alice", "us-wy:bob", 60_000, key: alice)
+        #expect(try ledger.apply(large).map(\.code) == [.heldForReview])
+        #expect(try ledger.writer.store.interRegionLink("us-wy").lastOutbound == 0)
+        let approve = try ledger.operatorAction(
+            .review, "", [.transactionID: large.entryID, .decision: "approve", .reason: "checked"])
+        let outcomes = try ledger.apply(approve)
+        #expect(outcomes.map(\.code) == [.accepted, .accepted] && outcomes[1].entryID == large.entryID)
+        let sent = try #require(try ledger.writer.store.outboundMessage(counterpart: "us-wy", number: 1))
+        #expect(sent.message.amount.minorUnits == 60_000 && sent.message.to == "bob")
+        #expect(try ledger.balance(inTransitAccountID("us-wy")) == 60_000)
+        try ledger.sealAndSign()
+        let report = try ledger.audit()
+        #expect(report.firstProblem == nil, "\(report.firstProblem ?? "")")
     }
 }

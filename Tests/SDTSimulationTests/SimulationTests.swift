@@ -77,6 +77,38 @@ import Testing
     }
 }
 
+/// Two regions paying each other inside the simulator: every fault of one region in each, faults on the
+/// links between them and forged messages; the real engine passes, and a broken one is caught by the
+/// checks across the two regions.
+@Suite struct TwoRegionSimulationTests {
+    @Test func seedsPassWithEveryPaymentCreditedOnceOrRefundedOnce() throws {
+        for seed in UInt64(1)...2 {
+            let report = try TwoRegionSimulation(options: SimulationOptions(seed: seed, steps: 1_500)).run()
+            #expect(report.passed, "seed \(seed): \(report.failure ?? "")")
+            let crossings = report.crossings
+            #expect(crossings["credited", default: 0] > 10, "\(crossings)")
+            #expect(crossings.keys.contains { $0.hasPrefix("refused: ") }, "\(crossings)")
+            #expect(report.faults > 50 && report.told["accepted", default: 0] > 100)
+        }
+    }
+
+    @Test func forgedMessagesAreRefusedWithTheirReasonAndASeedReplays() throws {
+        let first = try TwoRegionSimulation(options: SimulationOptions(seed: 7, steps: 2_000)).run()
+        let second = try TwoRegionSimulation(options: SimulationOptions(seed: 7, steps: 2_000)).run()
+        #expect(first.passed, "\(first.failure ?? "")")
+        #expect(first.traceHex == second.traceHex)
+        let forged = first.crossings.filter { $0.key.hasPrefix("forged message refused") }
+        #expect(forged.count >= 3, "\(first.crossings)")
+    }
+
+    @Test func aPayerRegionThatTurnsARefusalIntoAnObligationIsCaught() throws {
+        var options = SimulationOptions(seed: 1, steps: 1_500)
+        options.decider = { policy in CreditsRefusalsDecider(engine: policy.ledgerEngine) }
+        let report = try TwoRegionSimulation(options: options).run()
+        #expect(report.failure?.contains("owes") == true, "\(report.failure ?? "no failure")")
+    }
+}
+
 /// The engine with its changes rewritten by `breaking`, and the overlay recomputed from what it wrote.
 struct BrokenDecider: BatchDecider {
     let engine: LedgerEngine
@@ -99,6 +131,26 @@ struct BrokenDecider: BatchDecider {
         }
         return .applied(AppliedEntry(sequence: entry.sequence, submission: entry.submission,
                                      appliedAtMilliseconds: entry.appliedAtMilliseconds, effects: effects))
+    }
+}
+
+/// A payer's region that believes its payments were credited when the payee's region refused them: it
+/// records each refusal as a credit (an obligation, no refund). Its own ledger stays consistent with
+/// its records; only the two regions together show an obligation the payee never claimed.
+struct CreditsRefusalsDecider: BatchDecider {
+    let engine: LedgerEngine
+
+    func apply<State: LedgerState>(_ batch: [Submission], to state: State, now: Int64) throws(LedgerError) -> BatchResult {
+        try engine.apply(batch.map(Self.credited), to: state, now: now)
+    }
+
+    static func credited(_ submission: Submission) -> Submission {
+        guard case .interRegion(.acknowledgement(let refused)) = submission, case .refused = refused.verdict else { return submission }
+        return .interRegion(.acknowledgement(Acknowledgement(
+            region: refused.region, counterpart: refused.counterpart, number: refused.number,
+            incomingSHA3Hex: refused.incomingSHA3Hex, counterpartBlockHeight: refused.counterpartBlockHeight,
+            counterpartBlockHashHex: refused.counterpartBlockHashHex, token: refused.token, amount: refused.amount,
+            verdict: .credited)))
     }
 }
 
