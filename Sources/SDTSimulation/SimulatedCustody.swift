@@ -46,8 +46,11 @@ final class SimulatedCustody: CustodianTransport {
     /// A restart: nonces in memory are gone, the signed heights on disk stay (unless the build forgets).
     func restart(_ identifier: Int) {
         if logs[identifier] == nil || forgetsSignedHeights { logs[identifier] = SignedHeightMemory() }
-        guard let share = shares[identifier], let log = logs[identifier], let random = randoms[identifier] else { return }
-        custodians[identifier] = Custodian(share: share, identifier: identifier, transcript: transcript, log: log, random: random)
+        guard let share = shares[identifier], let log = logs[identifier], let random = randoms[identifier] else {
+            return
+        }
+        custodians[identifier] = Custodian(
+            share: share, identifier: identifier, transcript: transcript, log: log, random: random)
     }
 
     func exchange(_ identifiers: [Int], _ message: CustodianMessage) -> [(Int, CustodianReply?)] {
@@ -66,7 +69,9 @@ final class SimulatedCustody: CustodianTransport {
         case .wrongShare, .staleShare:
             let reply = handle(custodian, message)
             guard case .sign = message, case .ok(let parts) = reply, let share = parts.first else { return reply }
-            if behaviours[identifier] == .staleShare, let stale = lastShare[identifier], stale != share { return .ok([stale]) }
+            if behaviours[identifier] == .staleShare, let stale = lastShare[identifier], stale != share {
+                return .ok([stale])
+            }
             var corrupted = share
             corrupted[0] ^= 0x01
             return .ok([corrupted])
@@ -77,8 +82,10 @@ final class SimulatedCustody: CustodianTransport {
     private func handle(_ custodian: Custodian, _ message: CustodianMessage) -> CustodianReply {
         let reply = custodian.handle(message)
         if case .sign(let request, _) = message, case .ok(let parts) = reply, let share = parts.first,
-           let header = try? BlockHeader(signingBytes: request.headerBytes) {
-            signed[custodian.identifier, default: [:]][header.height, default: []].insert(SHA3.hash256(request.headerBytes))
+            let header = try? BlockHeader(signingBytes: request.headerBytes)
+        {
+            signed[custodian.identifier, default: [:]][header.height, default: []].insert(
+                SHA3.hash256(request.headerBytes))
             lastShare[custodian.identifier] = share
         }
         return reply

@@ -38,7 +38,8 @@ final class SimulatedLink<Message> {
         let copies = random.chance(perMille: faults.duplicatePerMille) ? 2 : 1
         if copies == 2 { duplicated += 1 }
         for _ in 0..<copies {
-            let delay = faults.delayMillisecondsMax > 0 ? Int64(random.uniform(Int(faults.delayMillisecondsMax) + 1)) : 0
+            let delay =
+                faults.delayMillisecondsMax > 0 ? Int64(random.uniform(Int(faults.delayMillisecondsMax) + 1)) : 0
             sent += 1
             inFlight.append(InFlight(deliverAt: now + Self.latencyMilliseconds + delay, order: sent, message: message))
         }

@@ -17,15 +17,19 @@ extension Simulation {
         while signedHeight < head.finalHeight {
             signedHeight += 1
             guard let block = try reader.block(height: signedHeight), let signature = block.signature,
-                  Ed25519.verify(signature: signature, message: block.headerBytes, publicKey: coordinator.publicKey)
-            else { throw SimulationFailure("block \(signedHeight) is final but its signature does not verify with the quorum key") }
+                Ed25519.verify(signature: signature, message: block.headerBytes, publicKey: coordinator.publicKey)
+            else {
+                throw SimulationFailure(
+                    "block \(signedHeight) is final but its signature does not verify with the quorum key")
+            }
         }
         if (report.steps + report.healingSteps) % Self.auditEverySteps == 0 { try audit() }
     }
 
     func audit() throws {
-        let audit = try LedgerAudit.run(path: ledgerPath, blockPublicKey: coordinator.publicKey,
-                                        operatorKeys: [workload.operatorKey.publicKeyHex])
+        let audit = try LedgerAudit.run(
+            path: ledgerPath, blockPublicKey: coordinator.publicKey,
+            operatorKeys: [workload.operatorKey.publicKeyHex])
         if let problem = audit.firstProblem { throw SimulationFailure("the audit fails: \(problem)") }
     }
 
@@ -35,22 +39,30 @@ extension Simulation {
     func checkTold(_ submission: Submission, _ outcome: Outcome, request: Int) throws {
         let recorded = try reader.recorded(kind: submission.kind, entryID: submission.entryID)
         let name = "request \(request) (\(submission.kind.rawValue) \(submission.entryID))"
-        let applied: Bool = if case .applied(_, let bytes)? = recorded { bytes == submission.signingBytes } else { false }
+        let applied: Bool =
+            if case .applied(_, let bytes)? = recorded { bytes == submission.signingBytes } else { false }
         switch outcome.code {
         case .accepted:
-            guard case .applied(let sequence, let bytes)? = recorded, sequence == outcome.sequence, bytes == submission.signingBytes else {
-                throw SimulationFailure("\(name) was told accepted at \(outcome.sequence ?? -1), the ledger holds \(String(describing: recorded))")
+            guard case .applied(let sequence, let bytes)? = recorded, sequence == outcome.sequence,
+                bytes == submission.signingBytes
+            else {
+                throw SimulationFailure(
+                    "\(name) was told accepted at \(outcome.sequence ?? -1), the ledger holds \(String(describing: recorded))"
+                )
             }
         case .heldForReview:
-            let reviewed: Bool = if case .rejected(let hash, .reviewRejected)? = recorded {
-                hash == SHA3.hash256(submission.signingBytes)
-            } else { false }
+            let reviewed: Bool =
+                if case .rejected(let hash, .reviewRejected)? = recorded {
+                    hash == SHA3.hash256(submission.signingBytes)
+                } else { false }
             let holds: Bool = if case .held(let bytes)? = recorded { bytes == submission.signingBytes } else { false }
             guard holds || applied || reviewed else {
                 throw SimulationFailure("\(name) was told held, the ledger holds \(String(describing: recorded))")
             }
         default:
-            guard !applied else { throw SimulationFailure("\(name) was told \(outcome.code.name) but the ledger applied it") }
+            guard !applied else {
+                throw SimulationFailure("\(name) was told \(outcome.code.name) but the ledger applied it")
+            }
             if outcome.code != .linkIncomplete { toldNotApplied.append((request, submission, outcome.code.name)) }
         }
     }
@@ -115,9 +127,12 @@ extension Simulation {
         try check()
         try audit()
         for told in toldNotApplied {
-            if case .applied(_, let bytes)? = try reader.recorded(kind: told.submission.kind, entryID: told.submission.entryID),
-               bytes == told.submission.signingBytes {
-                throw SimulationFailure("request \(told.request) was told \(told.code) but \(told.submission.entryID) was applied later")
+            if case .applied(_, let bytes)? = try reader.recorded(
+                kind: told.submission.kind, entryID: told.submission.entryID),
+                bytes == told.submission.signingBytes
+            {
+                throw SimulationFailure(
+                    "request \(told.request) was told \(told.code) but \(told.submission.entryID) was applied later")
             }
         }
     }

@@ -36,17 +36,21 @@ extension Simulation {
         case 3..<13:
             let link = random.uniform(2)
             let faults = SimulatedLink<Void>.Faults(
-                dropPerMille: random.uniform(150), duplicatePerMille: random.uniform(150), delayMillisecondsMax: Int64(random.uniform(300))
+                dropPerMille: random.uniform(150), duplicatePerMille: random.uniform(150),
+                delayMillisecondsMax: Int64(random.uniform(300))
             )
             if link == 0 {
-                work.faults = .init(dropPerMille: faults.dropPerMille, duplicatePerMille: faults.duplicatePerMille,
-                                    delayMillisecondsMax: faults.delayMillisecondsMax)
+                work.faults = .init(
+                    dropPerMille: faults.dropPerMille, duplicatePerMille: faults.duplicatePerMille,
+                    delayMillisecondsMax: faults.delayMillisecondsMax)
             } else {
-                outcomes.faults = .init(dropPerMille: faults.dropPerMille, duplicatePerMille: faults.duplicatePerMille,
-                                        delayMillisecondsMax: faults.delayMillisecondsMax)
+                outcomes.faults = .init(
+                    dropPerMille: faults.dropPerMille, duplicatePerMille: faults.duplicatePerMille,
+                    delayMillisecondsMax: faults.delayMillisecondsMax)
             }
-            fault("\(link == 0 ? "work queue" : "outcome channel"): drop \(faults.dropPerMille)‰, duplicate "
-                  + "\(faults.duplicatePerMille)‰, delay up to \(faults.delayMillisecondsMax) ms")
+            fault(
+                "\(link == 0 ? "work queue" : "outcome channel"): drop \(faults.dropPerMille)‰, duplicate "
+                    + "\(faults.duplicatePerMille)‰, delay up to \(faults.delayMillisecondsMax) ms")
         case 13..<25:
             let identifier = 1 + random.uniform(3)
             let behaviours = CustodianBehaviour.allCases
@@ -82,17 +86,21 @@ extension Simulation {
     /// As a compromised node would: asks two custodians to sign a second header at a signed height, with
     /// the same entries and predecessor. Honest custodians refuse it.
     private func forgeSecondBlock() throws {
-        guard signedHeight > 0, let block = try reader.block(height: Int64(1 + random.uniform(Int(signedHeight)))) else { return }
+        guard signedHeight > 0, let block = try reader.block(height: Int64(1 + random.uniform(Int(signedHeight))))
+        else { return }
         let request = try signatures.signingRequest(for: block)
         let header = block.header
         let forged = BlockHeader(
-            region: header.region, height: header.height, previousHashHex: header.previousHashHex, merkleRootHex: header.merkleRootHex,
+            region: header.region, height: header.height, previousHashHex: header.previousHashHex,
+            merkleRootHex: header.merkleRootHex,
             entryCount: header.entryCount, firstSequence: header.firstSequence, lastSequence: header.lastSequence,
-            supply: header.supply, reserves: header.reserves, reserveRootHex: header.reserveRootHex, rules: header.rules,
+            supply: header.supply, reserves: header.reserves, reserveRootHex: header.reserveRootHex,
+            rules: header.rules,
             sealedAtMilliseconds: header.sealedAtMilliseconds + 1
         )
-        let forgedRequest = BlockSigningRequest(headerBytes: forged.signingBytes, entries: request.entries,
-                                                previousHeader: request.previousHeader, previousSignature: request.previousSignature)
+        let forgedRequest = BlockSigningRequest(
+            headerBytes: forged.signingBytes, entries: request.entries,
+            previousHeader: request.previousHeader, previousSignature: request.previousSignature)
         var commitments: [FROST.Commitment] = []
         for (identifier, reply) in custody.exchange([1, 2], .commit(header: forged.signingBytes)) {
             guard case .ok(let parts)? = reply, parts.count == 2 else { continue }
@@ -112,19 +120,24 @@ extension Simulation {
         let ids = request.submissions.map(\.entryID).joined(separator: ",")
         trace.note("send \(request.number) \(request.what) \(ids)")
         let verified = request.submissions.allSatisfy { submission in
-            Ed25519.verify(signature: submission.signature, message: submission.signingBytes,
-                           publicKey: Hex.decode(submission.publicKeyHex) ?? [])
+            Ed25519.verify(
+                signature: submission.signature, message: submission.signingBytes,
+                publicKey: Hex.decode(submission.publicKeyHex) ?? [])
         }
         guard verified else {
             // A 400 from the front: nothing reached the applier.
             request.sendAt = nil
             workload.record(request)
-            for submission in request.submissions { toldNotApplied.append((request.number, submission, "signature_invalid")) }
+            for submission in request.submissions {
+                toldNotApplied.append((request.number, submission, "signature_invalid"))
+            }
             trace.note("front refuses \(request.number): signature")
             return
         }
-        for (index, submission) in request.submissions.enumerated() where request.answers[index] == nil || !isFinal(request.answers[index]!) {
-            let key = Key(kind: submission.kind, entryID: submission.entryID, recordSHA3: SHA3.hash256(submission.signingBytes))
+        for (index, submission) in request.submissions.enumerated()
+        where request.answers[index] == nil || !isFinal(request.answers[index]!) {
+            let key = Key(
+                kind: submission.kind, entryID: submission.entryID, recordSHA3: SHA3.hash256(submission.signingBytes))
             if !(waiting[key] ?? []).contains(where: { $0.request == request.number && $0.index == index }) {
                 waiting[key, default: []].append((request.number, index))
             }
@@ -136,7 +149,9 @@ extension Simulation {
 
     /// Clients whose answer is late (queued, lost, or only held) send the same signed records again.
     func resend(now: Int64) {
-        for number in workload.open where (workload.request(number).sendAt ?? .max) <= now { send(workload.request(number), now: now) }
+        for number in workload.open where (workload.request(number).sendAt ?? .max) <= now {
+            send(workload.request(number), now: now)
+        }
     }
 
     func isFinal(_ outcome: Outcome) -> Bool { outcome.code != .heldForReview && outcome.code != .linkIncomplete }
@@ -159,7 +174,9 @@ extension Simulation {
         report.told[outcome.code.name, default: 0] += 1
         try checkTold(submission, outcome, request: number)
         request.answers[index] = outcome
-        if outcome.code == .heldForReview, !workload.held.contains(submission.entryID) { workload.held.append(submission.entryID) }
+        if outcome.code == .heldForReview, !workload.held.contains(submission.entryID) {
+            workload.held.append(submission.entryID)
+        }
         if request.answers.allSatisfy({ $0.map(isFinal) ?? false }) {
             request.sendAt = nil
             for (place, done) in request.submissions.enumerated() {
@@ -191,15 +208,21 @@ extension Simulation {
             batch += next
             inbox.removeFirst()
         }
-        if faultsOn, random.chance(perMille: 3) { return crashApplier(now: now, why: "crash with \(batch.count) entries taken, not committed") }
+        if faultsOn, random.chance(perMille: 3) {
+            return crashApplier(now: now, why: "crash with \(batch.count) entries taken, not committed")
+        }
         let decided: [Outcome]
         do {
             decided = try writer.apply(batch, nowMilliseconds: now)
         } catch {
             throw SimulationFailure("the store refused a batch the engine decided: \(error)")
         }
-        trace.note("applied \(batch.count): " + decided.map { "\($0.code.rawValue):\($0.sequence ?? -1)" }.joined(separator: ","))
-        if faultsOn, random.chance(perMille: 3) { return crashApplier(now: now, why: "crash after commit, outcomes not sent") }
+        trace.note(
+            "applied \(batch.count): "
+                + decided.map { "\($0.code.rawValue):\($0.sequence ?? -1)" }.joined(separator: ","))
+        if faultsOn, random.chance(perMille: 3) {
+            return crashApplier(now: now, why: "crash after commit, outcomes not sent")
+        }
         outcomes.send(decided, now: now)
         try seal()
     }
@@ -207,7 +230,9 @@ extension Simulation {
     func seal() throws {
         guard let writer else { return }
         while try writer.shouldSeal(entriesMax: Self.blockEntriesMax),
-              let block = try writer.sealNextBlock(entriesMax: Self.blockEntriesMax, nowMilliseconds: clock.nowMilliseconds()) {
+            let block = try writer.sealNextBlock(
+                entriesMax: Self.blockEntriesMax, nowMilliseconds: clock.nowMilliseconds())
+        {
             trace.note("sealed \(block.height) \(Hex.encode(block.hash))")
         }
     }
@@ -221,7 +246,9 @@ extension Simulation {
                 trace.note("signed \(block.height)")
                 signerWaitMilliseconds = Self.signerWaitFirst
             } catch {
-                trace.note("not signed \(block.height): \(coordinator.lastProblems.map(\.description).joined(separator: "; "))")
+                trace.note(
+                    "not signed \(block.height): \(coordinator.lastProblems.map(\.description).joined(separator: "; "))"
+                )
                 signerRetryAt = now + signerWaitMilliseconds
                 signerWaitMilliseconds = min(signerWaitMilliseconds * 2, Self.signerWaitMax)
                 return

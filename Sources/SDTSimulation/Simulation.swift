@@ -140,7 +140,9 @@ public final class Simulation {
     static let startMilliseconds: Int64 = 1_800_000_000_000
 
     /// A region of a run: `random` and `clock` come from the run, so two regions share one seed and one time.
-    init(options: SimulationOptions, region: String, counterpart: String?, random: SeededRandom, clock: ManualClock) throws {
+    init(
+        options: SimulationOptions, region: String, counterpart: String?, random: SeededRandom, clock: ManualClock
+    ) throws {
         self.options = options
         self.region = region
         self.counterpart = counterpart
@@ -148,7 +150,8 @@ public final class Simulation {
         self.random = random
         faultRandom = random.fork()
         report = SimulationReport(seed: options.seed)
-        directory = options.directory.map { ($0 as NSString).appendingPathComponent(region) }
+        directory =
+            options.directory.map { ($0 as NSString).appendingPathComponent(region) }
             ?? (NSTemporaryDirectory() as NSString).appendingPathComponent(
                 "sdt-simulation-\(options.seed)-\(region)-\(ProcessInfo.processInfo.processIdentifier)-"
                     + "\(UInt32.random(in: 0...UInt32.max))")
@@ -158,19 +161,22 @@ public final class Simulation {
         report.directory = directory
         let issuer = try TransactionIDIssuer(secret: random.bytes(32), region: region, random: random.fork())
         workload = try Workload(region: region, counterpart: counterpart, random: random.fork(), issuer: issuer)
-        policy = LedgerPolicy(region: region, tokensOffered: [.usd, .gold], operatorKeys: [workload.operatorKey.publicKeyHex],
-                              transactionIDs: issuer, treasuryAccount: "treasury", counterparts: Set([counterpart].compactMap { $0 }))
+        policy = LedgerPolicy(
+            region: region, tokensOffered: [.usd, .gold], operatorKeys: [workload.operatorKey.publicKeyHex],
+            transactionIDs: issuer, treasuryAccount: "treasury", counterparts: Set([counterpart].compactMap { $0 }))
         (custody, coordinator) = try Self.custody(
             region: region, random: random.fork(), clock: clock, forgets: options.custodiansForgetSignedHeights)
         work = SimulatedLink(random: random.fork())
         outcomes = SimulatedLink(random: random.fork())
         writer = try Self.openWriter(ledgerPath, policy, options)
-        _ = try writer?.installRules(fromFile: RuleSet(text: Self.rules(region: region)), nowMilliseconds: clock.nowMilliseconds())
+        _ = try writer?.installRules(
+            fromFile: RuleSet(text: Self.rules(region: region)), nowMilliseconds: clock.nowMilliseconds())
         signatures = try BlockSignatureStore(path: ledgerPath, durable: false)
         reader = try LedgerReader(path: ledgerPath)
     }
 
-    static func openWriter(_ path: String, _ policy: LedgerPolicy, _ options: SimulationOptions) throws -> LedgerWriter {
+    static func openWriter(_ path: String, _ policy: LedgerPolicy, _ options: SimulationOptions) throws -> LedgerWriter
+    {
         try LedgerWriter(path: path, policy: policy, decider: options.decider?(policy), durable: false)
     }
 
@@ -183,13 +189,16 @@ public final class Simulation {
         let identities = try ["ana", "ben", "cai"].map { (name: $0, key: try SigningKey(seed: random.bytes(32))) }
         let custodians = identities.map { DealerCeremony.Identity(name: $0.name, identityKey: $0.key.publicKey) }
         let split = try DealerCeremony.split(custodians: custodians, random: random)
-        let shares = Dictionary(uniqueKeysWithValues: split.shares.map { ($0.identifier, $0.value.littleEndianBytes(count: 32)) })
-        var transcript = try DealerCeremony.transcript(region: region, custodians: custodians, commitments: split.commitments,
-                                                       sealedShareSHA3: shares.mapValues { SHA3.hash256($0) })
+        let shares = Dictionary(
+            uniqueKeysWithValues: split.shares.map { ($0.identifier, $0.value.littleEndianBytes(count: 32)) })
+        var transcript = try DealerCeremony.transcript(
+            region: region, custodians: custodians, commitments: split.commitments,
+            sealedShareSHA3: shares.mapValues { SHA3.hash256($0) })
         for (index, identity) in identities.enumerated() {
             transcript.signatures[String(index + 1)] = Hex.encode(identity.key.sign(transcript.signingBytes))
         }
-        let custody = SimulatedCustody(transcript: transcript, shares: shares, random: random.fork(), forgetsSignedHeights: forgets)
+        let custody = SimulatedCustody(
+            transcript: transcript, shares: shares, random: random.fork(), forgetsSignedHeights: forgets)
         return (custody, try SigningCoordinator(transcript: transcript, transport: custody, clock: clock))
     }
 

@@ -8,12 +8,12 @@ struct SimulateCommand: ParsableCommand {
         abstract: "Run the seeded simulator: a region node (or two paying each other), queue, sealer, signer and three "
             + "custodians on simulated time, with faults.",
         discussion: """
-            Each seed runs STEPS steps with faults (crashes, lost, duplicated and reordered messages, byzantine custodians), \
-            then heals until every request is answered and every block signed, checking the ledger's invariants after every \
-            step. A failing seed prints itself; the same seed and build replay it exactly (same trace hash). Exit 1 on a failure. \
-            With --two-regions, each seed runs two such regions whose clients also pay each other, over links between the \
-            regions that lose, duplicate and reorder, with forged messages among them; at the end every payment between them \
-            must be credited once or refunded once on both sides.
+            Each seed runs STEPS steps with faults (crashes, lost, duplicated and reordered messages, byzantine \
+            custodians), then heals until every request is answered and every block signed, checking the ledger's \
+            invariants after every step. A failing seed prints itself; the same seed and build replay it exactly (same \
+            trace hash). Exit 1 on a failure. With --two-regions, each seed runs two such regions whose clients also \
+            pay each other, over links between the regions that lose, duplicate and reorder, with forged messages \
+            among them; at the end every payment between them must be credited once or refunded once on both sides.
             """
     )
 
@@ -26,7 +26,9 @@ struct SimulateCommand: ParsableCommand {
     @Flag(help: "Print a line per seed.") var verbose = false
 
     func validate() throws {
-        guard (seed == nil) != (seeds == nil) else { throw ValidationError("give --seed N for one seed or --seeds COUNT for many") }
+        guard (seed == nil) != (seeds == nil) else {
+            throw ValidationError("give --seed N for one seed or --seeds COUNT for many")
+        }
         if let seeds, seeds < 1 { throw ValidationError("--seeds must be at least 1") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
     }
@@ -37,30 +39,41 @@ struct SimulateCommand: ParsableCommand {
         var totalSteps = 0
         for (index, seed) in list.enumerated() {
             let options = SimulationOptions(seed: seed, steps: steps)
-            let report = try twoRegions ? TwoRegionSimulation(options: options).run() : Simulation(options: options).run()
+            let report =
+                try twoRegions ? TwoRegionSimulation(options: options).run() : Simulation(options: options).run()
             totalSteps += report.steps + report.healingSteps
             if verbose || list.count == 1 || !report.passed {
-                print("seed \(seed): \(report.passed ? "passed" : "FAILED") — \(report.steps) steps with \(report.faults) faults, "
-                      + "\(report.healingSteps) to heal, \(report.requests) requests, \(report.entries) entries in \(report.blocks) blocks; "
-                      + "trace \(report.traceHex)")
+                print(
+                    "seed \(seed): \(report.passed ? "passed" : "FAILED") — \(report.steps) steps with "
+                        + "\(report.faults) faults, \(report.healingSteps) to heal, \(report.requests) requests, "
+                        + "\(report.entries) entries in \(report.blocks) blocks; trace \(report.traceHex)")
             }
             if verbose || list.count == 1 {
-                print("  told: " + report.told.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                print(
+                    "  told: "
+                        + report.told.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(
+                            separator: ", "))
                 if twoRegions {
-                    print("  between the regions: "
-                          + report.crossings.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                    print(
+                        "  between the regions: "
+                            + report.crossings.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                                separator: ", "))
                 }
             }
             if let failure = report.failure {
                 print("  \(failure)")
-                print("  replay: sdt simulate --seed \(seed) --steps \(steps)\(twoRegions ? " --two-regions" : "")   "
-                      + "(ledger kept in \(report.directory))")
+                print(
+                    "  replay: sdt simulate --seed \(seed) --steps \(steps)\(twoRegions ? " --two-regions" : "")   "
+                        + "(ledger kept in \(report.directory))")
                 throw ExitCode(1)
             }
             if !verbose, list.count > 1, (index + 1) % 10 == 0 { print("\(index + 1) of \(list.count) seeds passed") }
         }
-        let seconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18 + Double((ContinuousClock.now - start).components.seconds)
-        print("\(list.count) seed(s) passed, \(totalSteps) steps in \(String(format: "%.1f", seconds)) s "
-              + "(\(Int(Double(totalSteps) / max(seconds, 0.001))) simulated steps/s)")
+        let seconds =
+            Double((ContinuousClock.now - start).components.attoseconds) / 1e18
+            + Double((ContinuousClock.now - start).components.seconds)
+        print(
+            "\(list.count) seed(s) passed, \(totalSteps) steps in \(String(format: "%.1f", seconds)) s "
+                + "(\(Int(Double(totalSteps) / max(seconds, 0.001))) simulated steps/s)")
     }
 }

@@ -49,30 +49,36 @@ import Testing
     }
 
     @Test func anEngineThatCreditsWithoutDebitingIsCaught() throws {
-        let failure = try Self.firstFailure({ seed in
-            var options = SimulationOptions(seed: seed, steps: Self.steps)
-            options.decider = { policy in BrokenDecider(engine: policy.ledgerEngine, breaking: BrokenDecider.creditWithoutDebit) }
-            return options
-        }, seeds: 1...5)
+        let failure = try Self.firstFailure(
+            { seed in
+                var options = SimulationOptions(seed: seed, steps: Self.steps)
+                options.decider = { policy in
+                    BrokenDecider(engine: policy.ledgerEngine, breaking: BrokenDecider.creditWithoutDebit)
+                }
+                return options
+            }, seeds: 1...5)
         #expect(failure?.contains("supply") == true, "\(failure ?? "no seed failed")")
     }
 
     @Test func anEngineWithoutItsIdempotencyCheckIsCaught() throws {
-        let failure = try Self.firstFailure({ seed in
-            var options = SimulationOptions(seed: seed, steps: Self.steps)
-            options.decider = { policy in ForgetfulDecider(engine: policy.ledgerEngine) }
-            return options
-        }, seeds: 1...5)
+        let failure = try Self.firstFailure(
+            { seed in
+                var options = SimulationOptions(seed: seed, steps: Self.steps)
+                options.decider = { policy in ForgetfulDecider(engine: policy.ledgerEngine) }
+                return options
+            }, seeds: 1...5)
         // A resubmission decided again is refused by the store's own unique ids: the batch cannot commit.
-        #expect(failure?.contains("the store refused a batch the engine decided") == true, "\(failure ?? "no seed failed")")
+        #expect(
+            failure?.contains("the store refused a batch the engine decided") == true, "\(failure ?? "no seed failed")")
     }
 
     @Test func custodiansThatForgetWhatTheySignedAreCaughtSigningAFork() throws {
-        let failure = try Self.firstFailure({ seed in
-            var options = SimulationOptions(seed: seed, steps: Self.steps)
-            options.custodiansForgetSignedHeights = true
-            return options
-        }, seeds: 1...20)
+        let failure = try Self.firstFailure(
+            { seed in
+                var options = SimulationOptions(seed: seed, steps: Self.steps)
+                options.custodiansForgetSignedHeights = true
+                return options
+            }, seeds: 1...20)
         #expect(failure?.contains("different headers at height") == true, "\(failure ?? "no seed failed")")
     }
 }
@@ -114,12 +120,15 @@ struct BrokenDecider: BatchDecider {
     let engine: LedgerEngine
     let breaking: @Sendable (LedgerChange) -> LedgerChange
 
-    func apply<State: LedgerState>(_ batch: [Submission], to state: State, now: Int64) throws(LedgerError) -> BatchResult {
+    func apply<State: LedgerState>(
+        _ batch: [Submission], to state: State, now: Int64
+    ) throws(LedgerError) -> BatchResult {
         let result = try engine.apply(batch, to: state, now: now)
         let changes = result.changes.map(breaking)
         var staging = Staging(base: state)
         for change in changes { try staging.apply(change) }
-        return BatchResult(outcomes: result.outcomes, records: result.records, changes: changes, overlay: staging.overlay)
+        return BatchResult(
+            outcomes: result.outcomes, records: result.records, changes: changes, overlay: staging.overlay)
     }
 
     /// A transfer credits its payee from the issuer and never debits its payer.
@@ -127,10 +136,13 @@ struct BrokenDecider: BatchDecider {
         guard case .applied(let entry) = change, case .transfer = entry.submission else { return change }
         let effects = entry.effects.map { effect -> Effect in
             guard case .posting(let posting) = effect else { return effect }
-            return .posting(Posting(token: posting.token, amount: posting.amount, from: issuerAccountID, to: posting.to))
+            return .posting(
+                Posting(token: posting.token, amount: posting.amount, from: issuerAccountID, to: posting.to))
         }
-        return .applied(AppliedEntry(sequence: entry.sequence, submission: entry.submission,
-                                     appliedAtMilliseconds: entry.appliedAtMilliseconds, effects: effects))
+        return .applied(
+            AppliedEntry(
+                sequence: entry.sequence, submission: entry.submission,
+                appliedAtMilliseconds: entry.appliedAtMilliseconds, effects: effects))
     }
 }
 
@@ -140,17 +152,24 @@ struct BrokenDecider: BatchDecider {
 struct CreditsRefusalsDecider: BatchDecider {
     let engine: LedgerEngine
 
-    func apply<State: LedgerState>(_ batch: [Submission], to state: State, now: Int64) throws(LedgerError) -> BatchResult {
+    func apply<State: LedgerState>(
+        _ batch: [Submission], to state: State, now: Int64
+    ) throws(LedgerError) -> BatchResult {
         try engine.apply(batch.map(Self.credited), to: state, now: now)
     }
 
     static func credited(_ submission: Submission) -> Submission {
-        guard case .interRegion(.acknowledgement(let refused)) = submission, case .refused = refused.verdict else { return submission }
-        return .interRegion(.acknowledgement(Acknowledgement(
-            region: refused.region, counterpart: refused.counterpart, number: refused.number,
-            incomingSHA3Hex: refused.incomingSHA3Hex, counterpartBlockHeight: refused.counterpartBlockHeight,
-            counterpartBlockHashHex: refused.counterpartBlockHashHex, token: refused.token, amount: refused.amount,
-            verdict: .credited)))
+        guard case .interRegion(.acknowledgement(let refused)) = submission, case .refused = refused.verdict else {
+            return submission
+        }
+        return .interRegion(
+            .acknowledgement(
+                Acknowledgement(
+                    region: refused.region, counterpart: refused.counterpart, number: refused.number,
+                    incomingSHA3Hex: refused.incomingSHA3Hex, counterpartBlockHeight: refused.counterpartBlockHeight,
+                    counterpartBlockHashHex: refused.counterpartBlockHashHex, token: refused.token,
+                    amount: refused.amount,
+                    verdict: .credited)))
     }
 }
 
@@ -159,7 +178,9 @@ struct CreditsRefusalsDecider: BatchDecider {
 struct ForgetfulDecider: BatchDecider {
     let engine: LedgerEngine
 
-    func apply<State: LedgerState>(_ batch: [Submission], to state: State, now: Int64) throws(LedgerError) -> BatchResult {
+    func apply<State: LedgerState>(
+        _ batch: [Submission], to state: State, now: Int64
+    ) throws(LedgerError) -> BatchResult {
         try engine.apply(batch, to: Forgetful(base: state), now: now)
     }
 
@@ -175,15 +196,21 @@ struct ForgetfulDecider: BatchDecider {
         func reserves(_ token: Token) throws(LedgerError) -> Int64 { try base.reserves(token) }
         func reserveRecord(_ key: ReserveKey) throws(LedgerError) -> Int64? { try base.reserveRecord(key) }
         func pendingTransfer(_ id: String) throws(LedgerError) -> PendingState? { try base.pendingTransfer(id) }
-        func pendingTransfersDue(at milliseconds: Int64) throws(LedgerError) -> [PendingState] { try base.pendingTransfersDue(at: milliseconds) }
+        func pendingTransfersDue(at milliseconds: Int64) throws(LedgerError) -> [PendingState] {
+            try base.pendingTransfersDue(at: milliseconds)
+        }
         func openHold(_ id: String) throws(LedgerError) -> HoldState? { try base.openHold(id) }
         func priorDecision(_ key: EntryKey, signingBytes: [UInt8]) throws(LedgerError) -> PriorDecision? { nil }
-        func linkGroup(_ id: String, legs: [[UInt8]]) throws(LedgerError) -> LinkGroupState? { try base.linkGroup(id, legs: legs) }
+        func linkGroup(_ id: String, legs: [[UInt8]]) throws(LedgerError) -> LinkGroupState? {
+            try base.linkGroup(id, legs: legs)
+        }
         func outgoing(_ key: BalanceKey, since: Int64, retainingSince: Int64) throws(LedgerError) -> VelocityTotals {
             try base.outgoing(key, since: since, retainingSince: retainingSince)
         }
         func position(_ key: PositionKey) throws(LedgerError) -> RegionPosition { try base.position(key) }
-        func interRegionLink(_ counterpart: String) throws(LedgerError) -> InterRegionLink { try base.interRegionLink(counterpart) }
+        func interRegionLink(_ counterpart: String) throws(LedgerError) -> InterRegionLink {
+            try base.interRegionLink(counterpart)
+        }
         func outboundMessage(counterpart: String, number: Int64) throws(LedgerError) -> OutboundState? {
             try base.outboundMessage(counterpart: counterpart, number: number)
         }
