@@ -89,10 +89,18 @@ final class Acknowledged: Sendable {
         let acknowledged = try await Self.submitUntilKilled(node, keys: keys, client: node.client, stopAfter: .seconds(5)) {
             applier.kill9()
         }
-        let during = try await node.raw("POST", "/v1/transactions",
-                                        body: try node.json(try await node.signedTransfer(keys[0], "h0", "h1", 1)))
+        let late = try await node.signedTransfer(keys[0], "h0", "h1", 1)
+        let during = try await node.raw("POST", "/v1/transactions", body: try node.json(late))
         #expect([202, 503].contains(during.status), "with the applier down the front answered \(during.status)")
         try await node.start(role: "applier")
+        // The client of the unanswered transfer sends it again until the ledger answers (it may already
+        // have been applied from the queue): then the head counts it.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while true {
+            if case .accepted? = try? await node.client.submit(late) { break }
+            guard ContinuousClock.now < deadline else { throw TestFailure("the transfer sent while the applier was down stays unanswered") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         try await Self.checkRecovered(node, acknowledged)
     }
 

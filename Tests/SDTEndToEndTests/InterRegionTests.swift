@@ -29,8 +29,11 @@ import Testing
         """
 
     /// Both nodes configured with a registry signed by a fresh authority, at fixed loopback ports
-    /// (the registry names each endpoint before either node starts).
-    static func twoRegions() throws -> (tx: TestNode, wy: TestNode) {
+    /// (the registry names each endpoint before either node starts). `prepare` runs on each node
+    /// before its registry entry is made (to give it custodians, whose quorum key the entry names).
+    static func twoRegions(
+        prepare: (TestNode) async throws -> Void = { _ in }
+    ) async throws -> (tx: TestNode, wy: TestNode) {
         let tx = try TestNode(region: "us-tx")
         let wy = try TestNode(region: "us-wy")
         let rules = wy.directory.file("us-wy.rules.toml")
@@ -50,6 +53,7 @@ import Testing
         for node in [tx, wy] {
             node.config.httpAddress = "127.0.0.1:\(FreePort.next())"
             try node.saveConfig()
+            try await prepare(node)
             let entry = try AuditCommandTests.sdt([
                 "registry", "entry", "--region", node.configPath, "--data", node.dataPath, "--endpoint",
                 "http://\(node.config.httpAddress)",
@@ -106,7 +110,7 @@ import Testing
     }
 
     @Test func paymentsGoBothWaysRefusalsAreRefundedAndADeliverySurvivesAKill() async throws {
-        let (tx, wy) = try Self.twoRegions()
+        let (tx, wy) = try await Self.twoRegions()
         try await tx.start()
         try await wy.start()
         let alice = try await tx.holder("alice", usd: 100_000)
@@ -198,7 +202,7 @@ import Testing
     }
 
     @Test func forgedMisaddressedAndResealedMessagesAreRefusedWithTheirReason() async throws {
-        let (tx, wy) = try Self.twoRegions()
+        let (tx, wy) = try await Self.twoRegions()
         try await tx.start()
         try await wy.start()
         let alice = try await tx.holder("alice", usd: 10_000)
@@ -277,8 +281,20 @@ import Testing
     /// restarted; a batch whose answer was lost is sent again (the same signed transfers, never applied
     /// twice). Afterwards every payment is credited exactly once on the other side, every link's
     /// numbering has no gap, no dollar was made or lost across the two regions, and both audits pass.
-    @Test func paymentsStreamingBothWaysSurviveKillsOfEitherNode() async throws {
-        let (tx, wy) = try Self.twoRegions()
+    /// Each region's blocks are signed by its own quorum of three custodian daemons; while 1,200 payments
+    /// stream both ways, each node is killed -9 three times and a custodian of each region three times, at
+    /// seeded moments, each restarted after a pause.
+    static let streamingKills = 12
+
+    @Test func paymentsStreamingBothWaysSurviveKillsOfNodesAndCustodians() async throws {
+        var quorums: [String: CustodiedNode] = [:]
+        let (tx, wy) = try await Self.twoRegions { node in
+            let quorum = try CustodiedNode(node: node)
+            try await quorum.startCustodians()
+            quorums[node.config.region] = quorum
+        }
+        let custodied = quorums
+        defer { for quorum in custodied.values { quorum.stopAll() } }
         try await tx.start()
         try await wy.start()
         let senders = 8
@@ -312,15 +328,28 @@ import Testing
             }
         }
         let clients = try nodes.map { try NodeClient(baseURL: "http://\($0.config.httpAddress)") }
-        // Kills at seeded moments while the batches stream: four of each node, restarted after a pause.
+        // Kills at seeded moments while the batches stream, in turn: us-tx's node, a custodian of us-tx,
+        // us-wy's node, a custodian of us-wy; each restarted after a pause (one custodian of a region
+        // down at a time, so its quorum can still sign).
         let random = SeededRandom(seed: 20_261_201)
+        let kills = Counter()
         let killer = Task {
-            for round in 0..<8 {
+            for round in 0..<Self.streamingKills {
                 try await Task.sleep(for: .milliseconds(150 + random.uniform(400)))
-                let node = nodes[round % 2]
-                node.processes.last?.kill9()
-                try await Task.sleep(for: .milliseconds(100 + random.uniform(300)))
-                try await node.start()
+                let node = nodes[(round / 2) % 2]
+                if round % 2 == 0 {
+                    node.processes.last?.kill9()
+                    try await Task.sleep(for: .milliseconds(100 + random.uniform(300)))
+                    kills.increment()
+                    try await node.start()
+                } else {
+                    let quorum = try #require(custodied[node.config.region])
+                    let custodian = 1 + random.uniform(3)
+                    quorum.custodians[custodian]?.kill9()
+                    kills.increment()
+                    try await Task.sleep(for: .milliseconds(100 + random.uniform(500)))
+                    try await quorum.startCustodian(custodian)
+                }
             }
         }
         // Every batch is sent until it is answered with every transfer accepted (at most 60 s).
@@ -331,6 +360,9 @@ import Testing
         {
             for side in 0..<2 {
                 for (index, batch) in batches[side].enumerated() where !answered[side].contains(index) {
+                    // The batches go out between the kills: batch n of the stream waits for its share of them.
+                    let total = batches[0].count + batches[1].count
+                    guard kills.value * total >= (index * 2 + side) * Self.streamingKills else { break }
                     guard let results = try? await clients[side].submitBatch(batch) else { break }
                     // Nothing is refused; a transfer still `queued` (its outcome late across a restart) is
                     // sent again until the ledger answers it.
@@ -345,7 +377,9 @@ import Testing
             }
             try? await Task.sleep(for: .milliseconds(20))
         }
+        let killsWhileStreaming = kills.value
         try await killer.value
+        #expect(killsWhileStreaming == Self.streamingKills, "\(killsWhileStreaming) kills fell while the payments streamed")
         #expect(answered[0].count == batches[0].count && answered[1].count == batches[1].count, "every batch answered")
         try await Self.eventually("every payment decided and acknowledged", timeout: .seconds(60)) {
             let open = try await (Self.position(tx, "us-wy")?.outboundOpen, Self.position(wy, "us-tx")?.outboundOpen)
@@ -379,4 +413,14 @@ import Testing
             #expect(audit.status == 0, "\(node.config.region): \(audit.output)")
         }
     }
+}
+
+/// A count shared between a test and a task it runs.
+final class Counter: @unchecked Sendable {
+    // @unchecked: every access holds the lock.
+    private let lock = NSLock()
+    private var count = 0
+
+    func increment() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }
