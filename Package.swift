@@ -10,6 +10,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-openapi-generator", from: "1.14.3"),
         .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
         .package(url: "https://github.com/apple/swift-openapi-urlsession", from: "1.4.0"),
@@ -39,7 +41,10 @@ let package = Package(
         .target(name: "SDTEngine", dependencies: ["SDTCore", "SDTRules"]),
         .target(name: "SDTLedger", dependencies: ["SDTCore", "SDTCrypto", "SDTRules", "SDTEngine", "CSQLite"]),
         .target(name: "SDTQueue", dependencies: ["CZMQ"]),
-        .target(name: "SDTCustody", dependencies: ["SDTCore", "SDTCrypto", "SDTQueue"]),
+        .target(
+            name: "SDTCustody",
+            dependencies: ["SDTCore", "SDTCrypto", "SDTQueue", .product(name: "Metrics", package: "swift-metrics")]
+        ),
         .target(
             name: "SDTAPI",
             dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
@@ -59,6 +64,8 @@ let package = Package(
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -97,7 +104,13 @@ let package = Package(
         .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),
         .testTarget(name: "SDTCustodyTests", dependencies: ["SDTCustody", "SDTCrypto", "SDTCore", "SDTLedger", "SDTQueue", "SDTTesting"]),
         .testTarget(name: "SDTClientTests", dependencies: ["SDTClient", "SDTCore", "SDTCrypto", "SDTAPI"]),
-        .testTarget(name: "SDTNodeTests", dependencies: ["SDTNode", "SDTLedger", "SDTCore", "SDTCrypto", "SDTCustody", "SDTQueue"]),
+        .testTarget(
+            name: "SDTNodeTests",
+            dependencies: [
+                "SDTNode", "SDTLedger", "SDTCore", "SDTCrypto", "SDTCustody", "SDTQueue",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "SDTEndToEndTests",
             dependencies: ["SDTClient", "SDTCrypto", "SDTCore", "SDTLedger", "SDTNode", "SDTTesting", "SDTAPI", "SDTCustody", "SDTQueue"]

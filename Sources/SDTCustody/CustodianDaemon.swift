@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import SDTCore
 import SDTCrypto
 import SDTQueue
@@ -15,6 +16,9 @@ public final class CustodianDaemon: @unchecked Sendable {
     private let custodian: Custodian
     private let socket: QueueSocket
     private let running = Atomic<Bool>(true)
+    /// Requests answered, by kind (commit, sign, ping) and answer (ok, refused): a count of refusals
+    /// is what an operator watches.
+    public static let requestsMetric = "sdt_custodian_requests"
 
     public init(
         share: [UInt8], identifier: Int, transcript: CeremonyTranscript, context: QueueContext, endpoint: String, stateDirectory: String,
@@ -34,12 +38,20 @@ public final class CustodianDaemon: @unchecked Sendable {
         while running.load(ordering: .relaxed) {
             guard let message = try? socket.receive(timeoutMilliseconds: 100) else { continue }
             let reply: CustodianReply
+            var kind = "unreadable"
             do {
-                reply = custodian.handle(try CustodianMessage.decode(message), note: log)
+                let request = try CustodianMessage.decode(message)
+                kind = request.kind
+                reply = custodian.handle(request, note: log)
             } catch {
                 reply = .refused("custodian \(identifier): unreadable request: \(error)")
             }
-            if case .refused(let reason) = reply { log("refused: \(reason)") }
+            var answer = "ok"
+            if case .refused(let reason) = reply {
+                answer = "refused"
+                log("refused: \(reason)")
+            }
+            Counter(label: Self.requestsMetric, dimensions: [("kind", kind), ("answer", answer)]).increment()
             try? socket.send(reply.encode())
         }
         socket.close()

@@ -15,6 +15,15 @@ public enum CustodianMessage: Sendable {
 
     static let entriesMax = 65_536
 
+    /// The request's kind, as the custodian's metrics count it.
+    public var kind: String {
+        switch self {
+        case .commit: "commit"
+        case .sign: "sign"
+        case .ping: "ping"
+        }
+    }
+
     public func encode() -> [UInt8] {
         var writer = WireWriter()
         switch self {

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import SDTCore
 import SDTCrypto
 import SDTCustody
@@ -43,6 +44,8 @@ public final class BlockSigningService: Service, @unchecked Sendable {
     // @unchecked: `delivered` and `last` are used only by `run`, one signing at a time.
     let store: BlockSignatureStore
     let signer: any BlockSigner
+    private let blocksSigned = Counter(label: MetricName.blocksSigned)
+    private let signingFailures = Counter(label: MetricName.blockSigningFailures)
     let sealed: AsyncStream<Void>
     let inbox: SignatureInbox
     let logger: Logger
@@ -148,8 +151,10 @@ public final class BlockSigningService: Service, @unchecked Sendable {
                     last = (block.height, signature)
                     delivered.insert(block.height)
                     inbox.deliver(block, signature: signature)
+                    blocksSigned.increment()
                     wait = Self.retryMillisecondsFirst
                 } catch {
+                    signingFailures.increment()
                     logger.warning("block \(block.height) not signed yet (next try in \(wait) ms): \(error)")
                     try await Task.sleep(for: .milliseconds(wait))
                     wait = min(wait * 2, Self.retryMillisecondsMax)

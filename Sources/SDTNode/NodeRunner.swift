@@ -69,20 +69,45 @@ public enum NodeRunner {
         }
         let security = try queueSecurity(options, context: context)
         defer { security?.authenticator?.stop() }
+        // Metrics are recorded only where they are served (else swift-metrics' handlers do nothing).
+        if options.config.metricsAddress != nil { _ = ProcessMetrics.registry() }
         var services: [any Service] = []
         // One process: the applier tells the front it is alive directly, as well as over the channel.
         let local = options.role == .all ? ApplierWatch() : nil
+        let custody = CustodyWatch()
         if options.role != .front {
             services += try applierServices(
                 options, context: context, endpoints: endpoints, localFront: local, curve: security?.keys,
-                counterparts: parties?.counterparts ?? []
+                counterparts: parties?.counterparts ?? [], custody: custody
             )
         }
+        let heard = local ?? ApplierWatch()
+        var front: QueueFront?
         if options.role != .applier {
-            services += try await frontServices(
-                options, context: context, endpoints: endpoints, localApplier: local, curve: security.map { ($0.keys, $0.serverKey) },
-                parties: parties
+            let made = try await frontServices(
+                options, context: context, endpoints: endpoints, applier: heard, inProcess: local != nil,
+                curve: security.map { ($0.keys, $0.serverKey) }, parties: parties
             )
+            services += made.services
+            front = made.front
+        }
+        if let address = options.config.metricsAddress {
+            // A front alone knows the custodians from the applier's heartbeat; the applier probes them.
+            let custodians: @Sendable () -> SDTCustody.Custody?
+            if options.role == .front {
+                custodians = { heard.heard?.custody }
+            } else {
+                custodians = { custody.custody }
+            }
+            var waiting: (@Sendable () -> Int)?
+            if let board = front?.board { waiting = { board.waitingCount } }
+            let gauges = ScrapeGauges(
+                reader: try LedgerReader(path: options.data.ledgerPath), custody: custodians, waiting: waiting)
+            services.append(
+                try MetricsListener.application(
+                    address: address, tls: try options.config.tls.map(tlsConfiguration), gauges: gauges,
+                    logger: options.logger,
+                    announce: "sdt node \(options.config.region) \(options.role.rawValue) metrics at"))
         }
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: options.logger
@@ -94,7 +119,7 @@ public enum NodeRunner {
 
     static func applierServices(
         _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String), localFront: ApplierWatch?,
-        curve: CurveKeyPair?, counterparts: Set<String>
+        curve: CurveKeyPair?, counterparts: Set<String>, custody: CustodyWatch
     ) throws -> [any Service] {
         let config = options.config
         let issuer = try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region, random: options.random)
@@ -121,7 +146,6 @@ public enum NodeRunner {
         let signer = try blockSigner(options, context: context)
         try options.data.recordBlockPublicKey(signer.publicKey)
         let inbox = SignatureInbox(wake: { wakeLock.withLock { try? $0.send([]) } })
-        let custody = CustodyWatch()
         let applier = Applier(
             writer: writer, work: work, outcomes: outcomes, clock: options.clock, limits: config.limits, signatures: inbox,
             blockPublicKey: signer.publicKey, custody: custody, localFront: localFront, logger: options.logger,
@@ -136,10 +160,12 @@ public enum NodeRunner {
         return [applier, signing]
     }
 
+    /// The HTTP front's services, and its queue front (whose waiting submissions the metrics count).
+    /// `applier` is what the front hears of the applier; `inProcess`, the applier runs in this process.
     static func frontServices(
-        _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String), localApplier: ApplierWatch?,
-        curve: (keys: CurveKeyPair, serverKey: [UInt8])?, parties: InterRegionParties?
-    ) async throws -> [any Service] {
+        _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String),
+        applier: ApplierWatch, inProcess: Bool, curve: (keys: CurveKeyPair, serverKey: [UInt8])?, parties: InterRegionParties?
+    ) async throws -> (services: [any Service], front: QueueFront) {
         let config = options.config
         let work = try QueueSocket(context, .push)
         try work.setSendTimeout(milliseconds: 2_000)
@@ -150,7 +176,7 @@ public enum NodeRunner {
         try outcomes.connect(endpoints.outcomes)
         let reader = try LedgerReader(path: options.data.ledgerPath)
         let front = QueueFront(
-            work: work, outcomes: outcomes, ledger: reader, applier: localApplier ?? ApplierWatch(), clock: options.clock, logger: options.logger
+            work: work, outcomes: outcomes, ledger: reader, applier: applier, clock: options.clock, logger: options.logger
         )
         let api = NodeAPI(
             config: config, front: front, reader: reader,
@@ -160,6 +186,9 @@ public enum NodeRunner {
         )
         let router = Router()
         let contract = try contract()
+        // Outermost, so it counts every answer by route and status, problems included.
+        router.middlewares.add(MetricsMiddleware())
+        router.middlewares.add(RequestIDMiddleware(random: options.random, logger: options.logger))
         router.middlewares.add(ProblemMiddleware(
             bodyBytesMax: config.limits.requestBodyBytesMax, routes: ContractRoutes(contract: contract),
             parameters: try ContractParameters(contract: contract), logger: options.logger
@@ -167,7 +196,7 @@ public enum NodeRunner {
         router.middlewares.add(RequestAuthentication(config: config, ledger: api.reader, clock: options.clock))
         try api.registerHandlers(on: router)
         let address = try HostAndPort(config.httpAddress)
-        if localApplier != nil {
+        if inProcess {
             // The applier's loop starts with the service group; give the subscription a moment.
             try await Task.sleep(for: .milliseconds(localSubscriptionSettleMilliseconds))
         } else if !front.waitForApplier(milliseconds: applierWaitMilliseconds) {
@@ -196,8 +225,9 @@ public enum NodeRunner {
             },
             logger: options.logger
         )
-        guard let parties else { return [front, app] }
-        return [front, app, try InterRegionRelay(parties: parties, reader: reader, front: front, logger: options.logger)]
+        guard let parties else { return ([front, app], front) }
+        let relay = try InterRegionRelay(parties: parties, reader: reader, front: front, logger: options.logger)
+        return ([front, app, relay], front)
     }
 
     /// The registry the config names, verified with its authority key, and checked against this node:

@@ -129,6 +129,9 @@ final class OutcomeBoard: Sendable {
         }
     }
 
+    /// Records queued and still waited for: the front's view of the queue's depth.
+    var waitingCount: Int { state.withLock { $0.waitersByKey.count } }
+
     func isInFlight(_ id: EntryID) -> Bool {
         let now = clock.nowMilliseconds()
         return state.withLock { state in state.inFlight[id].map { now - $0 < Self.inFlightLifetimeMilliseconds } ?? false }

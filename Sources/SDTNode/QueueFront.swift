@@ -44,7 +44,7 @@ public final class QueueFront: Service, @unchecked Sendable {
     /// answer per submission, in order: the outcome for that very record, or nil while it is queued.
     func submit(_ submissions: [Submission], timeout: Duration) async throws -> [Outcome?] {
         let keys = submissions.map(OutcomeBoard.Key.init)
-        let message = SubmissionCodec.encode(submissions)
+        let message = SubmissionCodec.encode(submissions, requestID: RequestID.current ?? "")
         let outcomes = try await board.wait(for: keys, timeout: timeout) {
             try workLock.withLock { _ in try work.send(message) }
         }

@@ -12,6 +12,7 @@ extension RegionConfig {
 
         [endpoints]
         http = "\(httpAddress)"
+        \(metricsAddress.map { "metrics = \"\($0)\"" } ?? "")
         queue = "\(queueEndpoint)"
         outcomes = "\(outcomesEndpoint)"
         \(queuePublicKey.map { "queue_public_key = \"\($0)\"\nfront_public_keys = \(quoted(frontPublicKeys))" } ?? "")

@@ -30,6 +30,8 @@ public struct RegionConfig: Sendable, Equatable {
     public var jurisdiction: String
     public var tokens: [Token]
     public var httpAddress: String
+    /// Where `GET /metrics` is served, apart from the public API; nil: no metrics listener.
+    public var metricsAddress: String?
     public var queueEndpoint: String
     public var outcomesEndpoint: String
     /// CURVE keys of the tcp queue between separate fronts and applier: the applier's public key and
@@ -130,7 +132,9 @@ public struct RegionConfig: Sendable, Equatable {
             "region", "name", "jurisdiction", "tokens", "rules", "treasury_account", "endpoints", "operators", "limits", "custody", "tls",
             "registry",
         ], in: "top level")
-        let endpoints = try subtable(table, "endpoints", allowed: ["http", "queue", "outcomes", "queue_public_key", "front_public_keys"])
+        let endpoints = try subtable(
+            table, "endpoints",
+            allowed: ["http", "metrics", "queue", "outcomes", "queue_public_key", "front_public_keys"])
         let operators = try subtable(table, "operators", allowed: ["keys", "roles"])
         var config = RegionConfig(
             region: try string(table, "region"), name: try string(table, "name"),
@@ -147,6 +151,15 @@ public struct RegionConfig: Sendable, Equatable {
         if endpoints.contains(key: "queue_public_key") || endpoints.contains(key: "front_public_keys") {
             config.queuePublicKey = try string(endpoints, "queue_public_key", in: "endpoints")
             config.frontPublicKeys = try strings(endpoints, "front_public_keys", in: "endpoints")
+        }
+        if endpoints.contains(key: "metrics") {
+            let metrics = try string(endpoints, "metrics", in: "endpoints")
+            do {
+                _ = try HostAndPort(metrics)
+            } catch {
+                throw ConfigError("endpoints.metrics: \(error)")
+            }
+            config.metricsAddress = metrics
         }
         if operators.contains(key: "roles") { config.operatorRoles = try roles(subtable(operators, "roles", allowed: nil)) }
         if table.contains(key: "rules") { config.rulesPath = try string(table, "rules") }
@@ -187,8 +200,7 @@ public struct RegionConfig: Sendable, Equatable {
 
     /// Refuses plain HTTP on an address other than loopback (checked again after `--http` overrides).
     public func checkHTTPSecurity() throws {
-        let host = try HostAndPort(httpAddress).host
-        guard tls == nil, !(host.hasPrefix("127.") || host == "localhost" || host == "::1" || host == "[::1]") else { return }
+        guard tls == nil, !(try HostAndPort(httpAddress).isLoopback) else { return }
         throw ConfigError("http \(Echo.quoted(httpAddress)) is not a loopback address, and plain HTTP is served on loopback only: "
                           + "add a [tls] table with certificate and private_key (PEM files)")
     }
@@ -311,6 +323,9 @@ public struct HostAndPort: Sendable, Equatable {
         host = String(text[..<colon])
         self.port = port
     }
+
+    /// A loopback host: only such an address may serve plain HTTP.
+    public var isLoopback: Bool { host.hasPrefix("127.") || host == "localhost" || host == "::1" || host == "[::1]" }
 }
 
 public struct ConfigError: Error, Sendable, CustomStringConvertible {

@@ -2,17 +2,19 @@ import SDTCore
 import SDTLedger
 import SDTQueue
 
-/// The queue's message formats. A work message carries a batch of signed entries; an outcome message
-/// carries the applier's answers for one committed batch.
+/// The queue's message formats. A work message carries a batch of signed entries and the id of the
+/// request that sent them (empty for the node's own, such as the relay's); an outcome message carries
+/// the applier's answers for one committed batch.
 enum SubmissionCodec {
-    static let workVersion: UInt8 = 3
+    static let workVersion: UInt8 = 4
     static let outcomesVersion: UInt8 = 4
     /// The largest attachment (a rule set's text, sealed holder data) a work message may carry.
     static let attachmentBytesMax = 1 << 20
 
-    static func encode(_ submissions: [Submission]) -> [UInt8] {
-        var writer = WireWriter(capacity: submissions.count * 320)
+    static func encode(_ submissions: [Submission], requestID: String = "") -> [UInt8] {
+        var writer = WireWriter(capacity: submissions.count * 320 + requestID.utf8.count + 8)
         writer.write(workVersion)
+        writer.write(string: requestID)
         writer.write(UInt32(submissions.count))
         for submission in submissions {
             switch submission {
@@ -37,9 +39,16 @@ enum SubmissionCodec {
 
     /// Decodes and re-parses every record from its signed bytes: the applier trusts no field that
     /// the signature does not cover.
-    static func decode(_ bytes: [UInt8]) throws -> [Submission] {
+    static func decode(_ bytes: [UInt8]) throws -> [Submission] { try decodeWork(bytes).submissions }
+
+    /// The request id and the entries of a work message.
+    static func decodeWork(_ bytes: [UInt8]) throws -> (requestID: String, submissions: [Submission]) {
         var reader = WireReader(bytes)
         guard try reader.read(UInt8.self) == workVersion else { throw WireError("unknown work message version") }
+        let requestID = try reader.readString()
+        guard requestID.utf8.count <= RequestID.lengthMax else {
+            throw WireError("a request id of \(requestID.utf8.count) bytes")
+        }
         let count = Int(try reader.read(UInt32.self))
         guard count <= 65_536 else { throw WireError("work message claims \(count) entries") }
         var submissions: [Submission] = []
@@ -68,7 +77,7 @@ enum SubmissionCodec {
             default: throw WireError("unknown entry kind \(kind)")
             }
         }
-        return submissions
+        return (requestID, submissions)
     }
 
     static func encode(_ outcomes: [Outcome]) -> [UInt8] {

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SDTCore
 import SDTCrypto
 import SDTCustody
+import SDTNode
 import SDTQueue
 
 struct CustodianCommand: ParsableCommand {
@@ -58,11 +60,18 @@ struct CustodianCommand: ParsableCommand {
         @Option(help: "Folder for my state (the heights I signed).") var state: String
         @Option(help: "Which client signatures I verify: full, or sampled:THRESHOLD_MINOR_UNITS:PER_MILLE (see keyceremony/README.md).")
         var checkPolicy: String = "full"
+        @Option(help: "Serve GET /metrics (Prometheus text) on HOST:PORT, a loopback address, e.g. 127.0.0.1:9471.")
+        var metrics: String?
         @OptionGroup var passphrase: PassphraseOptions
 
         func validate() throws {
             guard CheckPolicy(checkPolicy) != nil else {
                 throw ValidationError("--check-policy must be full or sampled:THRESHOLD:PER_MILLE, e.g. sampled:100000:50")
+            }
+            if let metrics {
+                guard let address = try? HostAndPort(metrics), address.isLoopback else {
+                    throw ValidationError("--metrics must be a loopback HOST:PORT, e.g. 127.0.0.1:9471")
+                }
             }
         }
 
@@ -72,6 +81,14 @@ struct CustodianCommand: ParsableCommand {
             let file = try CustodianShareFile.read(from: share)
             let secret = try file.open(passphrase: passphrase.passphrase(prompt: "Passphrase for the share: "), transcript: loaded)
             let context = QueueContext()
+            // Bootstrapped before the daemon counts anything, so every request is counted.
+            let listener = try metrics.map { address in
+                try MetricsListener.application(
+                    address: address, tls: nil, gauges: ScrapeGauges(reader: nil, custody: nil, waiting: nil),
+                    logger: Logger(label: "sdt.custodian"), announce: "custodian \(file.identifier) metrics at")
+            }
+            let serving = listener.map { listener in Task { try await listener.run() } }
+            defer { serving?.cancel() }
             let daemon = try CustodianDaemon(
                 share: secret, identifier: file.identifier, transcript: loaded, context: context, endpoint: listen, stateDirectory: state,
                 policy: CheckPolicy(checkPolicy) ?? .full

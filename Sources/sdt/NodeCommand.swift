@@ -16,18 +16,25 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "The region config, e.g. regions/us-tx.toml.") var region: String
     @Option(help: "The data directory (created if missing): ledger.sqlite and the node's keys.") var data: String
     @Option(help: "Listen on HOST:PORT, overriding the config's endpoints.http.") var http: String?
+    @Option(help: "Serve GET /metrics on HOST:PORT, overriding the config's endpoints.metrics (each role its own).")
+    var metrics: String?
     @Option(help: "all | applier | front") var role: String = NodeRole.all.rawValue
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    @Option(help: "Log lines as text, or json (one object a line, with request_id where a request is served).")
+    var logFormat: String = "text"
     @Option(help: "CURVE key file for the tcp queue (default: queue-<role>.key in --data, created if missing).")
     var queueKey: String?
 
     func validate() throws {
         guard NodeRole(rawValue: role) != nil else { throw ValidationError("--role must be all, applier or front") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a level") }
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
         if let http { _ = try HostAndPort(http) }
+        if let metrics { _ = try HostAndPort(metrics) }
     }
 
     func run() async throws {
+        if logFormat == "json" { LoggingSystem.bootstrap { label in JSONLogHandler(label: label) } }
         var logger = Logger(label: "sdt.node")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         var config: RegionConfig
@@ -37,6 +44,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw fail("\(error)")
         }
         if let http { config.httpAddress = http }
+        if let metrics { config.metricsAddress = metrics }
         let options = NodeOptions(
             config: config, data: try NodeData(directory: data), role: NodeRole(rawValue: role) ?? .all, logger: logger, queueKeyPath: queueKey
         )

@@ -17,6 +17,8 @@ final class CustodiedNode: @unchecked Sendable {
     /// (so that no other test can take it in between) and keeps it when restarted.
     var endpoints = (1...3).map { _ in "tcp://127.0.0.1:*" }
     static let passphrase = "custodian passphrase"
+    /// Where a custodian serves its metrics (`--metrics`), by identifier; none by default.
+    var metrics: [Int: String] = [:]
     var groupPublicKey: [UInt8] = []
 
     convenience init() throws { try self.init(node: TestNode()) }
@@ -43,7 +45,8 @@ final class CustodiedNode: @unchecked Sendable {
     func startCustodian(_ identifier: Int) async throws {
         let process = try NodeProcess(
             arguments: ["custodian", "serve", "--share", node.directory.file("share-\(identifier).json"), "--transcript", transcriptPath,
-                        "--listen", endpoints[identifier - 1], "--state", node.directory.file("custodian-state")],
+                        "--listen", endpoints[identifier - 1], "--state", node.directory.file("custodian-state")]
+                + (metrics[identifier].map { ["--metrics", $0] } ?? []),
             logPath: node.directory.file("custodian-\(identifier).log"), environment: ["SDT_PASSPHRASE": Self.passphrase]
         )
         let line = try await process.start(marker: "serving at")

@@ -332,7 +332,7 @@ import Testing
         // us-wy's node, a custodian of us-wy; each restarted after a pause (one custodian of a region
         // down at a time, so its quorum can still sign).
         let random = SeededRandom(seed: 20_261_201)
-        let kills = Counter()
+        let kills = SharedCount()
         let killer = Task {
             for round in 0..<Self.streamingKills {
                 try await Task.sleep(for: .milliseconds(150 + random.uniform(400)))
@@ -416,7 +416,7 @@ import Testing
 }
 
 /// A count shared between a test and a task it runs.
-final class Counter: @unchecked Sendable {
+final class SharedCount: @unchecked Sendable {
     // @unchecked: every access holds the lock.
     private let lock = NSLock()
     private var count = 0

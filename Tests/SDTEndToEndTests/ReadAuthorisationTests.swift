@@ -44,7 +44,9 @@ import Testing
         let accountPaths = ["/v1/accounts/alice", "/v1/accounts/alice/balance", "/v1/accounts/alice/history"]
         var walked = 0
         for kind in Kind.allCases {
-            func ask(_ path: String) async throws -> (status: Int, json: [String: Any], contentType: String) {
+            func ask(
+                _ path: String
+            ) async throws -> (status: Int, json: [String: Any], contentType: String, headers: [String: String]) {
                 switch kind {
                 case .anyone: try await node.raw("GET", path)
                 case .holder: try await node.raw("GET", path, reader: alice)

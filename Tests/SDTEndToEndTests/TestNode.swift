@@ -39,9 +39,9 @@ final class TestNode: @unchecked Sendable {
 
     /// Starts `sdt node` with `role` (all-in-one by default) and waits until it serves.
     @discardableResult
-    func start(role: String = "all") async throws -> NodeProcess {
+    func start(role: String = "all", arguments: [String] = []) async throws -> NodeProcess {
         let process = try NodeProcess(
-            arguments: ["node", "--region", configPath, "--data", dataPath, "--role", role],
+            arguments: ["node", "--region", configPath, "--data", dataPath, "--role", role] + arguments,
             logPath: directory.file("node-\(processes.count).log")
         )
         try await process.start(marker: role == "applier" ? "taking work" : "listening on")
@@ -95,10 +95,13 @@ final class TestNode: @unchecked Sendable {
     /// Sends raw bytes, as a careless or hostile client would; returns the status and the JSON body.
     /// A request as sent, optionally signed by `reader` (an `SDT-REQUEST-V1` over method, path and query)
     /// at `time` (default now), or with `authorization` as given.
-    func raw(_ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json", reader: SigningKey? = nil,
-             time: Int64? = nil, authorization: String? = nil) async throws -> (status: Int, json: [String: Any], contentType: String) {
+    func raw(
+        _ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json",
+        reader: SigningKey? = nil, time: Int64? = nil, authorization: String? = nil, headers: [String: String] = [:]
+    ) async throws -> (status: Int, json: [String: Any], contentType: String, headers: [String: String]) {
         var request = URLRequest(url: URL(string: client.baseURL + path)!)
         request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = body
         if body != nil { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
         if let reader {
@@ -111,7 +114,10 @@ final class TestNode: @unchecked Sendable {
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = response as! HTTPURLResponse
         let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        return (http.statusCode, json, http.value(forHTTPHeaderField: "Content-Type") ?? "")
+        var answered: [String: String] = [:]
+        // Names in lower case: HTTP header names are case-insensitive.
+        for case let (name as String, value as String) in http.allHeaderFields { answered[name.lowercased()] = value }
+        return (http.statusCode, json, http.value(forHTTPHeaderField: "Content-Type") ?? "", answered)
     }
 
     func json(_ value: some Encodable) throws -> Data { try JSONEncoder().encode(value) }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 @testable import SDTNode
 
@@ -37,11 +38,26 @@ import Testing
             ("http = \"127.0.0.1:8401\"", "http = \"localhost\"", "HOST:PORT"),
             ("keys = [\"", "keys = [\"zz", "operators.keys"),
             ("region = \"us-tx\"", "region = 5", "region"),
+            ("http = \"127.0.0.1:8401\"", "http = \"127.0.0.1:8401\"\nmetrics = \"9464\"", "endpoints.metrics"),
         ] {
             let text = base.replacingOccurrences(of: find, with: replace)
             #expect(text != base, "fixture did not change for \(find)")
             #expect { try RegionConfig.parse(text) } throws: { "\($0)".contains(expected) }
         }
         #expect { try RegionConfig.parse("region = ") } throws: { _ in true }
+    }
+
+    @Test func aMetricsListenerIsOptionalRoundTripsAndServesPlainHTTPOnLoopbackOnly() throws {
+        let base = try String(contentsOf: Self.repository.appendingPathComponent("regions/us-tx.toml"), encoding: .utf8)
+        #expect(try RegionConfig.parse(base).metricsAddress == nil)
+        let text = base.replacingOccurrences(of: "http = \"127.0.0.1:8401\"", with: "http = \"127.0.0.1:8401\"\nmetrics = \"127.0.0.1:9464\"")
+        let config = try RegionConfig.parse(text)
+        #expect(config.metricsAddress == "127.0.0.1:9464")
+        #expect(try RegionConfig.parse(config.tomlText) == config)
+        let gauges = ScrapeGauges(reader: nil, custody: nil, waiting: nil)
+        #expect {
+            try MetricsListener.application(
+                address: "0.0.0.0:9464", tls: nil, gauges: gauges, logger: Logger(label: "test"), announce: "")
+        } throws: { "\($0)".contains("not a loopback address") }
     }
 }

@@ -20,6 +20,8 @@ import Testing
     @Test func workAndOutcomesRoundTrip() throws {
         let original = try submissions()
         #expect(try SubmissionCodec.decode(SubmissionCodec.encode(original)) == original)
+        let traced = try SubmissionCodec.decodeWork(SubmissionCodec.encode(original, requestID: "req-7.a_B"))
+        #expect(traced.requestID == "req-7.a_B" && traced.submissions == original)
         let outcomes = [Outcome(kind: .transfer, entryID: "tx1", code: .accepted, sequence: 9),
                         Outcome(kind: .operatorAction, entryID: "r1", code: .deviceKeyInUse, sequence: nil),
                         Outcome(kind: .transfer, entryID: "tx2", code: .ruleRejected, sequence: nil, ruleID: "TX-CTR", ruleSetVersion: 3)]
