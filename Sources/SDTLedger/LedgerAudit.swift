@@ -41,14 +41,22 @@ public enum LedgerAudit {
         try run(path: path, blockPublicKey: blockPublicKey, policy: AuditPolicy(operatorKeys: operatorKeys))
     }
 
-    public static func run(path: String, blockPublicKey: [UInt8], policy: AuditPolicy) throws(LedgerError) -> AuditReport {
+    /// `progress`, if given, hears how many entries have been checked so far (for a progress line).
+    public static func run(
+        path: String, blockPublicKey: [UInt8], policy: AuditPolicy, progress: ((Int64) -> Void)? = nil
+    ) throws(LedgerError) -> AuditReport {
         let connection = try SQLiteConnection(path: path, readOnly: true)
         var report = AuditReport()
         report.region = try connection.query("SELECT value FROM meta WHERE key = 'region'").first?.text(0) ?? ""
         do {
             var replay = try AuditReplay(connection: connection, region: report.region, policy: policy)
             var chain = try BlockChainCheck(connection: connection, region: report.region, blockPublicKey: blockPublicKey)
-            try replay.run { (entry, replayed) throws in try chain.check(entry, replay: replayed, report: &report) }
+            var checked: Int64 = 0
+            try replay.run { (entry, replayed) throws in
+                try chain.check(entry, replay: replayed, report: &report)
+                checked += 1
+                progress?(checked)
+            }
             try chain.finish()
             try replay.compareTables()
             report.supply = replay.supply

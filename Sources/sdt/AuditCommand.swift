@@ -17,6 +17,7 @@ struct AuditCommand: ParsableCommand {
     var blockPublicKey: String?
     @Option(help: "Ceremony transcript: check block signatures against its region key (all custodians must have signed it).")
     var transcript: String?
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
         let nodeData = try NodeData(directory: data)
@@ -33,7 +34,24 @@ struct AuditCommand: ParsableCommand {
             key = try nodeData.existingBlockPublicKey()
         }
         let operators = try region.map { Set(try RegionConfig.load(path: $0).operatorKeys) }
-        let report = try LedgerAudit.run(path: nodeData.ledgerPath, blockPublicKey: key, operatorKeys: operators)
+        let total = (try? LedgerReader(path: nodeData.ledgerPath).head().appliedSequence) ?? 0
+        let progress = ProgressLine("audit", total: Int(total), unit: "entries")
+        let report = try LedgerAudit.run(
+            path: nodeData.ledgerPath, blockPublicKey: key, policy: AuditPolicy(operatorKeys: operators),
+            progress: { progress.set(done: Int($0)) })
+        progress.finish()
+        if output.json {
+            var supply: [String: Int64] = [:]
+            for token in Token.allCases { supply[token.rawValue] = report.supply[token] ?? 0 }
+            try output.printJSON([
+                "region": report.region, "intact": report.firstProblem == nil, "entries_checked": report.entriesChecked,
+                "blocks_checked": report.blocksChecked, "blocks_unsigned": report.blocksUnsigned,
+                "entries_unsealed": report.entriesUnsealed, "first_problem": report.firstProblem ?? NSNull(),
+                "supply_minor_units": supply,
+            ])
+            if report.firstProblem != nil { throw ExitCode(2) }
+            return
+        }
         print("region \(report.region): \(report.entriesChecked) entries, \(report.blocksChecked) blocks checked "
               + "(\(report.blocksUnsigned) sealed but not yet signed, \(report.entriesUnsealed) entries not yet sealed)")
         if let problem = report.firstProblem {

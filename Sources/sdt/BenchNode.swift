@@ -84,6 +84,9 @@ struct BenchNode {
         let bodies = try Self.bodies(transfers, batchSize: batchSize)
         let target = SharedCounter()
         target.value.withLock { $0 = Int.max }
+        // On a terminal: transfers final so far, counted from the final sequence before the first request.
+        let progress = ProgressLine("bench", total: transfers.count, unit: "transfers final")
+        let base = try await client.head().finalSequence ?? 0
         // Bodies are encoded before the clock starts, like the signatures: the client's JSON work is not the node's.
         let start = ContinuousClock.now
         // Watches the final sequence from the first request on, until it reaches the last accepted one.
@@ -93,6 +96,7 @@ struct BenchNode {
             while samples.last.map({ $0.sequence < Int64(target.value.withLock { $0 }) }) ?? true {
                 guard ContinuousClock.now < deadline else { throw BenchError("transfers did not become final within 120 s") }
                 samples.append((try await client.head().finalSequence ?? 0, ContinuousClock.now))
+                progress.set(done: Int(samples.last!.sequence - base))
                 try await Task.sleep(for: .milliseconds(2))
             }
             return samples
@@ -102,6 +106,7 @@ struct BenchNode {
         let lastSequence = submitted.map(\.sequence).max() ?? 0
         target.value.withLock { $0 = Int(lastSequence) }
         let finals = try await poller.value
+        progress.finish()
         let elapsed = (finals.last!.at - start).seconds
         let latencies = submitted.map { transfer -> Double in
             let seen = finals.first { $0.sequence >= transfer.sequence }!.at

@@ -187,6 +187,7 @@ struct CeremonyCommand: ParsableCommand {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check a transcript: mathematics, and that all custodians signed it.")
         @Argument var transcript: String
+        @OptionGroup var output: OutputOptions
 
         func run() throws {
             let loaded = try CeremonyTranscript.read(from: transcript)
@@ -194,6 +195,12 @@ struct CeremonyCommand: ParsableCommand {
                 try loaded.verify(requireAllSignatures: true)
             } catch {
                 throw fail("\(transcript): \(error)")
+            }
+            if output.json {
+                return try output.printJSON([
+                    "valid": true, "region": loaded.region, "group_public_key": loaded.groupPublicKey,
+                    "signed_by_all_custodians": true,
+                ])
             }
             print("transcript valid: region \(loaded.region), 2-of-3, key \(loaded.groupPublicKey), signed by all custodians")
         }

@@ -81,6 +81,7 @@ struct RegistryCommand: ParsableCommand {
             abstract: "Check a registry's signature with the authority's public key and list it.")
         @Option var registry: String
         @Option(help: "The authority's public key (64 hex).") var authorityKey: String
+        @OptionGroup var output: OutputOptions
 
         func run() throws {
             guard let key = Hex.decode(authorityKey), key.count == 32 else {
@@ -88,6 +89,18 @@ struct RegistryCommand: ParsableCommand {
             }
             do {
                 let verified = try RegionRegistry.load(path: registry, authorityKey: key)
+                if output.json {
+                    let regions: [[String: Any]] = verified.entries.map { entry in
+                        [
+                            "code": entry.code, "name": entry.name, "endpoint": entry.endpoint,
+                            "block_public_key": Hex.encode(entry.blockPublicKey),
+                            "sealing_public_key": Hex.encode(entry.sealingPublicKey),
+                        ]
+                    }
+                    return try output.printJSON([
+                        "version": verified.version, "signature_verifies": true, "regions": regions,
+                    ])
+                }
                 print("registry version \(verified.version): signature verifies")
                 for entry in verified.entries {
                     print(

@@ -37,11 +37,16 @@ struct SimulateCommand: ParsableCommand {
         let list = seed.map { [$0] } ?? (0..<UInt64(seeds ?? 1)).map { first + $0 }
         let start = ContinuousClock.now
         var totalSteps = 0
+        // A progress line (on a terminal only) for many seeds; a line per seed speaks for itself.
+        let progress = ProgressLine("simulate", total: list.count, unit: "seeds", enabled: list.count > 1 && !verbose
+            && isatty(STDERR_FILENO) == 1)
         for (index, seed) in list.enumerated() {
             let options = SimulationOptions(seed: seed, steps: steps)
             let report =
                 try twoRegions ? TwoRegionSimulation(options: options).run() : Simulation(options: options).run()
             totalSteps += report.steps + report.healingSteps
+            progress.advance()
+            if !report.passed { progress.finish() }
             if verbose || list.count == 1 || !report.passed {
                 print(
                     "seed \(seed): \(report.passed ? "passed" : "FAILED") — \(report.steps) steps with "
@@ -67,8 +72,11 @@ struct SimulateCommand: ParsableCommand {
                         + "(ledger kept in \(report.directory))")
                 throw ExitCode(1)
             }
-            if !verbose, list.count > 1, (index + 1) % 10 == 0 { print("\(index + 1) of \(list.count) seeds passed") }
+            if !verbose, list.count > 1, (index + 1) % 10 == 0, isatty(STDERR_FILENO) != 1 {
+                print("\(index + 1) of \(list.count) seeds passed")
+            }
         }
+        progress.finish()
         let seconds =
             Double((ContinuousClock.now - start).components.attoseconds) / 1e18
             + Double((ContinuousClock.now - start).components.seconds)

@@ -32,9 +32,11 @@ struct WalletCommand: AsyncParsableCommand {
         @Option(help: "Node URL, e.g. http://127.0.0.1:8401.") var node: String
         @Option(help: "The sending account the ids are bound to.") var account: String
         @Option(help: "How many (1-1000).") var count: Int = 1
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let list = try await NodeClient(baseURL: node).transactionIDs(account: account, count: count)
+            if output.json { return try output.printJSON(["transaction_ids": list.transactionIds]) }
             for id in list.transactionIds { print(id) }
         }
     }
@@ -48,6 +50,7 @@ struct WalletCommand: AsyncParsableCommand {
         @Option var account: String
         @Option(help: "Postings and events to show, newest last (1-500).") var last: Int = 10
         @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             guard (1...500).contains(last) else { throw ValidationError("--last must be 1...500") }
@@ -56,6 +59,12 @@ struct WalletCommand: AsyncParsableCommand {
         func run() async throws {
             let client = try NodeClient(baseURL: node, reader: try passphrase.openKey(key))
             let info = try await client.account(account)
+            if output.json {
+                let history = try await client.history(account, limit: last)
+                return try output.printJSON([
+                    "account": try OutputOptions.value(info), "history": try OutputOptions.value(history),
+                ])
+            }
             print("account \(info.id) (\(info.jurisdiction), KYC tier \(info.kycTier))\(info.frozen ? ", FROZEN" : "")")
             for balance in info.balances {
                 print("  \(balance.display)" + (balance.reserved.map { " (\(Amount.display($0, Token(rawValue: balance.token.rawValue)!)) reserved)" } ?? ""))
@@ -190,9 +199,11 @@ struct WalletCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Where a transfer stands.")
         @Option var node: String
         @Argument var transactionID: String
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let status = try await NodeClient(baseURL: node).status(transactionID)
+            if output.json { return try output.printJSON(["status": try OutputOptions.value(status)]) }
             print("\(status.state.rawValue) \(status.code)\(status.blockHeight.map { " block \($0)" } ?? "") — \(status.detail ?? "")")
             if let info = status.interRegion { print(WalletCommand.interRegionLine(info)) }
             if let pending = status.pending {
@@ -227,6 +238,7 @@ struct WalletCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Verify a receipt offline with the region's block public key alone.")
         @Argument(help: "The receipt JSON file.") var file: String
         @Option(help: "The region's block public key (hex), from GET /v1/region.") var regionKey: String
+        @OptionGroup var output: OutputOptions
 
         func run() throws {
             guard let key = Hex.decode(regionKey), key.count == 32 else { throw ValidationError("--region-key must be 64 hex characters") }
@@ -245,9 +257,19 @@ struct WalletCommand: AsyncParsableCommand {
                 case .resolution(let resolution):
                     "\(resolution.decision == .void ? "void" : "post") of pending \(resolution.pendingID) by \(resolution.account)"
                 }
+                if output.json {
+                    return try output.printJSON([
+                        "verified": true, "entry": what, "leaf_index": receipt.leafIndex, "block_height": header.height,
+                        "region": header.region,
+                    ])
+                }
                 print("receipt verified: \(what) is leaf \(receipt.leafIndex) of block \(header.height) of \(header.region), signed by the region key")
             } catch {
-                print("RECEIPT INVALID: \(error)")
+                if output.json {
+                    try output.printJSON(["verified": false, "problem": "\(error)"])
+                } else {
+                    print("RECEIPT INVALID: \(error)")
+                }
                 throw ExitCode(2)
             }
         }
