@@ -33,6 +33,16 @@ public final class CustodianDaemon: @unchecked Sendable {
         self.endpoint = socket.lastEndpoint
     }
 
+    /// One counter per kind and answer, made on first use (only the daemon's thread uses them).
+    private var counters: [String: Counter] = [:]
+
+    private func counter(kind: String, answer: String) -> Counter {
+        if let counter = counters[kind + "/" + answer] { return counter }
+        let counter = Counter(label: Self.requestsMetric, dimensions: [("kind", kind), ("answer", answer)])
+        counters[kind + "/" + answer] = counter
+        return counter
+    }
+
     /// Serves until `stop()`.
     public func run(log: (String) -> Void) {
         while running.load(ordering: .relaxed) {
@@ -51,7 +61,7 @@ public final class CustodianDaemon: @unchecked Sendable {
                 answer = "refused"
                 log("refused: \(reason)")
             }
-            Counter(label: Self.requestsMetric, dimensions: [("kind", kind), ("answer", answer)]).increment()
+            counter(kind: kind, answer: answer).increment()
             try? socket.send(reply.encode())
         }
         socket.close()

@@ -41,9 +41,11 @@ public enum LedgerAudit {
         try run(path: path, blockPublicKey: blockPublicKey, policy: AuditPolicy(operatorKeys: operatorKeys))
     }
 
-    /// `progress`, if given, hears how many entries have been checked so far (for a progress line).
+    /// `progress`, if given, hears how many entries have been checked so far and how many there are
+    /// (for a progress line), read on the audit's own read-only connection.
     public static func run(
-        path: String, blockPublicKey: [UInt8], policy: AuditPolicy, progress: ((Int64) -> Void)? = nil
+        path: String, blockPublicKey: [UInt8], policy: AuditPolicy,
+        progress: ((_ checked: Int64, _ total: Int64) -> Void)? = nil
     ) throws(LedgerError) -> AuditReport {
         let connection = try SQLiteConnection(path: path, readOnly: true)
         var report = AuditReport()
@@ -52,10 +54,13 @@ public enum LedgerAudit {
             var replay = try AuditReplay(connection: connection, region: report.region, policy: policy)
             var chain = try BlockChainCheck(connection: connection, region: report.region, blockPublicKey: blockPublicKey)
             var checked: Int64 = 0
+            let total =
+                progress == nil
+                ? 0 : try connection.query("SELECT COALESCE(MAX(sequence), 0) FROM entries").first?.int(0) ?? 0
             try replay.run { (entry, replayed) throws in
                 try chain.check(entry, replay: replayed, report: &report)
                 checked += 1
-                progress?(checked)
+                progress?(checked, total)
             }
             try chain.finish()
             try replay.compareTables()

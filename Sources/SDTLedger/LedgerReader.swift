@@ -177,6 +177,27 @@ public final class LedgerReader: Sendable {
                 .map { row throws(LedgerError) in try SealedBlock(headerBytes: row.blob(0), signature: row.optionalBlob(1)) }
         }
     }
+
+    /// The newest `count` sealed blocks, oldest first, in one query.
+    public func newestBlocks(_ count: Int) throws(LedgerError) -> [SealedBlock] {
+        try read { (connection) throws(LedgerError) -> [SealedBlock] in
+            try connection.query(
+                "SELECT header, signature FROM blocks ORDER BY height DESC LIMIT ?", [.integer(Int64(count))]
+            ).map { row throws(LedgerError) in try SealedBlock(headerBytes: row.blob(0), signature: row.optionalBlob(1)) }
+                .reversed()
+        }
+    }
+
+    /// Claims and obligations per token, summed over every counterpart.
+    public func positionTotals() throws(LedgerError) -> (claims: [Token: Int64], obligations: [Token: Int64]) {
+        var claims: [Token: Int64] = [:]
+        var obligations: [Token: Int64] = [:]
+        for position in try positions() {
+            claims[position.token, default: 0] += position.claims
+            obligations[position.token, default: 0] += position.obligations
+        }
+        return (claims, obligations)
+    }
 }
 
 /// What the ledger recorded under an id, with enough of the record to tell which one it was.

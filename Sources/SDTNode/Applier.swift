@@ -144,7 +144,8 @@ public final class Applier: Service, @unchecked Sendable {
             guard !request.id.isEmpty, !mine.isEmpty else { continue }
             let entries = mine.map { "\($0.entryID) \($0.code.name)\($0.sequence.map { " at \($0)" } ?? "")" }
             logger.debug(
-                "applied \(mine.count) entries", metadata: ["request_id": "\(request.id)", "entries": "\(entries)"])
+                "applied \(mine.count) entries",
+                metadata: ["request_id": "\(request.id)", "entries": .array(entries.map { .string($0) })])
             for case let sequence? in mine.map(\.sequence) { unsealedRequests.append((sequence, request.id)) }
         }
         if unsealedRequests.count > Self.unsealedRequestsMax {

@@ -2,8 +2,10 @@ import Foundation
 import Logging
 
 /// Logs one JSON object a line (`sdt node --log-format json`), for log shippers: `time` (UTC, ISO 8601
-/// with milliseconds), `level`, `label`, `message`, the metadata's keys (`request_id` among them) and
-/// `error` when the event carries one. Each line is one write, so lines from threads do not interleave.
+/// with milliseconds), `level`, `label`, `message`, the metadata's keys (`request_id` among them; one
+/// that would collide with those five is written as `metadata_<key>`) and `error` when the event
+/// carries one. Each line is written with one call: lines from threads do not interleave in a file,
+/// nor on a pipe up to its atomic size (PIPE_BUF, 4 KiB on Linux).
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
@@ -30,7 +32,10 @@ public struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let metadata = event.metadata { merged.merge(metadata) { $1 } }
-        var fields: [String: Any] = merged.mapValues(Self.json)
+        var fields: [String: Any] = [:]
+        for (key, value) in merged {
+            fields[Self.reserved.contains(key) ? "metadata_" + key : key] = Self.json(value)
+        }
         fields["time"] = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date())
         fields["level"] = event.level.rawValue
         fields["label"] = label
@@ -42,6 +47,8 @@ public struct JSONLogHandler: LogHandler {
         else { return }
         write(Array(line) + [0x0A])
     }
+
+    static let reserved: Set<String> = ["time", "level", "label", "message", "error"]
 
     static func json(_ value: Logger.MetadataValue) -> Any {
         switch value {

@@ -29,6 +29,12 @@ public enum ProcessMetrics {
             factory.valueHistogramBuckets[MetricName.applierBatchEntries] = [
                 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024,
             ]
+            // A commit is a SQLite transaction and one fsync: most take well under the default 5 ms.
+            factory.durationHistogramBuckets[MetricName.applierCommitSeconds] = [
+                .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+                .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+                .seconds(1),
+            ]
             MetricsSystem.bootstrap(factory)
             registry = made
             return made
@@ -94,17 +100,11 @@ public struct ScrapeGauges: Sendable {
                 Gauge(label: MetricName.reserves, dimensions: dimensions).record(reserves.reserves[token] ?? 0)
             }
         }
-        if let positions = try? reader.positions() {
-            var claims: [Token: Int64] = [:]
-            var obligations: [Token: Int64] = [:]
-            for position in positions {
-                claims[position.token, default: 0] += position.claims
-                obligations[position.token, default: 0] += position.obligations
-            }
+        if let positions = try? reader.positions(), let totals = try? reader.positionTotals() {
             for token in Token.allCases {
                 let dimensions = [("token", token.rawValue)]
-                Gauge(label: MetricName.claims, dimensions: dimensions).record(claims[token] ?? 0)
-                Gauge(label: MetricName.obligations, dimensions: dimensions).record(obligations[token] ?? 0)
+                Gauge(label: MetricName.claims, dimensions: dimensions).record(totals.claims[token] ?? 0)
+                Gauge(label: MetricName.obligations, dimensions: dimensions).record(totals.obligations[token] ?? 0)
             }
             for counterpart in Set(positions.map(\.counterpart)).sorted() {
                 let open = positions.first { $0.counterpart == counterpart }?.outboundOpen ?? 0

@@ -5,6 +5,7 @@ import SDTAPI
 import SDTClient
 import SDTCore
 import SDTLedger
+import Synchronization
 
 /// `GET /`: the region's public page (seed 000: non-sensitive data publicly queryable), rendered on
 /// the server from a Mustache template with figures read from the ledger when it is served, and a
@@ -15,16 +16,29 @@ extension NodeAPI {
         try MustacheTemplate(string: String(decoding: PackageResources.transparency_mustache, as: UTF8.self))
     }
     /// Blocks drawn in the chart and listed in the table, and bars listed.
-    static let chartBlocksMax: Int64 = 60
-    static let listedBlocksMax: Int64 = 10
+    static let chartBlocksMax = 60
+    static let listedBlocksMax = 10
     static let listedBarsMax = 200
+
+    /// The page as last read, with the ledger state it was read at: every change to what the page shows
+    /// is an entry or a seal or a signature, so while those stand still the page read then is still true
+    /// (it says when it was read). A public page cannot make the node re-read the ledger per request.
+    static let transparencyCache = Mutex<(key: String, page: TransparencyPage)?>(nil)
 
     public func getTransparencyPage(
         _ input: Operations.GetTransparencyPage.Input
     ) async throws -> Operations.GetTransparencyPage.Output {
-        var page = try TransparencyPage.read(
-            reader: reader, config: config, nowMilliseconds: clock.nowMilliseconds(),
-            chartBlocks: Self.chartBlocksMax, listedBlocks: Self.listedBlocksMax, bars: Self.listedBarsMax)
+        let head = try reader.head()
+        let key = "\(config.region)/\(head.appliedSequence)/\(head.sealedHeight)/\(head.finalHeight)"
+        var page: TransparencyPage
+        if let cached = Self.transparencyCache.withLock({ $0 }), cached.key == key {
+            page = cached.page
+        } else {
+            page = try TransparencyPage.read(
+                reader: reader, config: config, nowMilliseconds: clock.nowMilliseconds(),
+                chartBlocks: Self.chartBlocksMax, listedBlocks: Self.listedBlocksMax, bars: Self.listedBarsMax)
+            Self.transparencyCache.withLock { [page] in $0 = (key, page) }
+        }
         if let id = input.query.receipt?.trimmingCharacters(in: .whitespaces), !id.isEmpty {
             page.lookupID = id
             page.lookup = try await lookUpReceipt(id)
@@ -60,7 +74,7 @@ extension NodeAPI {
 }
 
 /// What the page shows, as the template reads it. Every figure comes from the ledger at one moment.
-struct TransparencyPage {
+struct TransparencyPage: Sendable {
     struct TokenRow {
         let token: String
         let supply: String
@@ -134,15 +148,13 @@ struct TransparencyPage {
     }
 
     static func read(
-        reader: LedgerReader, config: RegionConfig, nowMilliseconds: Int64, chartBlocks: Int64, listedBlocks: Int64,
+        reader: LedgerReader, config: RegionConfig, nowMilliseconds: Int64, chartBlocks: Int, listedBlocks: Int,
         bars barsMax: Int
     ) throws -> TransparencyPage {
         let reserves = try reader.reserves()
-        let positions = try reader.positions()
-        let head = try reader.head()
+        let totals = try reader.positionTotals()
         let tokens = config.tokens.map { token in
-            let claims = positions.filter { $0.token == token }.reduce(Int64(0)) { $0 + $1.claims }
-            let obligations = positions.filter { $0.token == token }.reduce(Int64(0)) { $0 + $1.obligations }
+            let (claims, obligations) = (totals.claims[token] ?? 0, totals.obligations[token] ?? 0)
             let supply = reserves.supply[token] ?? 0
             let backing = (reserves.reserves[token] ?? 0) + claims - obligations
             let backed =
@@ -154,18 +166,13 @@ struct TransparencyPage {
                 reserves: Amount.display(reserves.reserves[token] ?? 0, token), claims: Amount.display(claims, token),
                 obligations: Amount.display(obligations, token), backed: backed)
         }
-        var headers: [SealedBlock] = []
-        if head.sealedHeight > 0 {
-            for height in max(1, head.sealedHeight - chartBlocks + 1)...head.sealedHeight {
-                if let block = try reader.block(height: height) { headers.append(block) }
-            }
-        }
+        let headers = try reader.newestBlocks(chartBlocks)
         let charts = headers.isEmpty ? [] : config.tokens.map { chart($0, headers) }
         let held = try reader.bars(after: "", limit: barsMax + 1)
         let bars = held.prefix(barsMax).map {
             Bar(serial: $0.serial, vault: $0.vault, refiner: $0.refiner, fine: Amount.display($0.fineWeightMilligrams, .gold))
         }
-        let blocks = headers.suffix(Int(listedBlocks)).reversed().map { block in
+        let blocks = headers.suffix(listedBlocks).reversed().map { block in
             BlockRow(
                 height: block.height, sealedAt: time(block.header.sealedAtMilliseconds),
                 entries: block.header.entryCount,

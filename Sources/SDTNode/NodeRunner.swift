@@ -186,9 +186,11 @@ public enum NodeRunner {
         )
         let router = Router()
         let contract = try contract()
-        // Outermost, so it counts every answer by route and status, problems included.
-        router.middlewares.add(MetricsMiddleware())
+        // Outermost, so it counts every answer by route and status, problems included (only where
+        // metrics are served: otherwise it would take its locks for nothing).
+        if config.metricsAddress != nil { router.middlewares.add(MetricsMiddleware()) }
         router.middlewares.add(RequestIDMiddleware(random: options.random, logger: options.logger))
+        router.middlewares.add(BrowserSafetyMiddleware())
         router.middlewares.add(ProblemMiddleware(
             bodyBytesMax: config.limits.requestBodyBytesMax, routes: ContractRoutes(contract: contract),
             parameters: try ContractParameters(contract: contract), logger: options.logger

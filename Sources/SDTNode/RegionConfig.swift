@@ -324,8 +324,14 @@ public struct HostAndPort: Sendable, Equatable {
         self.port = port
     }
 
-    /// A loopback host: only such an address may serve plain HTTP.
-    public var isLoopback: Bool { host.hasPrefix("127.") || host == "localhost" || host == "::1" || host == "[::1]" }
+    /// A loopback host (an IPv4 literal 127.x.x.x, `localhost`, or `::1`): only such an address may serve
+    /// plain HTTP. A name that merely starts with `127.` is not one.
+    public var isLoopback: Bool {
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127"
+            && octets.allSatisfy { octet in octet.count <= 3 && UInt8(octet) != nil }
+    }
 }
 
 public struct ConfigError: Error, Sendable, CustomStringConvertible {

@@ -20,8 +20,6 @@ public struct SimulationOptions: Sendable {
     public var custodiansForgetSignedHeights = false
     /// Where the ledger file goes; a fresh temporary directory by default, removed unless the seed fails.
     public var directory: String?
-    /// Two regions paying each other (`TwoRegionSimulation`) instead of one.
-    public var twoRegions = false
 
     public init(seed: UInt64, steps: Int) {
         self.seed = seed

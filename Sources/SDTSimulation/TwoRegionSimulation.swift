@@ -12,8 +12,8 @@ import SDTTesting
 /// run the real inter-region protocol's parts: each region's relay seals its final outbound messages
 /// to the other (`InterRegionEnvelope`), the receiver opens them against a signed registry and queues
 /// them as deliveries, and signed decisions come back to be recorded as acknowledgements. The four
-/// links between the regions lose, duplicate, delay and reorder while faults are on, and forged
-/// messages are sent now and then. After every step both regions' invariants and the ones across
+/// links between the regions lose, duplicate, delay and reorder while faults are on, and now and then
+/// a forged message is put to the receiver's opening of messages, which must refuse it with its reason. After every step both regions' invariants and the ones across
 /// them are checked; at the end every payment must be credited once or refunded once.
 public final class TwoRegionSimulation {
     public static let regions = ["us-sim", "us-peer"]

@@ -34,12 +34,16 @@ struct AuditCommand: ParsableCommand {
             key = try nodeData.existingBlockPublicKey()
         }
         let operators = try region.map { Set(try RegionConfig.load(path: $0).operatorKeys) }
-        let total = (try? LedgerReader(path: nodeData.ledgerPath).head().appliedSequence) ?? 0
-        let progress = ProgressLine("audit", total: Int(total), unit: "entries")
+        // The audit only reads: the total comes from its own read-only connection, not a reader that
+        // would open the file for writing.
+        var progress: ProgressLine?
         let report = try LedgerAudit.run(
             path: nodeData.ledgerPath, blockPublicKey: key, policy: AuditPolicy(operatorKeys: operators),
-            progress: { progress.set(done: Int($0)) })
-        progress.finish()
+            progress: { checked, total in
+                if progress == nil { progress = ProgressLine("audit", total: Int(total), unit: "entries") }
+                progress?.set(done: Int(checked))
+            })
+        progress?.finish()
         if output.json {
             var supply: [String: Int64] = [:]
             for token in Token.allCases { supply[token.rawValue] = report.supply[token] ?? 0 }

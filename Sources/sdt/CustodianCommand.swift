@@ -87,7 +87,18 @@ struct CustodianCommand: ParsableCommand {
                     address: address, tls: nil, gauges: ScrapeGauges(reader: nil, custody: nil, waiting: nil),
                     logger: Logger(label: "sdt.custodian"), announce: "custodian \(file.identifier) metrics at")
             }
-            let serving = listener.map { listener in Task { try await listener.run() } }
+            // Asked for metrics and cannot serve them (the port is taken, say): say so and stop, rather
+            // than run unwatched.
+            let serving = listener.map { listener in
+                Task {
+                    do {
+                        try await listener.run()
+                    } catch {
+                        FileHandle.standardError.write(Data("custodian: the metrics listener failed: \(error)\n".utf8))
+                        Foundation.exit(1)
+                    }
+                }
+            }
             defer { serving?.cancel() }
             let daemon = try CustodianDaemon(
                 share: secret, identifier: file.identifier, transcript: loaded, context: context, endpoint: listen, stateDirectory: state,

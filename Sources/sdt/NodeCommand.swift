@@ -34,7 +34,13 @@ struct NodeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if logFormat == "json" { LoggingSystem.bootstrap { label in JSONLogHandler(label: label) } }
+        // Every line logged while a request is served names it (`request_id`), in either format.
+        if logFormat == "json" {
+            LoggingSystem.bootstrap({ label, provider in JSONLogHandler(label: label, metadataProvider: provider) },
+                                    metadataProvider: RequestID.metadataProvider)
+        } else {
+            LoggingSystem.bootstrap(StreamLogHandler.standardError, metadataProvider: RequestID.metadataProvider)
+        }
         var logger = Logger(label: "sdt.node")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         var config: RegionConfig

@@ -59,8 +59,7 @@ final class ProgressLine: @unchecked Sendable {
 
     /// `label [######------] 41% 820/2000 seeds, 12.5/s, 1:34 left`.
     func line() -> String {
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = (ContinuousClock.now - start).seconds
         let shown = min(done, total)
         let filled = Self.width * shown / total
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: Self.width - filled)

@@ -12,8 +12,9 @@ struct SimulateCommand: ParsableCommand {
             custodians), then heals until every request is answered and every block signed, checking the ledger's \
             invariants after every step. A failing seed prints itself; the same seed and build replay it exactly (same \
             trace hash). Exit 1 on a failure. With --two-regions, each seed runs two such regions whose clients also \
-            pay each other, over links between the regions that lose, duplicate and reorder, with forged messages \
-            among them; at the end every payment between them must be credited once or refunded once on both sides.
+            pay each other, over links between the regions that lose, duplicate and reorder, and forged messages are \
+            put to the receiver's checks; at the end every payment between them must be credited once or refunded \
+            once on both sides.
             """
     )
 
@@ -77,9 +78,7 @@ struct SimulateCommand: ParsableCommand {
             }
         }
         progress.finish()
-        let seconds =
-            Double((ContinuousClock.now - start).components.attoseconds) / 1e18
-            + Double((ContinuousClock.now - start).components.seconds)
+        let seconds = (ContinuousClock.now - start).seconds
         print(
             "\(list.count) seed(s) passed, \(totalSteps) steps in \(String(format: "%.1f", seconds)) s "
                 + "(\(Int(Double(totalSteps) / max(seconds, 0.001))) simulated steps/s)")

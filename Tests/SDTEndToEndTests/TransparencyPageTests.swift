@@ -14,7 +14,7 @@ import Testing
         from selenium.webdriver.chrome.options import Options
         from selenium.webdriver.chrome.service import Service
         from selenium.webdriver.common.by import By
-        url, shot, receipt_url = sys.argv[1:4]
+        url, shot, receipt_url, hostile_url = sys.argv[1:5]
         options = Options()
         options.binary_location = "/usr/bin/chromium"
         for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -33,6 +33,7 @@ import Testing
                 "h1": [e.text for e in driver.find_elements(By.TAG_NAME, "h1")],
                 "h2": [e.text for e in driver.find_elements(By.TAG_NAME, "h2")],
                 "cells": {e.get_attribute("id"): e.text for e in driver.find_elements(By.CSS_SELECTOR, "td[id]")},
+                "rows": {e.get_attribute("id"): e.text for e in driver.find_elements(By.CSS_SELECTOR, "tr[id]")},
                 "charts": [e.get_attribute("textContent") for e in driver.find_elements(By.CSS_SELECTOR, "svg > title")],
                 "charts_labelled": all(e.get_attribute("role") == "img" and e.get_attribute("aria-labelledby")
                                        for e in driver.find_elements(By.TAG_NAME, "svg")),
@@ -46,6 +47,10 @@ import Testing
             driver.save_screenshot(shot)
             driver.get(receipt_url)
             page["receipt"] = driver.find_element(By.ID, "receipt-result").text
+            driver.get(hostile_url)
+            page["hostile_result"] = driver.find_element(By.ID, "receipt-result").text
+            page["hostile_value"] = driver.find_element(By.ID, "receipt-id").get_attribute("value")
+            page["hostile_scripts"] = len(driver.find_elements(By.TAG_NAME, "script"))
             print(json.dumps(page))
         finally:
             driver.quit()
@@ -68,14 +73,22 @@ import Testing
         _ = try await node.client.submit(transfer)
         let settled = try await node.client.waitUntilSettled(transfer.transactionId, timeout: .seconds(20))
         let reserves = try await node.client.reserves()
+        let served = try await node.raw("GET", "/")
+        #expect(served.status == 200 && served.contentType.hasPrefix("text/html"))
+        #expect(served.headers["content-security-policy"]?.contains("default-src 'none'") == true, "\(served.headers)")
+        #expect(served.headers["x-content-type-options"] == "nosniff")
         let rules = try await node.client.rules()
 
         try FileManager.default.createDirectory(atPath: Self.screenshots, withIntermediateDirectories: true)
         let shot = (Self.screenshots as NSString).appendingPathComponent("transparency-375.png")
         try? FileManager.default.removeItem(atPath: shot)
         let base = node.client.baseURL
+        // A lookup of markup: it must come back as text, never as part of the page.
+        let hostile = "<script>alert(1)</script>\"'"
+        let query = hostile.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
         let run = try runToCompletion(
-            "/usr/bin/python3", ["-c", Self.browserScript, base + "/", shot, base + "/?receipt=\(transfer.transactionId)"])
+            "/usr/bin/python3",
+            ["-c", Self.browserScript, base + "/", shot, base + "/?receipt=\(transfer.transactionId)", base + "/?receipt=\(query)"])
         #expect(run.status == 0, "\(run.output)")
         let json = try #require(run.output.split(separator: "\n").last { $0.hasPrefix("{") }, "\(run.output)")
         let page = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
@@ -96,7 +109,8 @@ import Testing
         let text = try #require(page["text"] as? String)
         #expect(text.contains(bar) && text.contains("999.900 g GOLD"), "the bar and its fine weight")
         let block = try #require(settled.blockHeight)
-        #expect(text.contains("\(block)"))
+        let rows = try #require(page["rows"] as? [String: String])
+        #expect(rows["block-\(block)"]?.hasPrefix("\(block) ") == true && rows["block-\(block)"]?.contains("yes") == true, "\(rows)")
         #expect(text.contains("Version \(rules.version)"))
         #expect((page["charts"] as? [String])?.count == 2 && page["charts_labelled"] as? Bool == true)
         #expect((page["tables"] as? Int ?? 0) >= 3 && page["tables_marked_up"] as? Bool == true)
@@ -104,6 +118,8 @@ import Testing
         let width = try #require(page["inner_width"] as? Int)
         #expect(width <= 375 && (page["scroll_width"] as? Int ?? .max) <= width, "\(page["scroll_width"] ?? "")")
         #expect((page["receipt"] as? String)?.hasPrefix("Verified: ") == true, "\(page["receipt"] ?? "")")
+        #expect(page["hostile_scripts"] as? Int == 0 && page["hostile_value"] as? String == hostile)
+        #expect((page["hostile_result"] as? String)?.contains("<script>alert(1)</script>") == true, "\(page)")
         let png = try #require(FileManager.default.contents(atPath: shot))
         #expect(png.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) && png.count > 10_000)
         print("screenshot of the page at 375 px: \(shot)")
