@@ -5,7 +5,7 @@ let package = Package(
     name: "sdt",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "sdt", targets: ["sdt"]),
+        .executable(name: "sdt", targets: ["sdt"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -84,7 +84,8 @@ let package = Package(
         .executableTarget(
             name: "sdt",
             dependencies: [
-                "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody", "SDTRules", "SDTTesting", "SDTSimulation",
+                "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody", "SDTRules", "SDTTesting",
+                "SDTSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -92,7 +93,9 @@ let package = Package(
         .target(name: "SDTTesting", dependencies: ["SDTCore", "SDTCrypto"]),
         .target(
             name: "SDTSimulation",
-            dependencies: ["SDTCore", "SDTCrypto", "SDTEngine", "SDTLedger", "SDTCustody", "SDTRules", "SDTNode", "SDTTesting"]
+            dependencies: [
+                "SDTCore", "SDTCrypto", "SDTEngine", "SDTLedger", "SDTCustody", "SDTRules", "SDTNode", "SDTTesting",
+            ]
         ),
 
         .testTarget(name: "SDTCoreTests", dependencies: ["SDTCore"]),
@@ -100,11 +103,16 @@ let package = Package(
         .testTarget(name: "SDTRulesTests", dependencies: ["SDTRules", "SDTCore"]),
         .testTarget(name: "SDTEngineTests", dependencies: ["SDTEngine", "SDTRules", "SDTCore"]),
         .testTarget(
-            name: "SDTSimulationTests", dependencies: ["SDTSimulation", "SDTEngine", "SDTLedger", "SDTRules", "SDTCore", "SDTTesting"]
+            name: "SDTSimulationTests",
+            dependencies: ["SDTSimulation", "SDTEngine", "SDTLedger", "SDTRules", "SDTCore", "SDTTesting"]
         ),
-        .testTarget(name: "SDTLedgerTests", dependencies: ["SDTLedger", "SDTEngine", "SDTRules", "SDTCrypto", "SDTCore", "SDTTesting"]),
+        .testTarget(
+            name: "SDTLedgerTests",
+            dependencies: ["SDTLedger", "SDTEngine", "SDTRules", "SDTCrypto", "SDTCore", "SDTTesting"]),
         .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),
-        .testTarget(name: "SDTCustodyTests", dependencies: ["SDTCustody", "SDTCrypto", "SDTCore", "SDTLedger", "SDTQueue", "SDTTesting"]),
+        .testTarget(
+            name: "SDTCustodyTests",
+            dependencies: ["SDTCustody", "SDTCrypto", "SDTCore", "SDTLedger", "SDTQueue", "SDTTesting"]),
         .testTarget(name: "SDTClientTests", dependencies: ["SDTClient", "SDTCore", "SDTCrypto", "SDTAPI"]),
         .testTarget(
             name: "SDTNodeTests",
@@ -115,7 +123,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SDTEndToEndTests",
-            dependencies: ["SDTClient", "SDTCrypto", "SDTCore", "SDTLedger", "SDTNode", "SDTTesting", "SDTAPI", "SDTCustody", "SDTQueue"]
+            dependencies: [
+                "SDTClient", "SDTCrypto", "SDTCore", "SDTLedger", "SDTNode", "SDTTesting", "SDTAPI", "SDTCustody",
+                "SDTQueue",
+            ]
         ),
     ]
 )

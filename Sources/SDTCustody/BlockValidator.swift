@@ -18,7 +18,7 @@ public enum CheckPolicy: Sendable, Equatable, CustomStringConvertible {
         }
         let parts = text.split(separator: ":")
         guard parts.count == 3, parts[0] == "sampled", let threshold = Int64(parts[1]), threshold >= 1,
-              let perMille = Int(parts[2]), (0...1000).contains(perMille)
+            let perMille = Int(parts[2]), (0...1000).contains(perMille)
         else { return nil }
         self = .sampled(thresholdMinorUnits: threshold, samplePerMille: perMille)
     }
@@ -41,7 +41,11 @@ public enum CheckPolicy: Sendable, Equatable, CustomStringConvertible {
     /// The value of the `amount:` line of a transfer record, read without parsing the whole record.
     static func amount(in record: [UInt8]) -> Int64? {
         let prefix = Array("\namount:".utf8)
-        guard let start = record.indices.dropLast(prefix.count).first(where: { record[$0..<$0 + prefix.count].elementsEqual(prefix) }) else {
+        guard
+            let start = record.indices.dropLast(prefix.count).first(where: {
+                record[$0..<$0 + prefix.count].elementsEqual(prefix)
+            })
+        else {
             return nil
         }
         var value: Int64 = 0
@@ -66,7 +70,9 @@ public struct BlockValidator: Sendable {
     /// Draws the sample: unpredictable to the node in production, seeded in a simulation.
     let random: any RandomSource
 
-    public init(region: String, groupPublicKey: [UInt8], policy: CheckPolicy = .full, random: any RandomSource = SystemRandom()) {
+    public init(
+        region: String, groupPublicKey: [UInt8], policy: CheckPolicy = .full, random: any RandomSource = SystemRandom()
+    ) {
         self.region = region
         self.groupPublicKey = groupPublicKey
         self.policy = policy
@@ -80,21 +86,28 @@ public struct BlockValidator: Sendable {
         } catch {
             throw CryptoError("the header does not parse: \(error)")
         }
-        guard header.region == region else { throw CryptoError("the block is for region \(header.region), not \(region)") }
-        for token in Token.allCases where (header.supply[token] ?? 0) != (header.reserves[token] ?? 0) + header.netPosition(token) {
-            throw CryptoError("the block states \(token.rawValue) supply \(header.supply[token] ?? 0) but reserves \(header.reserves[token] ?? 0) "
-                              + "plus claims less obligations \(header.netPosition(token)); unbacked supply is never signed")
+        guard header.region == region else {
+            throw CryptoError("the block is for region \(header.region), not \(region)")
+        }
+        for token in Token.allCases
+        where (header.supply[token] ?? 0) != (header.reserves[token] ?? 0) + header.netPosition(token) {
+            throw CryptoError(
+                "the block states \(token.rawValue) supply \(header.supply[token] ?? 0) but reserves "
+                    + "\(header.reserves[token] ?? 0) plus claims less obligations \(header.netPosition(token)); "
+                    + "unbacked supply is never signed")
         }
         try checkContinuity(header, request)
         try checkPositions(header, request)
-        guard header.entryCount == Int64(request.entries.count), header.lastSequence - header.firstSequence + 1 == header.entryCount,
-              !request.entries.isEmpty
+        guard header.entryCount == Int64(request.entries.count),
+            header.lastSequence - header.firstSequence + 1 == header.entryCount,
+            !request.entries.isEmpty
         else { throw CryptoError("the header counts \(header.entryCount) entries, \(request.entries.count) were sent") }
         let leaves = request.entries.map { Merkle.leafHash($0.signingBytes + $0.signature) }
         guard Hex.encode(Merkle.root(leafHashes: leaves)) == header.merkleRootHex else {
             throw CryptoError("the entries do not hash to the header's Merkle root")
         }
-        for (index, entry) in request.entries.enumerated() where policy.requiresCheck(entry, random: random) && !Self.signatureVerifies(entry) {
+        for (index, entry) in request.entries.enumerated()
+        where policy.requiresCheck(entry, random: random) && !Self.signatureVerifies(entry) {
             throw CryptoError("entry \(header.firstSequence + Int64(index)) has a signature that does not verify")
         }
         return header
@@ -110,7 +123,8 @@ public struct BlockValidator: Sendable {
         var obligations = previous?.obligations ?? [:]
         for entry in request.entries where entry.kind == .interRegion {
             // A record that does not parse is refused by the entry checks.
-            (try? InterRegionEntry(recordedBytes: entry.signingBytes))?.moving(claims: &claims, obligations: &obligations)
+            (try? InterRegionEntry(recordedBytes: entry.signingBytes))?.moving(
+                claims: &claims, obligations: &obligations)
         }
         func same(_ left: [String: [Token: Int64]], _ right: [String: [Token: Int64]]) -> Bool {
             Set(left.keys).union(right.keys).allSatisfy { region in
@@ -118,7 +132,8 @@ public struct BlockValidator: Sendable {
             }
         }
         guard same(claims, header.claims), same(obligations, header.obligations) else {
-            throw CryptoError("the block's claims or obligations do not follow from the previous block and this block's entries")
+            throw CryptoError(
+                "the block's claims or obligations do not follow from the previous block and this block's entries")
         }
     }
 
@@ -130,13 +145,13 @@ public struct BlockValidator: Sendable {
             return
         }
         guard let previousBytes = request.previousHeader, let previousSignature = request.previousSignature,
-              let previous = try? BlockHeader(signingBytes: previousBytes)
+            let previous = try? BlockHeader(signingBytes: previousBytes)
         else { throw CryptoError("block \(header.height) came without its signed predecessor") }
         guard Ed25519.verify(signature: previousSignature, message: previousBytes, publicKey: groupPublicKey) else {
             throw CryptoError("the predecessor of block \(header.height) is not signed by the region key")
         }
         guard previous.height == header.height - 1, Hex.encode(SHA3.hash256(previousBytes)) == header.previousHashHex,
-              previous.lastSequence + 1 == header.firstSequence
+            previous.lastSequence + 1 == header.firstSequence
         else { throw CryptoError("block \(header.height) does not continue the chain from block \(previous.height)") }
     }
 
@@ -153,6 +168,7 @@ public struct BlockValidator: Sendable {
             // No client signs it: it must be a well-formed inter-region record with no signature.
             return entry.signature.isEmpty && (try? InterRegionEntry(recordedBytes: entry.signingBytes)) != nil
         }
-        return Ed25519.verify(signature: entry.signature, message: entry.signingBytes, publicKey: Hex.decode(publicKeyHex) ?? [])
+        return Ed25519.verify(
+            signature: entry.signature, message: entry.signingBytes, publicKey: Hex.decode(publicKeyHex) ?? [])
     }
 }

@@ -183,8 +183,9 @@ public final class LedgerReader: Sendable {
         try read { (connection) throws(LedgerError) -> [SealedBlock] in
             try connection.query(
                 "SELECT header, signature FROM blocks ORDER BY height DESC LIMIT ?", [.integer(Int64(count))]
-            ).map { row throws(LedgerError) in try SealedBlock(headerBytes: row.blob(0), signature: row.optionalBlob(1)) }
-                .reversed()
+            ).map { row throws(LedgerError) in
+                try SealedBlock(headerBytes: row.blob(0), signature: row.optionalBlob(1))
+            }.reversed()
         }
     }
 

@@ -46,8 +46,10 @@ public final class Applier: Service, @unchecked Sendable {
     }
 
     public init(
-        writer: LedgerWriter, work: QueueSocket, outcomes: QueueSocket, clock: any WallClock, limits: RegionConfig.Limits,
-        signatures: SignatureInbox, blockPublicKey: [UInt8], custody: CustodyWatch = CustodyWatch(), localFront: ApplierWatch? = nil,
+        writer: LedgerWriter, work: QueueSocket, outcomes: QueueSocket, clock: any WallClock,
+        limits: RegionConfig.Limits,
+        signatures: SignatureInbox, blockPublicKey: [UInt8], custody: CustodyWatch = CustodyWatch(),
+        localFront: ApplierWatch? = nil,
         logger: Logger, onSealed: @escaping @Sendable () -> Void
     ) {
         self.custody = custody
@@ -65,7 +67,8 @@ public final class Applier: Service, @unchecked Sendable {
     }
 
     public func run() async throws {
-        await runBlockingLoop(named: "sdt-applier", { self.loop() }, stop: { self.running.store(false, ordering: .relaxed) })
+        await runBlockingLoop(
+            named: "sdt-applier", { self.loop() }, stop: { self.running.store(false, ordering: .relaxed) })
     }
 
     private func loop() {
@@ -102,7 +105,8 @@ public final class Applier: Service, @unchecked Sendable {
                 let decided: [Outcome]
                 let started = ContinuousClock.now
                 do {
-                    decided = try writer.apply(batch, nowMilliseconds: clock.nowMilliseconds(), signatures: signed, publicKey: blockPublicKey)
+                    decided = try writer.apply(
+                        batch, nowMilliseconds: clock.nowMilliseconds(), signatures: signed, publicKey: blockPublicKey)
                 } catch {
                     signatures.putBack(signed)
                     batchFailures.increment()
@@ -177,7 +181,8 @@ public final class Applier: Service, @unchecked Sendable {
             var sealedAny = false
             let entriesMax = limits.blockEntriesMax
             while try writer.shouldSeal(entriesMax: entriesMax),
-                  let block = try writer.sealNextBlock(entriesMax: entriesMax, nowMilliseconds: clock.nowMilliseconds()) {
+                let block = try writer.sealNextBlock(entriesMax: entriesMax, nowMilliseconds: clock.nowMilliseconds())
+            {
                 sealedAny = true
                 blocksSealed.increment()
                 noteSealed(block)

@@ -160,7 +160,8 @@ struct TransparencyPage: Sendable {
             let backed =
                 supply == backing
                 ? "yes: supply = reserves + claims − obligations"
-                : "NO: supply differs from reserves + claims − obligations by \(Amount.display(supply - backing, token))"
+                : "NO: supply differs from reserves + claims − obligations by "
+                    + Amount.display(supply - backing, token)
             return TokenRow(
                 token: token.rawValue, supply: Amount.display(supply, token),
                 reserves: Amount.display(reserves.reserves[token] ?? 0, token), claims: Amount.display(claims, token),
@@ -170,7 +171,9 @@ struct TransparencyPage: Sendable {
         let charts = headers.isEmpty ? [] : config.tokens.map { chart($0, headers) }
         let held = try reader.bars(after: "", limit: barsMax + 1)
         let bars = held.prefix(barsMax).map {
-            Bar(serial: $0.serial, vault: $0.vault, refiner: $0.refiner, fine: Amount.display($0.fineWeightMilligrams, .gold))
+            Bar(
+                serial: $0.serial, vault: $0.vault, refiner: $0.refiner,
+                fine: Amount.display($0.fineWeightMilligrams, .gold))
         }
         let blocks = headers.suffix(listedBlocks).reversed().map { block in
             BlockRow(
@@ -208,7 +211,8 @@ struct TransparencyPage: Sendable {
             }.joined(separator: " ")
         }
         let short = blocks.filter { block in
-            let net = block.header.claims.values.reduce(Int64(0)) { $0 + ($1[token] ?? 0) }
+            let net =
+                block.header.claims.values.reduce(Int64(0)) { $0 + ($1[token] ?? 0) }
                 - block.header.obligations.values.reduce(Int64(0)) { $0 + ($1[token] ?? 0) }
             return (block.header.supply[token] ?? 0) != (block.header.reserves[token] ?? 0) + net
         }.count

@@ -164,7 +164,8 @@ public enum NodeRunner {
     /// `applier` is what the front hears of the applier; `inProcess`, the applier runs in this process.
     static func frontServices(
         _ options: NodeOptions, context: QueueContext, endpoints: (work: String, outcomes: String),
-        applier: ApplierWatch, inProcess: Bool, curve: (keys: CurveKeyPair, serverKey: [UInt8])?, parties: InterRegionParties?
+        applier: ApplierWatch, inProcess: Bool, curve: (keys: CurveKeyPair, serverKey: [UInt8])?,
+        parties: InterRegionParties?
     ) async throws -> (services: [any Service], front: QueueFront) {
         let config = options.config
         let work = try QueueSocket(context, .push)
@@ -176,7 +177,8 @@ public enum NodeRunner {
         try outcomes.connect(endpoints.outcomes)
         let reader = try LedgerReader(path: options.data.ledgerPath)
         let front = QueueFront(
-            work: work, outcomes: outcomes, ledger: reader, applier: applier, clock: options.clock, logger: options.logger
+            work: work, outcomes: outcomes, ledger: reader, applier: applier, clock: options.clock,
+            logger: options.logger
         )
         let api = NodeAPI(
             config: config, front: front, reader: reader,

@@ -62,16 +62,21 @@ enum SubmissionCodec {
             case 2:
                 let action = try OperatorAction(signingBytes: bytes)
                 let attachment = try reader.readBytes()
-                guard attachment.count <= attachmentBytesMax else { throw WireError("attachment of \(attachment.count) bytes") }
+                guard attachment.count <= attachmentBytesMax else {
+                    throw WireError("attachment of \(attachment.count) bytes")
+                }
                 submissions.append(.operatorAction(action, signature: signature, attachment: attachment))
             case 3: submissions.append(.resolution(try PendingResolution(signingBytes: bytes), signature: signature))
             case 4:
-                let (sha3, height, hash) = (try reader.readString(), try reader.read(Int64.self), try reader.readString())
+                let (sha3, height, hash) = (
+                    try reader.readString(), try reader.read(Int64.self), try reader.readString()
+                )
                 if sha3.isEmpty {
                     submissions.append(.interRegion(.acknowledgement(try Acknowledgement(signingBytes: bytes))))
                 } else {
-                    let delivery = Delivery(message: try OutboundMessage(signingBytes: bytes), messageSHA3Hex: sha3,
-                                            sourceBlockHeight: height, sourceBlockHashHex: hash)
+                    let delivery = Delivery(
+                        message: try OutboundMessage(signingBytes: bytes), messageSHA3Hex: sha3,
+                        sourceBlockHeight: height, sourceBlockHashHex: hash)
                     submissions.append(.interRegion(.delivery(delivery)))
                 }
             default: throw WireError("unknown entry kind \(kind)")
@@ -103,18 +108,25 @@ enum SubmissionCodec {
         let count = Int(try reader.read(UInt32.self))
         guard count <= 65_536 else { throw WireError("outcome message claims \(count) entries") }
         return try (0..<count).map { _ in
-            guard let kind = EntryKind(wireCode: try reader.read(UInt8.self)) else { throw WireError("unknown outcome kind") }
+            guard let kind = EntryKind(wireCode: try reader.read(UInt8.self)) else {
+                throw WireError("unknown outcome kind")
+            }
             let entryID = try reader.readString()
-            guard let code = OutcomeCode(rawValue: try reader.read(UInt16.self)) else { throw WireError("unknown outcome code") }
+            guard let code = OutcomeCode(rawValue: try reader.read(UInt16.self)) else {
+                throw WireError("unknown outcome code")
+            }
             let sequence = try reader.read(Int64.self)
             let ruleID = try reader.readString()
             let version = try reader.read(Int64.self)
             let failedLeg = try reader.readString()
             let recordSHA3 = try reader.readBytes()
-            guard recordSHA3.isEmpty || recordSHA3.count == 32 else { throw WireError("record hash of \(recordSHA3.count) bytes") }
-            var outcome = Outcome(kind: kind, entryID: entryID, code: code, sequence: sequence >= 0 ? sequence : nil,
-                                  ruleID: ruleID.isEmpty ? nil : ruleID, ruleSetVersion: version >= 0 ? version : nil,
-                                  failedLeg: failedLeg.isEmpty ? nil : failedLeg)
+            guard recordSHA3.isEmpty || recordSHA3.count == 32 else {
+                throw WireError("record hash of \(recordSHA3.count) bytes")
+            }
+            var outcome = Outcome(
+                kind: kind, entryID: entryID, code: code, sequence: sequence >= 0 ? sequence : nil,
+                ruleID: ruleID.isEmpty ? nil : ruleID, ruleSetVersion: version >= 0 ? version : nil,
+                failedLeg: failedLeg.isEmpty ? nil : failedLeg)
             outcome.recordSHA3 = recordSHA3.isEmpty ? nil : recordSHA3
             return outcome
         }

@@ -47,8 +47,8 @@ extension Simulation {
                 bytes == submission.signingBytes
             else {
                 throw SimulationFailure(
-                    "\(name) was told accepted at \(outcome.sequence ?? -1), the ledger holds \(String(describing: recorded))"
-                )
+                    "\(name) was told accepted at \(outcome.sequence ?? -1), the ledger holds "
+                        + String(describing: recorded))
             }
         case .heldForReview:
             let reviewed: Bool =

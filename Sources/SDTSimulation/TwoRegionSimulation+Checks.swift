@@ -57,8 +57,8 @@ extension TwoRegionSimulation {
         for side in sides where !(try side.isQuiet()) { throw SimulationFailure(try side.unhealed()) }
         let open = try sides.map { "\($0.region) \(try $0.reader.openOutbound(limit: 10).map(\.number))" }
         throw SimulationFailure(
-            "liveness: \(options.healingStepsMax) steps after the faults stopped, outbound messages are unacknowledged: "
-                + open.joined(separator: ", "))
+            "liveness: \(options.healingStepsMax) steps after the faults stopped, outbound messages are "
+                + "unacknowledged: " + open.joined(separator: ", "))
     }
 
     private func isQuiet() throws -> Bool {
@@ -89,8 +89,8 @@ extension TwoRegionSimulation {
                 let claims = received.first { $0.token == token }?.claims ?? 0
                 guard out?.inFlight ?? 0 == 0, out?.obligations ?? 0 == claims else {
                     throw SimulationFailure(
-                        "after healing, \(token.rawValue) from \(payer.region) to \(payee.region): \(out?.inFlight ?? 0) "
-                            + "in transit, \(out?.obligations ?? 0) owed, \(claims) claimed")
+                        "after healing, \(token.rawValue) from \(payer.region) to \(payee.region): "
+                            + "\(out?.inFlight ?? 0) in transit, \(out?.obligations ?? 0) owed, \(claims) claimed")
                 }
             }
             for number in Int64(1)...max(1, decided) where decided > 0 {

@@ -13,8 +13,9 @@ import SDTTesting
 /// to the other (`InterRegionEnvelope`), the receiver opens them against a signed registry and queues
 /// them as deliveries, and signed decisions come back to be recorded as acknowledgements. The four
 /// links between the regions lose, duplicate, delay and reorder while faults are on, and now and then
-/// a forged message is put to the receiver's opening of messages, which must refuse it with its reason. After every step both regions' invariants and the ones across
-/// them are checked; at the end every payment must be credited once or refunded once.
+/// a forged message is put to the receiver's opening of messages, which must refuse it with its reason.
+/// After every step both regions' invariants and the ones across them are checked; at the end every
+/// payment must be credited once or refunded once.
 public final class TwoRegionSimulation {
     public static let regions = ["us-sim", "us-peer"]
     /// How often a relay sends what is unacknowledged: between these, at random.
@@ -160,39 +161,28 @@ public final class TwoRegionSimulation {
         let receiver = other(side(region)).region
         var header = genuine.headerBytes
         var sealed = genuine.sealed
-        let kind = random.uniform(5)
-        let (forged, expected): (InterRegionEnvelope, InterRegionRefusal.Code)
-        switch kind {
+        var (from, to) = (region, receiver)
+        let expected: InterRegionRefusal.Code
+        switch random.uniform(5) {
         case 0:
-            forged = .init(
-                fromRegion: region, toRegion: "us-xx", headerBytes: header, blockSignature: genuine.blockSignature,
-                sealed: sealed)
+            to = "us-xx"
             expected = .misaddressed
         case 1:
-            forged = .init(
-                fromRegion: "us-zz", toRegion: receiver, headerBytes: header, blockSignature: genuine.blockSignature,
-                sealed: sealed)
+            from = "us-zz"
             expected = .senderUnknown
         case 2:
             header[random.uniform(header.count)] ^= 0x01
-            forged = .init(
-                fromRegion: region, toRegion: receiver, headerBytes: header, blockSignature: genuine.blockSignature,
-                sealed: sealed)
             expected = .signatureInvalid
         case 3:
             sealed[random.uniform(sealed.count)] ^= 0x01
-            forged = .init(
-                fromRegion: region, toRegion: receiver, headerBytes: header, blockSignature: genuine.blockSignature,
-                sealed: sealed)
             expected = .sealInvalid
         default:
             // Sealed properly to the receiver, but not a record its sender's block holds.
-            let resealed = try SealingKey.seal(random.bytes(48), to: registry.entry(receiver)!.sealingPublicKey)
-            forged = .init(
-                fromRegion: region, toRegion: receiver, headerBytes: header, blockSignature: genuine.blockSignature,
-                sealed: resealed)
+            sealed = try SealingKey.seal(random.bytes(48), to: registry.entry(receiver)!.sealingPublicKey)
             expected = .malformed
         }
+        let forged = InterRegionEnvelope(
+            fromRegion: from, toRegion: to, headerBytes: header, blockSignature: genuine.blockSignature, sealed: sealed)
         report.faults += 1
         do {
             _ = try forged.open(as: receiver, registry: registry, sealingKey: sealingKeys[receiver]!)

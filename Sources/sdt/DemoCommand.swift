@@ -12,17 +12,20 @@ import SDTNode
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the whole story on fresh nodes: onboard, mint, transfer, reject, resubmit, verify a receipt, pay another region, audit."
+        abstract: "Run the whole story on fresh nodes: onboard, mint, transfer, reject, resubmit, verify a receipt, "
+            + "pay another region, audit."
     )
 
     @Option(help: "A new or empty directory; the node's data, keys and log stay here.") var data: String
     @Option(help: "The region config to start from.") var region: String = "regions/us-tx.toml"
-    @Option(help: "The config of the second region, which the first pays and is paid by.") var counterpart: String = "regions/us-wy.toml"
+    @Option(help: "The config of the second region, which the first pays and is paid by.")
+    var counterpart: String = "regions/us-wy.toml"
 
     func validate() throws {
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: data)) ?? []
         guard contents.isEmpty else { throw ValidationError("--data \(data) is not empty; give a new directory (the demo leaves its data there)") }
-        for (option, path) in [("--region", region), ("--counterpart", counterpart)] where !FileManager.default.fileExists(atPath: path) {
+        for (option, path) in [("--region", region), ("--counterpart", counterpart)]
+        where !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("\(path) not found; run from the repository root or pass \(option)")
         }
     }
@@ -202,10 +205,12 @@ struct DemoStory {
         let reserves = try await client.reserves()
         let bars = try await client.bars()
         say("Proof of reserves", reserves.tokens.map {
-                "\($0.token.rawValue): supply \($0.supply) = reserves \($0.reserves) (\($0.display)) + claims \($0.claims) − obligations \($0.obligations)"
+                "\($0.token.rawValue): supply \($0.supply) = reserves \($0.reserves) (\($0.display)) "
+                    + "+ claims \($0.claims) − obligations \($0.obligations)"
             }.joined(separator: "; "),
             "bars backing GOLD: " + bars.bars.map { "\($0.serial) in \($0.vault), \(Amount.display($0.fineWeight, .gold))" }.joined(separator: ", "),
-            "newest block \(reserves.proof?.height ?? 0) signs supply, reserves, claims and obligations, the reserve records' Merkle root "
+            "newest block \(reserves.proof?.height ?? 0) signs supply, reserves, claims and obligations, "
+                + "the reserve records' Merkle root "
                 + "and the rule set in force")
 
         let head = try await client.head()
@@ -299,12 +304,14 @@ struct DemoOperations {
     var counter = 0
 
     mutating func perform(
-        _ kind: OperatorAction.Kind, _ fields: [OperatorAction.Field: String], holder: Components.Schemas.OperatorAction.HolderPayload? = nil,
+        _ kind: OperatorAction.Kind, _ fields: [OperatorAction.Field: String],
+        holder: Components.Schemas.OperatorAction.HolderPayload? = nil,
         rulesText: String? = nil
     ) async throws {
         counter += 1
         let result = try await client.operatorAction(Signing.operatorAction(
-            key: operatorKey, region: region, requestID: "demo-\(counter)", kind: kind, fields: fields, rulesText: rulesText, holder: holder
+            key: operatorKey, region: region, requestID: "demo-\(counter)", kind: kind, fields: fields,
+            rulesText: rulesText, holder: holder
         ))
         guard result.state == .accepted else { throw DemoError("\(kind.rawValue) \(fields[.account] ?? "") was \(result.state.rawValue)") }
     }

@@ -5,6 +5,7 @@ import SDTLedger
 import SDTQueue
 import SDTTesting
 import Testing
+
 @testable import SDTCustody
 
 /// Three custodian daemons on loopback ZeroMQ sockets, each on its own thread, and a coordinator.
@@ -22,8 +23,9 @@ final class Quorum: @unchecked Sendable {
     }
 
     func start(_ identifier: Int) throws {
-        let daemon = try CustodianDaemon(share: ceremony.shares[identifier]!, identifier: identifier, transcript: ceremony.transcript,
-                                         context: context, endpoint: endpoints[identifier - 1], stateDirectory: state.path)
+        let daemon = try CustodianDaemon(
+            share: ceremony.shares[identifier]!, identifier: identifier, transcript: ceremony.transcript,
+            context: context, endpoint: endpoints[identifier - 1], stateDirectory: state.path)
         daemons[identifier] = daemon
         Thread { daemon.run { _ in } }.start()
     }
@@ -35,7 +37,9 @@ final class Quorum: @unchecked Sendable {
     }
 
     func signer(timeoutMilliseconds: Int32 = 300) throws -> QuorumBlockSigner {
-        try QuorumBlockSigner(transcript: ceremony.transcript, endpoints: endpoints, context: context, timeoutMilliseconds: timeoutMilliseconds)
+        try QuorumBlockSigner(
+            transcript: ceremony.transcript, endpoints: endpoints, context: context,
+            timeoutMilliseconds: timeoutMilliseconds)
     }
 
     deinit { for daemon in daemons.values { daemon.stop() } }
@@ -49,25 +53,34 @@ struct BlockMaker {
     var height: Int64 = 1
 
     func entry(amount: Int64) throws -> SignedEntry {
-        let transfer = try Transfer(region: "us-tx", transactionID: "tx\(nextSequence)-\(amount)", from: "a", to: "b", token: "USD",
-                                    amountMinorUnits: amount, publicKeyHex: client.publicKeyHex)
-        return SignedEntry(kind: .transfer, signingBytes: transfer.signingBytes, signature: client.sign(transfer.signingBytes))
+        let transfer = try Transfer(
+            region: "us-tx", transactionID: "tx\(nextSequence)-\(amount)", from: "a", to: "b", token: "USD",
+            amountMinorUnits: amount, publicKeyHex: client.publicKeyHex)
+        return SignedEntry(
+            kind: .transfer, signingBytes: transfer.signingBytes, signature: client.sign(transfer.signingBytes))
     }
 
     /// `claims`: what the header states this region is owed by others; the supply it states follows.
-    func request(_ entries: [SignedEntry], previousHash: String? = nil, unbackedSupply: Bool = false,
-                 claims: [String: [Token: Int64]] = [:]) -> BlockSigningRequest {
+    func request(
+        _ entries: [SignedEntry], previousHash: String? = nil, unbackedSupply: Bool = false,
+        claims: [String: [Token: Int64]] = [:]
+    ) -> BlockSigningRequest {
         let claimed = claims.values.reduce(Int64(0)) { $0 + ($1[.usd] ?? 0) }
         let leaves = entries.map { Merkle.leafHash($0.signingBytes + $0.signature) }
         let header = BlockHeader(
             region: "us-tx", height: height,
-            previousHashHex: previousHash ?? previous.map { Hex.encode(SHA3.hash256($0.header)) } ?? BlockHeader.genesisPreviousHashHex,
-            merkleRootHex: Hex.encode(Merkle.root(leafHashes: leaves)), entryCount: Int64(entries.count), firstSequence: nextSequence,
-            lastSequence: nextSequence + Int64(entries.count) - 1, supply: unbackedSupply ? [.usd: 1] : [.usd: claimed], reserves: [:],
-            reserveRootHex: Hex.encode(Merkle.root(leafHashesOrNone: [])), rules: "none", sealedAtMilliseconds: 1, claims: claims
+            previousHashHex: previousHash ?? previous.map { Hex.encode(SHA3.hash256($0.header)) }
+                ?? BlockHeader.genesisPreviousHashHex,
+            merkleRootHex: Hex.encode(Merkle.root(leafHashes: leaves)), entryCount: Int64(entries.count),
+            firstSequence: nextSequence,
+            lastSequence: nextSequence + Int64(entries.count) - 1, supply: unbackedSupply ? [.usd: 1] : [.usd: claimed],
+            reserves: [:],
+            reserveRootHex: Hex.encode(Merkle.root(leafHashesOrNone: [])), rules: "none", sealedAtMilliseconds: 1,
+            claims: claims
         )
-        return BlockSigningRequest(headerBytes: header.signingBytes, entries: entries, previousHeader: previous?.header,
-                                   previousSignature: previous?.signature)
+        return BlockSigningRequest(
+            headerBytes: header.signingBytes, entries: entries, previousHeader: previous?.header,
+            previousSignature: previous?.signature)
     }
 
     mutating func signed(_ request: BlockSigningRequest, _ signature: [UInt8]) {
@@ -86,7 +99,10 @@ struct BlockMaker {
             quorum.stop(down)
             let request = maker.request([try maker.entry(amount: 5), try maker.entry(amount: 7)])
             let signature = try await signer.sign(request)
-            #expect(Ed25519.verify(signature: signature, message: request.headerBytes, publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
+            #expect(
+                Ed25519.verify(
+                    signature: signature, message: request.headerBytes,
+                    publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
             maker.signed(request, signature)
             try quorum.start(down)
         }
@@ -99,30 +115,45 @@ struct BlockMaker {
         let quorum = try Quorum()
         let signer = try quorum.signer()
         var maker = BlockMaker()
-        let message = OutboundMessage(region: "us-tx", counterpart: "us-wy", number: 1, transactionID: "tx1-5", from: "a", to: "b",
-                                      token: .usd, amount: Amount(minorUnits: 5)!, senderJurisdiction: "US-TX", senderKYCTier: 2)
+        let message = OutboundMessage(
+            region: "us-tx", counterpart: "us-wy", number: 1, transactionID: "tx1-5", from: "a", to: "b",
+            token: .usd, amount: Amount(minorUnits: 5)!, senderJurisdiction: "US-TX", senderKYCTier: 2)
         let outbound = SignedEntry(kind: .interRegion, signingBytes: message.signingBytes, signature: [])
         let request = maker.request([try maker.entry(amount: 5), outbound])
         let signature = try await signer.sign(request)
-        #expect(Ed25519.verify(signature: signature, message: request.headerBytes, publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
+        #expect(
+            Ed25519.verify(
+                signature: signature, message: request.headerBytes,
+                publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
         maker.signed(request, signature)
-        for bad in [SignedEntry(kind: .interRegion, signingBytes: Array("SDT-OUTBOUND-V1\nregion:us-tx\n".utf8), signature: []),
-                    SignedEntry(kind: .interRegion, signingBytes: message.signingBytes, signature: [UInt8](repeating: 1, count: 64))] {
+        for bad in [
+            SignedEntry(kind: .interRegion, signingBytes: Array("SDT-OUTBOUND-V1\nregion:us-tx\n".utf8), signature: []),
+            SignedEntry(
+                kind: .interRegion, signingBytes: message.signingBytes, signature: [UInt8](repeating: 1, count: 64)),
+        ] {
             await #expect(throws: CryptoError.self) { try await signer.sign(maker.request([bad])) }
         }
         // A credit for a payment from us-wy: the header's claim on us-wy must be exactly what the block credits.
-        let incoming = OutboundMessage(region: "us-wy", counterpart: "us-tx", number: 1, transactionID: "wy-1", from: "d", to: "a",
-                                       token: .usd, amount: Amount(minorUnits: 40)!, senderJurisdiction: "US-WY", senderKYCTier: 3)
+        let incoming = OutboundMessage(
+            region: "us-wy", counterpart: "us-tx", number: 1, transactionID: "wy-1", from: "d", to: "a",
+            token: .usd, amount: Amount(minorUnits: 40)!, senderJurisdiction: "US-WY", senderKYCTier: 3)
         let hash = Hex.encode(SHA3.hash256(incoming.signingBytes))
-        let decision = Delivery(message: incoming, messageSHA3Hex: hash, sourceBlockHeight: 1, sourceBlockHashHex: hash).decided(.credited)
+        let decision = Delivery(message: incoming, messageSHA3Hex: hash, sourceBlockHeight: 1, sourceBlockHashHex: hash)
+            .decided(.credited)
         let credit = SignedEntry(kind: .interRegion, signingBytes: decision.signingBytes, signature: [])
-        let overstatements: [[String: [Token: Int64]]] = [["us-wy": [.usd: 41]], ["us-wy": [.usd: 40], "us-ca": [.usd: 1]], [:]]
+        let overstatements: [[String: [Token: Int64]]] = [
+            ["us-wy": [.usd: 41]], ["us-wy": [.usd: 40], "us-ca": [.usd: 1]], [:],
+        ]
         for overstated in overstatements {
-            await #expect(throws: CryptoError.self) { try await signer.sign(maker.request([credit], claims: overstated)) }
+            await #expect(throws: CryptoError.self) {
+                try await signer.sign(maker.request([credit], claims: overstated))
+            }
         }
         let backed = maker.request([credit], claims: ["us-wy": [.usd: 40]])
-        #expect(Ed25519.verify(signature: try await signer.sign(backed), message: backed.headerBytes,
-                               publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
+        #expect(
+            Ed25519.verify(
+                signature: try await signer.sign(backed), message: backed.headerBytes,
+                publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
     }
 
     @Test func withOneCustodianLeftNothingIsSignedUntilAnotherReturns() async throws {
@@ -135,7 +166,10 @@ struct BlockMaker {
         await #expect(throws: CryptoError.self) { try await signer.sign(request) }
         try quorum.start(2)
         let signature = try await signer.sign(request)
-        #expect(Ed25519.verify(signature: signature, message: request.headerBytes, publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
+        #expect(
+            Ed25519.verify(
+                signature: signature, message: request.headerBytes,
+                publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
     }
 
     @Test func honestCustodiansRefuseTamperedBlocks() async throws {
@@ -146,25 +180,34 @@ struct BlockMaker {
         maker.signed(first, try await signer.sign(first))
 
         let good = try maker.entry(amount: 9)
-        let changedTransfer = SignedEntry(kind: .transfer, signingBytes: try maker.entry(amount: 900).signingBytes, signature: good.signature)
-        let badSignature = SignedEntry(kind: .transfer, signingBytes: good.signingBytes, signature: SigningKey().sign(good.signingBytes))
+        let changedTransfer = SignedEntry(
+            kind: .transfer, signingBytes: try maker.entry(amount: 900).signingBytes, signature: good.signature)
+        let badSignature = SignedEntry(
+            kind: .transfer, signingBytes: good.signingBytes, signature: SigningKey().sign(good.signingBytes))
         var withChangedEntry = maker.request([good])
-        withChangedEntry = BlockSigningRequest(headerBytes: withChangedEntry.headerBytes, entries: [changedTransfer],
-                                               previousHeader: withChangedEntry.previousHeader, previousSignature: withChangedEntry.previousSignature)
+        withChangedEntry = BlockSigningRequest(
+            headerBytes: withChangedEntry.headerBytes, entries: [changedTransfer],
+            previousHeader: withChangedEntry.previousHeader, previousSignature: withChangedEntry.previousSignature)
         let tampered: [(String, BlockSigningRequest)] = [
             ("changed transfer", withChangedEntry),
             ("bad client signature (Merkle root recomputed)", maker.request([badSignature])),
             ("wrong previous hash", maker.request([good], previousHash: String(repeating: "ab", count: 32))),
             ("supply not backed by reserves", maker.request([good], unbackedSupply: true)),
-            ("unsigned predecessor", BlockSigningRequest(headerBytes: maker.request([good]).headerBytes, entries: [good],
-                                                         previousHeader: first.headerBytes, previousSignature: SigningKey().sign(first.headerBytes))),
+            (
+                "unsigned predecessor",
+                BlockSigningRequest(
+                    headerBytes: maker.request([good]).headerBytes, entries: [good],
+                    previousHeader: first.headerBytes, previousSignature: SigningKey().sign(first.headerBytes))
+            ),
         ]
         for (name, request) in tampered {
             await #expect(throws: CryptoError.self, "\(name) was signed") { try await signer.sign(request) }
         }
         let honest = maker.request([good])
-        #expect(Ed25519.verify(signature: try await signer.sign(honest), message: honest.headerBytes,
-                               publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
+        #expect(
+            Ed25519.verify(
+                signature: try await signer.sign(honest), message: honest.headerBytes,
+                publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
     }
 
     @Test func aCustodianNeverSignsTwoDifferentBlocksAtOneHeight() async throws {
@@ -183,11 +226,14 @@ struct BlockMaker {
         var partly = quorum.ceremony.transcript
         partly.signatures["3"] = nil
         #expect(throws: CryptoError.self) {
-            try QuorumBlockSigner(transcript: partly, endpoints: quorum.endpoints, context: quorum.context, timeoutMilliseconds: 100)
+            try QuorumBlockSigner(
+                transcript: partly, endpoints: quorum.endpoints, context: quorum.context, timeoutMilliseconds: 100)
         }
         #expect(throws: CryptoError.self) {
-            try QuorumBlockSigner(transcript: quorum.ceremony.transcript, endpoints: Array(quorum.endpoints.prefix(2)), context: quorum.context,
-                                  timeoutMilliseconds: 100)
+            try QuorumBlockSigner(
+                transcript: quorum.ceremony.transcript, endpoints: Array(quorum.endpoints.prefix(2)),
+                context: quorum.context,
+                timeoutMilliseconds: 100)
         }
     }
 }

@@ -27,9 +27,13 @@ import Testing
         let status = try AuditCommandTests.sdt(["wallet", "status", "--node", url, signed.transactionId, "--json"])
         #expect(status.status == 0, "\(status.output)")
         let answer = try #require(try Self.json(status.output)["status"] as? [String: Any])
-        #expect(answer["state"] as? String == "final" && answer["block_height"] as? Int == settled.blockHeight.map(Int.init))
+        #expect(
+            answer["state"] as? String == "final" && answer["block_height"] as? Int == settled.blockHeight.map(Int.init)
+        )
 
-        let ids = try AuditCommandTests.sdt(["wallet", "txids", "--node", url, "--account", "alice", "--count", "3", "--json"])
+        let ids = try AuditCommandTests.sdt([
+            "wallet", "txids", "--node", url, "--account", "alice", "--count", "3", "--json",
+        ])
         #expect((try Self.json(ids.output)["transaction_ids"] as? [String])?.count == 3, "\(ids.output)")
 
         let head = try await node.client.head()
@@ -46,7 +50,8 @@ import Testing
         let tampered = try AuditCommandTests.sdt(["audit", "--data", node.dataPath, "--json"])
         #expect(tampered.status == 2)
         let failed = try Self.json(tampered.output)
-        #expect(failed["intact"] as? Bool == false && (failed["first_problem"] as? String)?.contains("sequence") == true)
+        #expect(
+            failed["intact"] as? Bool == false && (failed["first_problem"] as? String)?.contains("sequence") == true)
     }
 
     @Test func progressIsDrawnOnATerminalAndNeverIntoAPipe() throws {

@@ -18,7 +18,8 @@ final class Acknowledged: Sendable {
     /// Sends single transfers from every holder until `stopAfter` or a failure, and returns the ones
     /// the node acknowledged as accepted, with their sequences. Bounded in count and time.
     static func submitUntilKilled(
-        _ node: TestNode, keys: [SigningKey], client: NodeClient, stopAfter: Duration, kill: @escaping @Sendable () -> Void
+        _ node: TestNode, keys: [SigningKey], client: NodeClient, stopAfter: Duration,
+        kill: @escaping @Sendable () -> Void
     ) async throws -> [String: Int64] {
         let acknowledged = Acknowledged()
         let deadline = ContinuousClock.now + stopAfter
@@ -28,10 +29,13 @@ final class Acknowledged: Sendable {
                 let to = "h\((index + 1) % keys.count)"
                 group.addTask {
                     for id in ids where ContinuousClock.now < deadline {
-                        let signed = try Signing.transfer(key: key, region: "us-tx", transactionID: id, from: "h\(index)", to: to,
-                                                          token: .usd, amountMinorUnits: 1)
+                        let signed = try Signing.transfer(
+                            key: key, region: "us-tx", transactionID: id, from: "h\(index)", to: to,
+                            token: .usd, amountMinorUnits: 1)
                         guard let result = try? await client.submit(signed) else { return }
-                        if case .accepted(let status) = result { acknowledged.state.withLock { $0[id] = status.sequence ?? -1 } }
+                        if case .accepted(let status) = result {
+                            acknowledged.state.withLock { $0[id] = status.sequence ?? -1 }
+                        }
                     }
                 }
             }
@@ -62,7 +66,8 @@ final class Acknowledged: Sendable {
         let head = try await node.client.head()
         node.stopAll()
         let report = try LedgerAudit.run(
-            path: NodeData(directory: node.dataPath).ledgerPath, blockPublicKey: try NodeData(directory: node.dataPath).existingBlockPublicKey(),
+            path: NodeData(directory: node.dataPath).ledgerPath,
+            blockPublicKey: try NodeData(directory: node.dataPath).existingBlockPublicKey(),
             operatorKeys: [node.operatorKey.publicKeyHex]
         )
         #expect(report.isIntact, "\(report.firstProblem ?? "")")
@@ -74,7 +79,9 @@ final class Acknowledged: Sendable {
         let node = try TestNode()
         let process = try await node.start()
         let keys = try await Self.prepare(node)
-        let acknowledged = try await Self.submitUntilKilled(node, keys: keys, client: node.client, stopAfter: .seconds(5)) {
+        let acknowledged = try await Self.submitUntilKilled(
+            node, keys: keys, client: node.client, stopAfter: .seconds(5)
+        ) {
             process.kill9()
         }
         try await node.start()
@@ -86,7 +93,9 @@ final class Acknowledged: Sendable {
         let applier = try await node.start(role: "applier")
         try await node.start(role: "front")
         let keys = try await Self.prepare(node)
-        let acknowledged = try await Self.submitUntilKilled(node, keys: keys, client: node.client, stopAfter: .seconds(5)) {
+        let acknowledged = try await Self.submitUntilKilled(
+            node, keys: keys, client: node.client, stopAfter: .seconds(5)
+        ) {
             applier.kill9()
         }
         let late = try await node.signedTransfer(keys[0], "h0", "h1", 1)
@@ -98,7 +107,9 @@ final class Acknowledged: Sendable {
         let deadline = ContinuousClock.now + .seconds(20)
         while true {
             if case .accepted? = try? await node.client.submit(late) { break }
-            guard ContinuousClock.now < deadline else { throw TestFailure("the transfer sent while the applier was down stays unanswered") }
+            guard ContinuousClock.now < deadline else {
+                throw TestFailure("the transfer sent while the applier was down stays unanswered")
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
         try await Self.checkRecovered(node, acknowledged)
@@ -122,7 +133,9 @@ final class Acknowledged: Sendable {
             #expect(answer.status == 200, "answered \(answer.status) \(answer.json)")
             if answer.status == 200 {
                 let status = try await node.client.status(signed.transactionId)
-                #expect(status.sequence == answer.json["sequence"] as? Int64 ?? Int64(answer.json["sequence"] as? Int ?? -1))
+                #expect(
+                    status.sequence == answer.json["sequence"] as? Int64 ?? Int64(answer.json["sequence"] as? Int ?? -1)
+                )
             }
         }
         #expect(answers.count == 10)
@@ -141,7 +154,8 @@ final class Acknowledged: Sendable {
         let gone = try await node.health { status, _ in status == 503 }
         #expect(gone.status == 503, "\(gone.json)")
         #expect(gone.json["status"] as? String == "unavailable")
-        #expect((gone.json["problems"] as? [String])?.first?.contains("the applier was last heard") == true, "\(gone.json)")
+        #expect(
+            (gone.json["problems"] as? [String])?.first?.contains("the applier was last heard") == true, "\(gone.json)")
         try await node.start(role: "applier")
         let back = try await node.health { status, _ in status == 200 }
         #expect(back.json["status"] as? String == "ok", "\(back.json)")

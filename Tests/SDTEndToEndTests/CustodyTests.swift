@@ -29,12 +29,14 @@ final class CustodiedNode: @unchecked Sendable {
         transcriptPath = node.directory.file("transcript.json")
         let identities = (0..<3).map { _ in SigningKey() }
         let (dealt, sealed) = try DealerCeremony.deal(
-            region: node.config.region, custodians: zip(["ana", "ben", "cai"], identities).map { .init(name: $0, identityKey: $1.publicKey) }
+            region: node.config.region,
+            custodians: zip(["ana", "ben", "cai"], identities).map { .init(name: $0, identityKey: $1.publicKey) }
         )
         var transcript = dealt
         for (index, identity) in identities.enumerated() {
-            let (file, signature) = try CustodianShareFile.accept(transcript: dealt, sealedShare: sealed[index + 1]!, identity: identity,
-                                                                  passphrase: Self.passphrase)
+            let (file, signature) = try CustodianShareFile.accept(
+                transcript: dealt, sealedShare: sealed[index + 1]!, identity: identity,
+                passphrase: Self.passphrase)
             try file.write(to: node.directory.file("share-\(index + 1).json"))
             transcript.signatures[String(index + 1)] = Hex.encode(signature)
         }
@@ -44,14 +46,19 @@ final class CustodiedNode: @unchecked Sendable {
 
     func startCustodian(_ identifier: Int) async throws {
         let process = try NodeProcess(
-            arguments: ["custodian", "serve", "--share", node.directory.file("share-\(identifier).json"), "--transcript", transcriptPath,
-                        "--listen", endpoints[identifier - 1], "--state", node.directory.file("custodian-state")]
+            arguments: [
+                "custodian", "serve", "--share", node.directory.file("share-\(identifier).json"), "--transcript",
+                transcriptPath,
+                "--listen", endpoints[identifier - 1], "--state", node.directory.file("custodian-state"),
+            ]
                 + (metrics[identifier].map { ["--metrics", $0] } ?? []),
-            logPath: node.directory.file("custodian-\(identifier).log"), environment: ["SDT_PASSPHRASE": Self.passphrase]
+            logPath: node.directory.file("custodian-\(identifier).log"),
+            environment: ["SDT_PASSPHRASE": Self.passphrase]
         )
         let line = try await process.start(marker: "serving at")
         if let range = line.range(of: "serving at ") {
-            endpoints[identifier - 1] = String(line[range.upperBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
+            endpoints[identifier - 1] = String(line[range.upperBound...]).trimmingCharacters(
+                in: .whitespacesAndNewlines)
         }
         custodians[identifier] = process
     }
@@ -84,7 +91,9 @@ final class CustodiedNode: @unchecked Sendable {
         let node = custodied.node
         let keys = try await CrashRecoveryTests.prepare(node)
         let victim = custodied.custodians[1]!
-        let acknowledged = try await CrashRecoveryTests.submitUntilKilled(node, keys: keys, client: node.client, stopAfter: .seconds(3)) {
+        let acknowledged = try await CrashRecoveryTests.submitUntilKilled(
+            node, keys: keys, client: node.client, stopAfter: .seconds(3)
+        ) {
             victim.kill9()
         }
         #expect(acknowledged.count > 10)
@@ -94,8 +103,9 @@ final class CustodiedNode: @unchecked Sendable {
         let region = try await node.client.region()
         #expect(region.blockPublicKey == Hex.encode(custodied.groupPublicKey))
         custodied.stopAll()
-        let report = try LedgerAudit.run(path: NodeData(directory: node.dataPath).ledgerPath, blockPublicKey: custodied.groupPublicKey,
-                                         operatorKeys: [node.operatorKey.publicKeyHex])
+        let report = try LedgerAudit.run(
+            path: NodeData(directory: node.dataPath).ledgerPath, blockPublicKey: custodied.groupPublicKey,
+            operatorKeys: [node.operatorKey.publicKeyHex])
         #expect(report.isIntact, "\(report.firstProblem ?? "")")
         #expect(report.blocksUnsigned == 0)
     }
@@ -108,7 +118,8 @@ final class CustodiedNode: @unchecked Sendable {
         _ = try await node.holder("bob")
         func custodians(_ json: [String: Any]) -> [Int: Bool] {
             let list = (json["custody"] as? [String: Any])?["custodians"] as? [[String: Any]] ?? []
-            return Dictionary(uniqueKeysWithValues: list.map { ($0["identifier"] as? Int ?? 0, $0["reachable"] as? Bool ?? false) })
+            return Dictionary(
+                uniqueKeysWithValues: list.map { ($0["identifier"] as? Int ?? 0, $0["reachable"] as? Bool ?? false) })
         }
         let healthy = try await node.health { _, json in custodians(json).count == 3 }
         #expect(healthy.status == 200 && healthy.json["status"] as? String == "ok", "\(healthy.json)")
@@ -119,7 +130,9 @@ final class CustodiedNode: @unchecked Sendable {
         // One custodian down: blocks are still signed, and health says which custodian to look at.
         let oneDown = try await node.health { _, json in custodians(json)[3] == false }
         #expect(oneDown.status == 200 && oneDown.json["status"] as? String == "degraded", "\(oneDown.json)")
-        #expect((oneDown.json["problems"] as? [String])?.contains { $0.contains("custodian 3 (cai) does not answer") } == true)
+        #expect(
+            (oneDown.json["problems"] as? [String])?.contains { $0.contains("custodian 3 (cai) does not answer") }
+                == true)
         try await custodied.startCustodian(3)
         _ = try await node.health { _, json in json["status"] as? String == "ok" }
 
@@ -134,7 +147,9 @@ final class CustodiedNode: @unchecked Sendable {
                 // A loaded machine: the applier did not answer within the front's wait. The ledger does.
                 let deadline = ContinuousClock.now + .seconds(20)
                 while (try? await node.client.status(signed.transactionId))?.state != .accepted {
-                    guard ContinuousClock.now < deadline else { throw TestFailure("\(signed.transactionId) stays queued") }
+                    guard ContinuousClock.now < deadline else {
+                        throw TestFailure("\(signed.transactionId) stays queued")
+                    }
                     try await Task.sleep(for: .milliseconds(50))
                 }
             case .rejected(let problem):
@@ -143,7 +158,9 @@ final class CustodiedNode: @unchecked Sendable {
             pending.append(signed.transactionId)
         }
         try await Task.sleep(for: .seconds(1))
-        for id in pending { #expect(try await node.client.status(id).state == .accepted, "\(id) became final with one custodian") }
+        for id in pending {
+            #expect(try await node.client.status(id).state == .accepted, "\(id) became final with one custodian")
+        }
         let head = try await node.client.head()
         #expect((head.finalSequence ?? 0) < head.appliedSequence)
         let twoDown = try await node.health { _, json in custodians(json)[1] == false && custodians(json)[2] == false }

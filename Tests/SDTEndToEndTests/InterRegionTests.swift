@@ -379,7 +379,8 @@ import Testing
         }
         let killsWhileStreaming = kills.value
         try await killer.value
-        #expect(killsWhileStreaming == Self.streamingKills, "\(killsWhileStreaming) kills fell while the payments streamed")
+        #expect(
+            killsWhileStreaming == Self.streamingKills, "\(killsWhileStreaming) kills fell while the payments streamed")
         #expect(answered[0].count == batches[0].count && answered[1].count == batches[1].count, "every batch answered")
         try await Self.eventually("every payment decided and acknowledged", timeout: .seconds(60)) {
             let open = try await (Self.position(tx, "us-wy")?.outboundOpen, Self.position(wy, "us-tx")?.outboundOpen)

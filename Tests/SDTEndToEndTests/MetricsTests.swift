@@ -194,7 +194,8 @@ import FoundationNetworking
         #expect(mine.contains { ($0["message"] as? String)?.hasPrefix("served POST /v1/transactions") == true })
         let applied = mine.first { ($0["message"] as? String)?.hasPrefix("applied") == true }
         #expect(
-            (applied?["entries"] as? [String])?.contains("\(transfer.transactionId) accepted at \(status.sequence ?? -1)")
+            (applied?["entries"] as? [String])?.contains(
+                "\(transfer.transactionId) accepted at \(status.sequence ?? -1)")
                 == true, "\(mine)")
         let sealed = lines.first { ($0["request_ids"] as? [String])?.contains(id) == true }
         #expect(sealed?["block"] as? String == String(block), "\(String(describing: sealed))")

@@ -34,7 +34,8 @@ import Testing
                 "h2": [e.text for e in driver.find_elements(By.TAG_NAME, "h2")],
                 "cells": {e.get_attribute("id"): e.text for e in driver.find_elements(By.CSS_SELECTOR, "td[id]")},
                 "rows": {e.get_attribute("id"): e.text for e in driver.find_elements(By.CSS_SELECTOR, "tr[id]")},
-                "charts": [e.get_attribute("textContent") for e in driver.find_elements(By.CSS_SELECTOR, "svg > title")],
+                "charts": [e.get_attribute("textContent")
+                           for e in driver.find_elements(By.CSS_SELECTOR, "svg > title")],
                 "charts_labelled": all(e.get_attribute("role") == "img" and e.get_attribute("aria-labelledby")
                                        for e in driver.find_elements(By.TAG_NAME, "svg")),
                 "tables": len(tables),
@@ -67,8 +68,10 @@ import Testing
         let bar = "TXBD-\(UInt16.random(in: 1000...9999))"
         _ = try await node.operate(
             .mintGold, "bob",
-            [.vault: "Texas Bullion Depository", .barSerial: bar, .refiner: "Valcambi", .grossWeight: "1000000",
-             .fineness: "9999", .amount: "999900"])
+            [
+                .vault: "Texas Bullion Depository", .barSerial: bar, .refiner: "Valcambi", .grossWeight: "1000000",
+                .fineness: "9999", .amount: "999900",
+            ])
         let transfer = try await node.signedTransfer(alice, "alice", "bob", 2_500)
         _ = try await node.client.submit(transfer)
         let settled = try await node.client.waitUntilSettled(transfer.transactionId, timeout: .seconds(20))
@@ -88,7 +91,10 @@ import Testing
         let query = hostile.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
         let run = try runToCompletion(
             "/usr/bin/python3",
-            ["-c", Self.browserScript, base + "/", shot, base + "/?receipt=\(transfer.transactionId)", base + "/?receipt=\(query)"])
+            [
+                "-c", Self.browserScript, base + "/", shot, base + "/?receipt=\(transfer.transactionId)",
+                base + "/?receipt=\(query)",
+            ])
         #expect(run.status == 0, "\(run.output)")
         let json = try #require(run.output.split(separator: "\n").last { $0.hasPrefix("{") }, "\(run.output)")
         let page = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
@@ -97,8 +103,10 @@ import Testing
         #expect((page["title"] as? String)?.contains(node.config.name) == true)
         #expect(
             page["h2"] as? [String]
-                == ["Tokens in circulation and what backs them", "Gold bars backing GOLD", "Newest blocks",
-                    "The rules in force", "Check a receipt"])
+                == [
+                    "Tokens in circulation and what backs them", "Gold bars backing GOLD", "Newest blocks",
+                    "The rules in force", "Check a receipt",
+                ])
         let cells = try #require(page["cells"] as? [String: String])
         for figures in reserves.tokens {
             let token = try #require(Token(rawValue: figures.token.rawValue))
@@ -110,7 +118,9 @@ import Testing
         #expect(text.contains(bar) && text.contains("999.900 g GOLD"), "the bar and its fine weight")
         let block = try #require(settled.blockHeight)
         let rows = try #require(page["rows"] as? [String: String])
-        #expect(rows["block-\(block)"]?.hasPrefix("\(block) ") == true && rows["block-\(block)"]?.contains("yes") == true, "\(rows)")
+        #expect(
+            rows["block-\(block)"]?.hasPrefix("\(block) ") == true && rows["block-\(block)"]?.contains("yes") == true,
+            "\(rows)")
         #expect(text.contains("Version \(rules.version)"))
         #expect((page["charts"] as? [String])?.count == 2 && page["charts_labelled"] as? Bool == true)
         #expect((page["tables"] as? Int ?? 0) >= 3 && page["tables_marked_up"] as? Bool == true)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import SDTNode
 
 @Suite struct RegionConfigTests {
@@ -21,7 +22,9 @@ import Testing
     ])
     func badFieldsAreNamed(extra: String, expected: String) throws {
         let base = try String(contentsOf: Self.repository.appendingPathComponent("regions/us-tx.toml"), encoding: .utf8)
-        let text = base.replacingOccurrences(of: "[limits]", with: "[ignored]").components(separatedBy: "[ignored]")[0] + extra + "\n"
+        let text =
+            base.replacingOccurrences(of: "[limits]", with: "[ignored]").components(separatedBy: "[ignored]")[0] + extra
+            + "\n"
         #expect {
             try RegionConfig.parse(text)
         } throws: { error in
@@ -50,7 +53,8 @@ import Testing
     @Test func aMetricsListenerIsOptionalRoundTripsAndServesPlainHTTPOnLoopbackOnly() throws {
         let base = try String(contentsOf: Self.repository.appendingPathComponent("regions/us-tx.toml"), encoding: .utf8)
         #expect(try RegionConfig.parse(base).metricsAddress == nil)
-        let text = base.replacingOccurrences(of: "http = \"127.0.0.1:8401\"", with: "http = \"127.0.0.1:8401\"\nmetrics = \"127.0.0.1:9464\"")
+        let text = base.replacingOccurrences(
+            of: "http = \"127.0.0.1:8401\"", with: "http = \"127.0.0.1:8401\"\nmetrics = \"127.0.0.1:9464\"")
         let config = try RegionConfig.parse(text)
         #expect(config.metricsAddress == "127.0.0.1:9464")
         #expect(try RegionConfig.parse(config.tomlText) == config)
