@@ -32,6 +32,7 @@ let package = Package(
         .systemLibrary(name: "CZMQ", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CGMP", pkgConfig: "gmp", providers: [.apt(["libgmp-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
 
         .target(name: "SDTCore"),
         .target(name: "SDTCrypto", dependencies: ["SDTCore", "CSodium", "COpenSSL", "CGMP"]),
@@ -42,6 +43,15 @@ let package = Package(
         .target(name: "SDTEngine", dependencies: ["SDTCore", "SDTRules"]),
         .target(name: "SDTLedger", dependencies: ["SDTCore", "SDTCrypto", "SDTRules", "SDTEngine", "CSQLite"]),
         .target(name: "SDTQueue", dependencies: ["CZMQ"]),
+        .target(
+            name: "SDTBank",
+            dependencies: ["SDTCore", "SDTCrypto", "SDTLedger", "CXML2"],
+            exclude: ["Resources/README.md"],
+            resources: [
+                .embedInCode("Resources/camt.054.001.08.xsd"), .embedInCode("Resources/pacs.008.001.09.xsd"),
+                .embedInCode("Resources/pacs.002.001.11.xsd"),
+            ]
+        ),
         .target(
             name: "SDTCustody",
             dependencies: ["SDTCore", "SDTCrypto", "SDTQueue", .product(name: "Metrics", package: "swift-metrics")]
@@ -54,7 +64,7 @@ let package = Package(
         .target(
             name: "SDTNode",
             dependencies: [
-                "SDTCore", "SDTCrypto", "SDTLedger", "SDTQueue", "SDTAPI", "SDTCustody", "SDTRules", "SDTClient",
+                "SDTCore", "SDTCrypto", "SDTLedger", "SDTQueue", "SDTAPI", "SDTCustody", "SDTRules", "SDTClient", "SDTBank",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -84,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "sdt",
             dependencies: [
-                "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody", "SDTRules", "SDTTesting",
+                "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody", "SDTRules", "SDTTesting", "SDTAPI",
                 "SDTSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,6 +119,9 @@ let package = Package(
         .testTarget(
             name: "SDTLedgerTests",
             dependencies: ["SDTLedger", "SDTEngine", "SDTRules", "SDTCrypto", "SDTCore", "SDTTesting"]),
+        .testTarget(
+            name: "SDTBankTests", dependencies: ["SDTBank", "SDTLedger", "SDTCore", "SDTCrypto", "SDTTesting"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),
         .testTarget(
             name: "SDTCustodyTests",

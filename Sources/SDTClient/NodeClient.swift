@@ -226,6 +226,39 @@ public struct NodeClient: Sendable {
         }
     }
 
+    /// Sends a bank message (camt.054 or pacs.002) to the bank desk; the signed query carries its SHA3-256.
+    public func importBankMessage(_ document: [UInt8]) async throws -> Components.Schemas.BankImport {
+        let output = try await client.importBankMessage(.init(
+            query: .init(sha3: Hex.encode(SHA3.hash256(document))), body: .xml(HTTPBody(document))))
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    public func bankCredits() async throws -> Components.Schemas.BankCredits {
+        let output = try await client.listBankCredits(.init())
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    public func bankPayments() async throws -> Components.Schemas.BankPayments {
+        let output = try await client.listBankPayments(.init())
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    /// Has the node write the pacs.008 of every redemption not yet paid; returns those awaiting a status.
+    public func exportBankPayments() async throws -> Components.Schemas.BankExport {
+        let output = try await client.exportBankPayments(.init())
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
+    public func bankAlarms() async throws -> Components.Schemas.BankAlarms {
+        let output = try await client.listBankAlarms(.init())
+        guard case .ok(let ok) = output else { throw Self.failure(output) }
+        return try ok.body.json
+    }
+
     /// Polls the transfer's status until it is final or rejected, or `timeout` passes.
     public func waitUntilSettled(_ transactionID: String, timeout: Duration = .seconds(10)) async throws -> Components.Schemas.TransferStatus {
         let deadline = ContinuousClock.now + timeout

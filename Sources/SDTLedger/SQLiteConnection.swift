@@ -3,14 +3,14 @@ import CSQLite
 
 /// A SQLite connection with a cache of prepared statements. Not thread-safe: each connection is owned
 /// by one thread (the applier) or guarded by one lock (the readers).
-final class SQLiteConnection: @unchecked Sendable {
+package final class SQLiteConnection: @unchecked Sendable {
     // @unchecked: the sqlite3 handle is used by one owner at a time, as documented above.
     private let handle: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
     let path: String
 
     /// Bound values. Text is UTF-8, blobs are bytes; nil binds SQL NULL.
-    enum Value {
+    package enum Value {
         case integer(Int64)
         case text(String)
         case blob([UInt8])
@@ -19,7 +19,7 @@ final class SQLiteConnection: @unchecked Sendable {
 
     /// `durable: false` skips fsync (`synchronous = OFF`): for simulations and scratch ledgers only,
     /// where a commit need not survive a power loss.
-    init(path: String, readOnly: Bool = false, durable: Bool = true) throws(LedgerError) {
+    package init(path: String, readOnly: Bool = false, durable: Bool = true) throws(LedgerError) {
         var connection: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
         let result = sqlite3_open_v2(path, &connection, flags | SQLITE_OPEN_NOMUTEX, nil)
@@ -49,7 +49,7 @@ final class SQLiteConnection: @unchecked Sendable {
         sqlite3_close(handle)
     }
 
-    func execute(_ sql: String) throws(LedgerError) {
+    package func execute(_ sql: String) throws(LedgerError) {
         var message: UnsafeMutablePointer<CChar>?
         guard sqlite3_exec(handle, sql, nil, nil, &message) == SQLITE_OK else {
             let text = message.map { String(cString: $0) } ?? "unknown error"
@@ -60,13 +60,13 @@ final class SQLiteConnection: @unchecked Sendable {
 
     /// Runs `sql` with `values` and returns every row.
     @discardableResult
-    func query(_ sql: String, _ values: [Value] = []) throws(LedgerError) -> [Row] {
+    package func query(_ sql: String, _ values: [Value] = []) throws(LedgerError) -> [Row] {
         var rows: [Row] = []
         try each(sql, values) { rows.append($0) }
         return rows
     }
 
-    func each(_ sql: String, _ values: [Value] = [], _ body: (Row) throws(LedgerError) -> Void) throws(LedgerError) {
+    package func each(_ sql: String, _ values: [Value] = [], _ body: (Row) throws(LedgerError) -> Void) throws(LedgerError) {
         let statement = try prepared(sql)
         defer {
             sqlite3_reset(statement)
@@ -83,7 +83,7 @@ final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
-    func transaction<Result>(_ body: () throws(LedgerError) -> Result) throws(LedgerError) -> Result {
+    package func transaction<Result>(_ body: () throws(LedgerError) -> Result) throws(LedgerError) -> Result {
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()
@@ -123,7 +123,7 @@ final class SQLiteConnection: @unchecked Sendable {
 
 /// One result row, copied out of the statement when it was stepped; columns are read by index, in the
 /// order of the SELECT.
-struct Row {
+package struct Row {
     private let columns: [SQLiteConnection.Value]
 
     init(statement: OpaquePointer) {
@@ -142,14 +142,14 @@ struct Row {
         }
     }
 
-    func int(_ column: Int32) -> Int64 { optionalInt(column) ?? 0 }
+    package func int(_ column: Int32) -> Int64 { optionalInt(column) ?? 0 }
 
-    func optionalInt(_ column: Int32) -> Int64? {
+    package func optionalInt(_ column: Int32) -> Int64? {
         if case .integer(let value) = columns[Int(column)] { return value }
         return nil
     }
 
-    func text(_ column: Int32) -> String {
+    package func text(_ column: Int32) -> String {
         switch columns[Int(column)] {
         case .text(let value): value
         case .integer(let value): String(value)
@@ -158,14 +158,14 @@ struct Row {
         }
     }
 
-    func optionalText(_ column: Int32) -> String? {
+    package func optionalText(_ column: Int32) -> String? {
         if case .null = columns[Int(column)] { return nil }
         return text(column)
     }
 
-    func blob(_ column: Int32) -> [UInt8] { optionalBlob(column) ?? [] }
+    package func blob(_ column: Int32) -> [UInt8] { optionalBlob(column) ?? [] }
 
-    func optionalBlob(_ column: Int32) -> [UInt8]? {
+    package func optionalBlob(_ column: Int32) -> [UInt8]? {
         switch columns[Int(column)] {
         case .blob(let bytes): bytes
         case .text(let value): Array(value.utf8)

@@ -52,6 +52,11 @@ extension NodeAPI {
         guard let signature = Hex.decode(body.signature),
               Ed25519.verify(signature: signature, message: action.signingBytes, publicKey: Hex.decode(action.operatorKeyHex) ?? [])
         else { return bad("signature_invalid", "The signature does not verify over the action's signing bytes with operator_key.") }
+        if let problem = try bankMintProblem(action.command) {
+            return .unprocessableContent(.init(body: .applicationProblemJson(Problem.make(
+                status: 422, code: "bank_credit_mismatch", detail: "mint_usd: \(problem)", requestID: action.requestID
+            ))))
+        }
         let outcome: Outcome?
         do {
             outcome = try await front.submit([.operatorAction(action, signature: signature, attachment: attachment)], timeout: syncWait)[0]

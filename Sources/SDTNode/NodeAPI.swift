@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import OpenAPIRuntime
 import SDTAPI
+import SDTBank
 import SDTCore
 import SDTCrypto
 import SDTCustody
@@ -22,13 +23,16 @@ public struct NodeAPI: APIProtocol {
     let dataKey: [UInt8]
     /// The registry and this node's sealing key, when the region pays and is paid by others.
     let parties: InterRegionParties?
+    /// The custodian bank's desk, when the region config has `[bank]`.
+    let bank: BankDesk?
 
     public init(
         config: RegionConfig, front: QueueFront, reader: LedgerReader, issuer: TransactionIDIssuer,
         blockPublicKey: [UInt8], clock: any WallClock, contract: String, logger: Logger, dataKey: [UInt8],
-        parties: InterRegionParties? = nil
+        parties: InterRegionParties? = nil, bank: BankDesk? = nil
     ) {
         self.parties = parties
+        self.bank = bank
         self.dataKey = dataKey
         self.config = config
         self.front = front
@@ -106,7 +110,7 @@ public struct NodeAPI: APIProtocol {
             region: config.region, name: config.name,
             tokens: config.tokens.map { .init(token: .init(rawValue: $0.rawValue)!, minorUnit: $0.minorUnitName, reserveRecord: $0.reserveRecordName) },
             blockPublicKey: Hex.encode(blockPublicKey), operatorKeys: config.operatorKeys,
-            transactionIdLifetimeSeconds: config.limits.transactionIDLifetimeSeconds
+            transactionIdLifetimeSeconds: config.limits.transactionIDLifetimeSeconds, bank: config.bank?.name
         ))))
     }
 

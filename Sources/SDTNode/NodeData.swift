@@ -24,6 +24,8 @@ public struct NodeData: Sendable {
     }
 
     public var ledgerPath: String { (directory as NSString).appendingPathComponent("ledger.sqlite") }
+    /// The bank desk's store: what the custodian bank's messages said (not the ledger; see `BankDesk`).
+    public var bankPath: String { (directory as NSString).appendingPathComponent("bank.sqlite") }
     var secretPath: String { (directory as NSString).appendingPathComponent("node-secret") }
     var blockKeyPath: String { (directory as NSString).appendingPathComponent("block-key") }
 

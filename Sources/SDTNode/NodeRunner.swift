@@ -6,6 +6,7 @@ import NIOSSL
 import Logging
 import OpenAPIHummingbird
 import SDTCrypto
+import SDTBank
 import SDTCustody
 import SDTCore
 import SDTLedger
@@ -184,7 +185,15 @@ public enum NodeRunner {
             config: config, front: front, reader: reader,
             issuer: try TransactionIDIssuer(secret: options.data.nodeSecret(), region: config.region, random: options.random),
             blockPublicKey: try blockPublicKey(options), clock: options.clock, contract: try contract(),
-            logger: options.logger, dataKey: try options.data.dataKey(), parties: parties
+            logger: options.logger, dataKey: try options.data.dataKey(), parties: parties,
+            bank: try config.bank.map { bank in
+                try BankDesk(
+                    path: options.data.bankPath,
+                    settings: BankDesk.Settings(
+                        bankName: bank.name, bankBIC: bank.bic, reserveAccount: bank.reserveAccount,
+                        accountHolder: config.name, outbox: bank.outbox),
+                    region: config.region, ledger: reader, clock: options.clock, random: options.random)
+            }
         )
         let router = Router()
         let contract = try contract()

@@ -62,7 +62,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return Problem.response(status: .badRequest, code: "invalid_field", detail: problem)
         }
         if request.method == .post || request.method == .put {
-            if let problem = Self.mediaTypeProblem(request.headers[.contentType]) {
+            let xml = BodyKinds.xmlBodyPaths.contains(request.uri.path)
+            if request.headers[.contentType] == nil, BodyKinds.bodilessPaths.contains(request.uri.path) {
+                return try await next(request, context)
+            }
+            if let problem = xml ? Self.xmlMediaTypeProblem(request.headers[.contentType])
+                : Self.mediaTypeProblem(request.headers[.contentType]) {
                 return Problem.response(status: .unsupportedMediaType, code: "unsupported_media_type", detail: problem)
             }
             if let length = request.headers[.contentLength].flatMap(Int.init), length > bodyBytesMax {
@@ -76,7 +81,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             } catch {
                 return Problem.response(status: .contentTooLarge, code: "body_too_large", detail: "The body exceeds \(bodyBytesMax) bytes.")
             }
-            if let problem = StrictJSON.problem(bytes) {
+            if !xml, let problem = StrictJSON.problem(bytes) {
                 return Problem.response(status: .badRequest, code: "malformed_request", detail: "body: \(problem).")
             }
         }
@@ -128,6 +133,19 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         return out
     }
 
+    /// An XML body is `application/xml` (UTF-8 or no charset).
+    static func xmlMediaTypeProblem(_ header: String?) -> String? {
+        let parts = (header ?? "").split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard parts.first == "application/xml" else {
+            return "Content-Type is \(header.map { String($0.prefix(Problem.echoMax)) } ?? "missing"); send the bank's "
+                + "message as application/xml."
+        }
+        for parameter in parts.dropFirst() where parameter != "charset=utf-8" {
+            return "Content-Type parameter \(parameter.prefix(Problem.echoMax)) is not accepted; send UTF-8 XML."
+        }
+        return nil
+    }
+
     /// Bodies are `application/json`, in UTF-8: no other type, no other charset, no other parameter.
     static func mediaTypeProblem(_ header: String?) -> String? {
         guard let header else { return "Content-Type is missing; send the body as application/json." }
@@ -168,4 +186,13 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         default: return "The request does not match the contract for this operation: \(capped("\(error)"))"
         }
     }
+}
+
+/// Request bodies that are not JSON.
+enum BodyKinds {
+    /// The paths whose body is an XML document (a bank's ISO 20022 message), read by the handler's own
+    /// hardened parser rather than as JSON.
+    static let xmlBodyPaths: Set<String> = ["/v1/admin/bank/messages"]
+    /// POST paths that take no body at all.
+    static let bodilessPaths: Set<String> = ["/v1/admin/bank/payments"]
 }

@@ -54,6 +54,27 @@ public struct RegionConfig: Sendable, Equatable {
     public var tls: TLS?
     /// The signed registry of the regions this one knows, and the key of the authority that signs it.
     public var registry: Registry?
+    /// The custodian bank's desk: where USD reserves are held and ISO 20022 messages come from and go to.
+    public var bank: Bank?
+
+    /// `[bank]`: the custodian bank holding the region's USD reserves.
+    public struct Bank: Sendable, Equatable {
+        /// The bank's name as `mint_usd` and `redeem_usd` record it (their `bank` field).
+        public var name: String
+        /// The bank's BIC (ISO 9362), e.g. `CUSTUS33XXX`.
+        public var bic: String
+        /// The region's reserve account at the bank, as camt.054 names it (`Acct/Id/Othr/Id` or IBAN).
+        public var reserveAccount: String
+        /// A folder each pacs.008 is written to, or nil to hand them out through the admin API only.
+        public var outbox: String?
+
+        public init(name: String, bic: String, reserveAccount: String, outbox: String?) {
+            self.name = name
+            self.bic = bic
+            self.reserveAccount = reserveAccount
+            self.outbox = outbox
+        }
+    }
 
     public struct Registry: Sendable, Equatable {
         public var path: String
@@ -108,6 +129,9 @@ public struct RegionConfig: Sendable, Equatable {
             if let rules = config.rulesPath, !rules.hasPrefix("/") {
                 config.rulesPath = folder.appendingPathComponent(rules)
             }
+            if let outbox = config.bank?.outbox, !outbox.hasPrefix("/") {
+                config.bank?.outbox = folder.appendingPathComponent(outbox)
+            }
             if let registry = config.registry?.path, !registry.hasPrefix("/") {
                 config.registry?.path = folder.appendingPathComponent(registry)
             }
@@ -130,7 +154,7 @@ public struct RegionConfig: Sendable, Equatable {
         let table = try TOMLTable(string: text)
         try refuseUnknown(table, allowed: [
             "region", "name", "jurisdiction", "tokens", "rules", "treasury_account", "endpoints", "operators", "limits", "custody", "tls",
-            "registry",
+            "registry", "bank",
         ], in: "top level")
         let endpoints = try subtable(
             table, "endpoints",
@@ -187,6 +211,9 @@ public struct RegionConfig: Sendable, Equatable {
             }
             config.registry = Registry(path: try string(registry, "file", in: "registry"), authorityKey: key)
         }
+        if table.contains(key: "bank") {
+            config.bank = try bank(try subtable(table, "bank", allowed: ["name", "bic", "reserve_account", "outbox"]))
+        }
         if table.contains(key: "tls") {
             let tls = try subtable(table, "tls", allowed: ["certificate", "private_key", "client_ca"])
             config.tls = TLS(
@@ -203,6 +230,23 @@ public struct RegionConfig: Sendable, Equatable {
         guard tls == nil, !(try HostAndPort(httpAddress).isLoopback) else { return }
         throw ConfigError("http \(Echo.quoted(httpAddress)) is not a loopback address, and plain HTTP is served on loopback only: "
                           + "add a [tls] table with certificate and private_key (PEM files)")
+    }
+
+    private static func bank(_ table: TOMLTable) throws -> Bank {
+        let name = try string(table, "name", in: "bank")
+        guard Identifier.isValidText(name[...]) else {
+            throw ConfigError("bank.name: must be 1-200 printable ASCII characters, as mint_usd's bank field takes")
+        }
+        let bic = try string(table, "bic", in: "bank")
+        let bicPattern = #/[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?/#
+        guard bic.wholeMatch(of: bicPattern) != nil else {
+            throw ConfigError("bank.bic: \(Echo.quoted(bic)) is not a BIC (8 or 11 characters, e.g. CUSTUS33XXX)")
+        }
+        let account = try string(table, "reserve_account", in: "bank")
+        guard (1...34).contains(account.count), account.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+        else { throw ConfigError("bank.reserve_account: 1-34 letters, digits or '-', as the bank writes the account id") }
+        let outbox = table.contains(key: "outbox") ? try string(table, "outbox", in: "bank") : nil
+        return Bank(name: name, bic: bic, reserveAccount: account, outbox: outbox)
     }
 
     /// `"<key hex>" = ["auditor", ...]` lines of `[operators.roles]`.

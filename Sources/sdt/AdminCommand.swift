@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SDTAPI
 import SDTClient
 import SDTCore
 import SDTCrypto
@@ -12,7 +13,10 @@ struct OperatorOptions: ParsableArguments {
     @Option(help: "Unique id of this action (default: a fresh random one). Reuse it to retry safely.") var requestID: String?
     @OptionGroup var passphrase: PassphraseOptions
 
-    func submit(_ kind: OperatorAction.Kind, _ fields: [OperatorAction.Field: String], rulesText: String? = nil) async throws {
+    func submit(
+        _ kind: OperatorAction.Kind, _ fields: [OperatorAction.Field: String], rulesText: String? = nil,
+        holder: Components.Schemas.OperatorAction.HolderPayload? = nil
+    ) async throws {
         let client = try NodeClient(baseURL: node)
         let operatorKey = try passphrase.openKey(key)
         let region = try await client.region().region
@@ -20,7 +24,8 @@ struct OperatorOptions: ParsableArguments {
         let subject = fields[.account] ?? fields[.transactionID] ?? fields[.rulesVersion].map { "version \($0)" } ?? ""
         do {
             let result = try await client.operatorAction(Signing.operatorAction(
-                key: operatorKey, region: region, requestID: id, kind: kind, fields: fields, rulesText: rulesText
+                key: operatorKey, region: region, requestID: id, kind: kind, fields: fields, rulesText: rulesText,
+                holder: holder
             ))
             print("\(kind.rawValue) \(subject): \(result.state.rawValue) (\(result.code))\(result.sequence.map { " at sequence \($0)" } ?? "")")
         } catch let error as NodeClientError {
@@ -46,9 +51,29 @@ struct AdminCommand: AsyncParsableCommand {
         @Option(help: "State or country: US-TX, MX.") var jurisdiction: String
         @Option(help: "KYC tier 0-3.") var kycTier: Int
         @Option(help: "Hex Ed25519 public key of the holder's device.") var deviceKey: String
+        @Option(help: "The holder's legal name (personal data: sealed with the node's data key, never in a block).")
+        var holderName: String?
+        @Option(help: "The holder's bank account that USD redemptions are paid to (needs --holder-name).")
+        var payoutAccount: String?
+        @Option(help: "The BIC of the holder's bank (with --payout-account).") var payoutAgent: String?
+
+        func validate() throws {
+            if (payoutAccount != nil || payoutAgent != nil) && holderName == nil {
+                throw ValidationError("--payout-account and --payout-agent are personal data: give --holder-name too")
+            }
+            if (payoutAccount == nil) != (payoutAgent == nil) {
+                throw ValidationError("give both --payout-account and --payout-agent, or neither")
+            }
+        }
 
         func run() async throws {
-            try await options.submit(.openAccount, [.account: account, .jurisdiction: jurisdiction, .kycTier: String(kycTier), .deviceKey: deviceKey])
+            let holder = holderName.map {
+                Components.Schemas.OperatorAction.HolderPayload(name: $0, payoutAccount: payoutAccount, payoutAgent: payoutAgent)
+            }
+            try await options.submit(
+                .openAccount,
+                [.account: account, .jurisdiction: jurisdiction, .kycTier: String(kycTier), .deviceKey: deviceKey],
+                holder: holder)
         }
     }
 
