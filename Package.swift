@@ -95,7 +95,7 @@ let package = Package(
             name: "sdt",
             dependencies: [
                 "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody", "SDTRules", "SDTTesting", "SDTAPI",
-                "SDTSimulation",
+                "SDTBank", "SDTSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(
             name: "SDTEndToEndTests",
             dependencies: [
-                "SDTClient", "SDTCrypto", "SDTCore", "SDTLedger", "SDTNode", "SDTTesting", "SDTAPI", "SDTCustody",
+                "SDTClient", "SDTCrypto", "SDTCore", "SDTLedger", "SDTNode", "SDTTesting", "SDTAPI", "SDTCustody", "SDTBank",
                 "SDTQueue",
             ]
         ),

@@ -26,6 +26,8 @@ public struct BankCredit: Sendable, Equatable {
     public let state: State
     /// The ledger sequence of its mint, once minted.
     public let mintSequence: Int64?
+    /// The account its mint credited, once minted (the approving operator's choice when unassigned).
+    public let mintedTo: String?
     public let reversedBy: String?
 }
 
@@ -113,6 +115,7 @@ extension BankDesk {
                 return BankCredit(
                     reference: reference, origin: row.text(1), messageID: row.text(2), account: row.optionalText(3),
                     cents: row.int(4), valueDate: row.text(5), state: state, mintSequence: minted?.sequence,
+                    mintedTo: minted?.account,
                     reversedBy: reversedBy)
             }
         }

@@ -137,7 +137,7 @@ extension NodeAPI {
                                 account: credit.account, amount: credit.cents,
                                 display: Amount.display(credit.cents, .usd),
                                 valueDate: credit.valueDate, state: .init(rawValue: credit.state.rawValue)!,
-                                mintSequence: credit.mintSequence,
+                                mintSequence: credit.mintSequence, mintedTo: credit.mintedTo,
                                 reversedBy: credit.reversedBy)
                         }))))
     }

@@ -36,7 +36,11 @@ extension RegionConfig {
         http_connections_max = \(limits.httpConnectionsMax)
         http_header_bytes_max = \(limits.httpHeaderBytesMax)
 
-        """ + (registry.map { "\n[registry]\nfile = \"\($0.path)\"\nauthority_key = \"\($0.authorityKey)\"\n" } ?? "") + (tls.map { tls in
+        """ + (registry.map { "\n[registry]\nfile = \"\($0.path)\"\nauthority_key = \"\($0.authorityKey)\"\n" } ?? "")
+            + (bank.map { bank in
+                "\n[bank]\nname = \"\(bank.name)\"\nbic = \"\(bank.bic)\"\n"
+                    + "reserve_account = \"\(bank.reserveAccount)\"\n" + (bank.outbox.map { "outbox = \"\($0)\"\n" } ?? "")
+            } ?? "") + (tls.map { tls in
             "\n[tls]\ncertificate = \"\(tls.certificatePath)\"\nprivate_key = \"\(tls.privateKeyPath)\"\n"
                 + (tls.clientCAPath.map { "client_ca = \"\($0)\"\n" } ?? "")
         } ?? "") + (custody.map { custody in

@@ -115,3 +115,12 @@ public func runToCompletion(_ executable: String, _ arguments: [String]) throws 
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: output, as: UTF8.self))
 }
+
+/// Checks `document` with Debian's `xmllint` against the XML Schema at `schemaPath` (no network): an
+/// independent check of the ISO 20022 messages the node reads and writes. Returns its exit status and output.
+public func xmllint(_ document: [UInt8], schemaPath: String) throws -> (status: Int32, output: String) {
+    let folder = TemporaryDirectory("xmllint")
+    let path = folder.file("document.xml")
+    try Data(document).write(to: URL(fileURLWithPath: path))
+    return try runToCompletion("/usr/bin/xmllint", ["--noout", "--nonet", "--schema", schemaPath, path])
+}

@@ -67,7 +67,8 @@ struct BankCommand: AsyncParsableCommand {
             for credit in credits {
                 print(
                     "\(credit.reference)  \(credit.display)  \(credit.account ?? "(no account named)")  "
-                        + "\(credit.state.rawValue)\(credit.mintSequence.map { " at sequence \($0)" } ?? "")  "
+                        + "\(credit.state.rawValue)\(credit.mintSequence.map { " at sequence \($0)" } ?? "")"
+                        + "\(credit.mintedTo.map { " to \($0)" } ?? "")  "
                         + "value \(credit.valueDate)  from \(credit.origin.rawValue) \(credit.messageId)")
             }
         }

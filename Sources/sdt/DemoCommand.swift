@@ -116,7 +116,8 @@ struct DemoStory {
         var operations = DemoOperations(client: client, operatorKey: operatorKey, region: config.region)
         let treasury = config.treasuryAccount ?? "treasury"
         try await operations.perform(.openAccount, [.account: "alice", .jurisdiction: "US-TX", .kycTier: "2", .deviceKey: alice.publicKeyHex],
-                                     holder: .init(name: "Alice Demo-Holder", address: "100 Congress Ave, Austin TX", kycDocuments: ["TX-DL-00000000"]))
+                                     holder: .init(name: "Alice Demo-Holder", address: "100 Congress Ave, Austin TX", kycDocuments: ["TX-DL-00000000"],
+                                                   payoutAccount: "000123456789", payoutAgent: "BOFAUS3NXXX"))
         try await operations.perform(.openAccount, [.account: "bob", .jurisdiction: "US-WY", .kycTier: "1", .deviceKey: bob.publicKeyHex])
         try await operations.perform(.openAccount, [.account: "carlos", .jurisdiction: "MX", .kycTier: "2", .deviceKey: SigningKey().publicKeyHex])
         try await operations.perform(.openAccount, [.account: treasury, .jurisdiction: config.jurisdiction, .kycTier: "3", .deviceKey: SigningKey().publicKeyHex])
@@ -130,10 +131,11 @@ struct DemoStory {
             "e.g. USD only between US accounts; USD ≥ $10,000 needs KYC tier 2 and is flagged for a currency transaction report;",
             "USD ≥ $50,000 waits for review; at most $100,000 USD out per account per 24 h; GOLD ≥ 100 g needs KYC tier 2")
 
-        try await operations.perform(.mintUSD, [.account: "alice", .amount: "10000000", .bank: "Frost Bank", .reference: "DEP-20261121-0001", .valueDate: "2026-11-20"])
+        guard let bank = config.bank else { throw DemoError("\(regionPath) has no [bank] table: the demo's deposit comes from the bank") }
+        try await depositThroughTheBank(client, operations: &operations, bank: bank)
         try await operations.perform(.mintGold, [.account: "bob", .amount: "999900", .vault: "Texas Bullion Depository", .barSerial: "TXBD-AU-77812",
                                                  .refiner: "Valcambi", .grossWeight: "1000000", .fineness: "9999"])
-        say("Mint against reserves", "100000.00 USD to alice against deposit DEP-20261121-0001 at Frost Bank, value date 2026-11-20",
+        say("Mint GOLD against a bar",
             "999.900 g GOLD to bob against bar TXBD-AU-77812 (Valcambi, 1 kg gross, fineness 999.9) in the Texas Bullion Depository")
 
         let first = try await transfer(client, alice, config.region, "alice", "bob", .usd, 25_000)
@@ -201,6 +203,8 @@ struct DemoStory {
         try await settle(client, resilient, "with custodian 1 (ana) killed by kill -9, alice pays bob 1.00 USD")
 
         try await showTwoRegions(client, operations: &operations, alice: alice, bob: bob, region: config.region)
+
+        try await redeemThroughTheBank(client, operations: &operations, bank: bank)
 
         let reserves = try await client.reserves()
         let bars = try await client.bars()

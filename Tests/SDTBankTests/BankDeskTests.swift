@@ -18,22 +18,9 @@ enum Files {
     }
 }
 
-/// Validates a document with Debian's `xmllint` against the official schema: a second, independent check
-/// of everything the desk reads and writes. Returns xmllint's exit status and output.
+/// `xmllint` against the official schema of `message`.
 func xmllint(_ document: [UInt8], _ message: ISO20022Message) throws -> (status: Int32, output: String) {
-    let folder = TemporaryDirectory("xmllint")
-    let path = folder.file("document.xml")
-    try Data(document).write(to: URL(fileURLWithPath: path))
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/xmllint")
-    process.arguments = ["--noout", "--nonet", "--schema", Files.schema(message), path]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
+    try xmllint(document, schemaPath: Files.schema(message))
 }
 
 struct FixedClock: WallClock {

@@ -155,7 +155,7 @@ import Testing
         let minted = try await node.operate(
             .mintUSD, "alice",
             [
-                .amount: "500", .bank: "Frost Bank", .reference: "DEP-9",
+                .amount: "500", .bank: "Test Bank", .reference: "DEP-9",
                 .valueDate: "2026-11-20",
             ], key: minter)
         #expect(minted.state == .accepted)
