@@ -87,9 +87,7 @@ public struct Payee: Sendable, Equatable {
 extension BankDesk {
     /// The ledger's USD deposit whose bank reference is `reference`, if minted.
     func deposit(reference: String) throws(LedgerError) -> USDReserveMovement? {
-        try ledger.usdReserveMovements(bank: settings.bankName).first {
-            $0.kind == .deposit && $0.reference == reference
-        }
+        try ledger.usdDeposit(bank: settings.bankName, reference: reference)
     }
 
     /// Every credit reported, oldest first, with its state read against the ledger.
@@ -124,16 +122,21 @@ extension BankDesk {
     /// Why a `mint_usd` of `cents` to `account` with bank reference `reference` does not match a credit the
     /// bank reported, or nil when it does. With a bank desk, every USD mint at its bank needs one.
     public func mintProblem(account: String, cents: Int64, reference: String) throws(LedgerError) -> String? {
-        guard let credit = try credits().first(where: { $0.reference == reference }) else {
+        let row = try withStore { (store) throws(LedgerError) -> (account: String?, cents: Int64, reversedBy: String?)? in
+            try store.query("SELECT account, amount, reversed_by FROM bank_credits WHERE reference = ?", [.text(reference)])
+                .first.map { ($0.optionalText(0), $0.int(1), $0.optionalText(2)) }
+        }
+        guard let row else {
             return "the bank reported no credit with reference \(reference) (camt.054 AcctSvcrRef or NtryRef); import "
                 + "its notification first (sdt bank import)"
         }
-        switch credit.state {
-        case .minted: return "credit \(reference) is already minted at sequence \(credit.mintSequence ?? 0)"
-        case .reversed:
-            return "the bank reversed credit \(reference) (entry \(credit.reversedBy ?? "")); it cannot be minted"
-        case .proposed, .unassigned: break
+        if let minted = try deposit(reference: reference) {
+            return "credit \(reference) is already minted at sequence \(minted.sequence)"
         }
+        if let reversal = row.reversedBy {
+            return "the bank reversed credit \(reference) (entry \(reversal)); it cannot be minted"
+        }
+        let credit = (account: row.account, cents: row.cents)
         guard credit.cents == cents else {
             return
                 "the bank credited \(ISOAmount.text(credit.cents)) USD under \(reference), not \(ISOAmount.text(cents))"
