@@ -5,8 +5,8 @@ import SDTCrypto
 public protocol BlockSigner: Sendable {
     /// The key a verifier checks block signatures against.
     var publicKey: [UInt8] { get }
-    /// An Ed25519 signature of `request.headerBytes` that verifies with `publicKey`.
-    func sign(_ request: BlockSigningRequest) async throws -> [UInt8]
+    /// An Ed25519 signature of `request.headerBytes` that verifies with `publicKey`, with who made it.
+    func sign(_ request: BlockSigningRequest) async throws -> QuorumSignature
     /// What went wrong with custodians in the last `sign`, even if it succeeded without them.
     func problemsInLastSigning() async -> [CustodianProblem]
     /// Asks every custodian whether it answers; nil for a single region key.
@@ -40,5 +40,67 @@ public struct SingleKeyBlockSigner: BlockSigner {
 
     public var publicKey: [UInt8] { key.publicKey }
 
-    public func sign(_ request: BlockSigningRequest) async throws -> [UInt8] { key.sign(request.headerBytes) }
+    public func sign(_ request: BlockSigningRequest) async throws -> QuorumSignature {
+        QuorumSignature(signature: key.sign(request.headerBytes), signers: [], proof: [])
+    }
+}
+
+/// A block signature and who made it. A FROST signature is an ordinary Ed25519 signature that does not
+/// show which custodians took part, so the coordinator keeps the evidence: each signer's commitments and
+/// signature share (`proof`), which anyone holding the ceremony transcript's public shares can check
+/// (`verifiedSigners`). A single region key has no signers and no proof.
+public struct QuorumSignature: Sendable, Hashable {
+    public let signature: [UInt8]
+    /// The custodians' identifiers, ascending; empty for a single region key.
+    public let signers: [Int]
+    /// Per signer, ascending: identifier (2 bytes, big-endian), hiding and binding commitments and the
+    /// signature share (32 bytes each).
+    public let proof: [UInt8]
+
+    public init(signature: [UInt8], signers: [Int], proof: [UInt8]) {
+        self.signature = signature
+        self.signers = signers
+        self.proof = proof
+    }
+
+    static let partBytes = 2 + 32 * 3
+
+    /// The proof of `commitments` and their `shares`.
+    static func proof(_ commitments: [FROST.Commitment], shares: [Int: [UInt8]]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for commitment in commitments.sorted(by: { $0.identifier < $1.identifier }) {
+            bytes.append(UInt8(commitment.identifier >> 8))
+            bytes.append(UInt8(commitment.identifier & 0xFF))
+            bytes += commitment.hiding
+            bytes += commitment.binding
+            bytes += shares[commitment.identifier] ?? []
+        }
+        return bytes
+    }
+
+    /// The signers `proof` proves took part in signing `message`: every share verifies against its
+    /// custodian's public share in `publicShares` and the commitments of all; nil when any does not.
+    public static func verifiedSigners(
+        proof: [UInt8], publicShares: [Int: [UInt8]], groupPublicKey: [UInt8], message: [UInt8]
+    ) -> [Int]? {
+        guard !proof.isEmpty, proof.count % partBytes == 0 else { return nil }
+        var commitments: [FROST.Commitment] = []
+        var shares: [Int: [UInt8]] = [:]
+        for start in stride(from: 0, to: proof.count, by: partBytes) {
+            let part = Array(proof[start..<(start + partBytes)])
+            let identifier = Int(part[0]) << 8 | Int(part[1])
+            guard shares[identifier] == nil else { return nil }
+            commitments.append(
+                .init(identifier: identifier, hiding: Array(part[2..<34]), binding: Array(part[34..<66])))
+            shares[identifier] = Array(part[66..<98])
+        }
+        for commitment in commitments {
+            guard let publicShare = publicShares[commitment.identifier], let share = shares[commitment.identifier],
+                FROST.verifyShare(
+                    identifier: commitment.identifier, publicShare: publicShare, signatureShare: share,
+                    commitments: commitments, groupPublicKey: groupPublicKey, message: message)
+            else { return nil }
+        }
+        return commitments.map(\.identifier)
+    }
 }

@@ -19,7 +19,8 @@ public final class SigningCoordinator: @unchecked Sendable {
     private let transcript: CeremonyTranscript
     private let transport: any CustodianTransport
     private let clock: any WallClock
-    private let publicShares: [Int: [UInt8]]
+    /// Each custodian's public share, from the transcript: what its signature shares verify against.
+    public let publicShares: [Int: [UInt8]]
     private var lastFailure: [Int: Int64] = [:]
     public let publicKey: [UInt8]
     /// What went wrong with each custodian in the last signing, for logs and health: a custodian that
@@ -56,7 +57,7 @@ public final class SigningCoordinator: @unchecked Sendable {
         }
     }
 
-    public func sign(_ request: BlockSigningRequest) throws -> [UInt8] {
+    public func sign(_ request: BlockSigningRequest) throws -> QuorumSignature {
         var excluded: Set<Int> = []
         lastProblems = []
         for _ in 0..<publicShares.count {
@@ -97,7 +98,8 @@ public final class SigningCoordinator: @unchecked Sendable {
             guard Ed25519.verify(signature: signature, message: request.headerBytes, publicKey: publicKey) else {
                 throw CryptoError("the aggregate signature does not verify; not stored")
             }
-            return signature
+            return QuorumSignature(
+                signature: signature, signers: list.map(\.identifier), proof: QuorumSignature.proof(list, shares: shares))
         }
         let reasons = lastProblems.map(\.description).joined(separator: "; ")
         throw CryptoError("fewer than \(transcript.threshold) custodians signed: \(reasons)")
@@ -200,7 +202,7 @@ public final class QuorumBlockSigner: BlockSigner, @unchecked Sendable {
         coordinator = try SigningCoordinator(transcript: transcript, transport: links)
     }
 
-    public func sign(_ request: BlockSigningRequest) async throws -> [UInt8] {
+    public func sign(_ request: BlockSigningRequest) async throws -> QuorumSignature {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Result { try self.coordinator.sign(request) })

@@ -173,8 +173,9 @@ public final class LedgerReader: Sendable {
 
     public func block(height: Int64) throws(LedgerError) -> SealedBlock? {
         try read { (connection) throws(LedgerError) -> SealedBlock? in
-            try connection.query("SELECT header, signature FROM blocks WHERE height = ?", [.integer(height)]).first
-                .map { row throws(LedgerError) in try SealedBlock(headerBytes: row.blob(0), signature: row.optionalBlob(1)) }
+            try connection.query(
+                "SELECT header, signature, signers, signing_proof FROM blocks WHERE height = ?", [.integer(height)]
+            ).first.map { row throws(LedgerError) in try SealedBlock(row: row) }
         }
     }
 
@@ -182,10 +183,9 @@ public final class LedgerReader: Sendable {
     public func newestBlocks(_ count: Int) throws(LedgerError) -> [SealedBlock] {
         try read { (connection) throws(LedgerError) -> [SealedBlock] in
             try connection.query(
-                "SELECT header, signature FROM blocks ORDER BY height DESC LIMIT ?", [.integer(Int64(count))]
-            ).map { row throws(LedgerError) in
-                try SealedBlock(headerBytes: row.blob(0), signature: row.optionalBlob(1))
-            }.reversed()
+                "SELECT header, signature, signers, signing_proof FROM blocks ORDER BY height DESC LIMIT ?",
+                [.integer(Int64(count))]
+            ).map { row throws(LedgerError) in try SealedBlock(row: row) }.reversed()
         }
     }
 

@@ -47,7 +47,7 @@ public final class LedgerWriter: @unchecked Sendable {
     /// recording what the custodians signed without a transaction (and an fsync) of its own. Each is
     /// checked against `publicKey` first; a wrong one fails the call and nothing is written.
     public func apply(
-        _ batch: [Submission], nowMilliseconds: Int64, signatures: [(block: SealedBlock, signature: [UInt8])], publicKey: [UInt8]
+        _ batch: [Submission], nowMilliseconds: Int64, signatures: [BlockSignatureRecord], publicKey: [UInt8]
     ) throws(LedgerError) -> [Outcome] {
         try Self.check(signatures, publicKey: publicKey)
         // The applier is the only writer: what it reads before the transaction is what it commits over.

@@ -242,6 +242,10 @@ enum Migrations {
             PRIMARY KEY (counterpart, token)
         );
         """),
+        ("0009-block-signers", """
+        ALTER TABLE blocks ADD COLUMN signers TEXT;
+        ALTER TABLE blocks ADD COLUMN signing_proof BLOB;
+        """),
     ]
 
     /// Migrations that rebuild a table other tables refer to: they run with foreign keys off (SQLite's

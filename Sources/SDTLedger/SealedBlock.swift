@@ -7,6 +7,11 @@ public struct SealedBlock: Sendable, Hashable {
     public let headerBytes: [UInt8]
     public let hash: [UInt8]
     public let signature: [UInt8]?
+    /// The custodians whose shares made the signature (ascending), when the ledger recorded them: empty
+    /// for a single region key, for an unsigned block, and for blocks signed before signers were kept.
+    public internal(set) var signers: [Int] = []
+    /// Their commitments and signature shares, which verify against the ceremony's public shares.
+    public internal(set) var signingProof: [UInt8] = []
 
     public var height: Int64 { header.height }
     public var isFinal: Bool { signature != nil }
@@ -20,6 +25,15 @@ public struct SealedBlock: Sendable, Hashable {
         self.headerBytes = headerBytes
         hash = SHA3.hash256(headerBytes)
         self.signature = signature
+    }
+}
+
+extension SealedBlock {
+    /// A block from a row of `header, signature, signers, signing_proof`.
+    init(row: Row) throws(LedgerError) {
+        try self.init(headerBytes: row.blob(0), signature: row.optionalBlob(1))
+        signers = (row.optionalText(2) ?? "").split(separator: ",").compactMap { Int($0) }
+        signingProof = row.optionalBlob(3) ?? []
     }
 }
 
@@ -145,23 +159,45 @@ extension LedgerWriter {
     }
 }
 
+/// A block's signature as the ledger stores it, with the custodians who made it and their evidence
+/// (see `QuorumSignature` in SDTCustody); `signers` and `proof` are empty for a single region key.
+public struct BlockSignatureRecord: Sendable, Hashable {
+    public let block: SealedBlock
+    public let signature: [UInt8]
+    public let signers: [Int]
+    public let proof: [UInt8]
+
+    public init(block: SealedBlock, signature: [UInt8], signers: [Int] = [], proof: [UInt8] = []) {
+        self.block = block
+        self.signature = signature
+        self.signers = signers
+        self.proof = proof
+    }
+
+    static let update = "UPDATE blocks SET signature = ?, signers = ?, signing_proof = ? WHERE height = ? AND signature IS NULL"
+
+    /// The values of `update`.
+    var values: [SQLiteConnection.Value] {
+        [.blob(signature), signers.isEmpty ? .null : .text(signers.map(String.init).joined(separator: ",")),
+         proof.isEmpty ? .null : .blob(proof), .integer(block.height)]
+    }
+}
+
 extension LedgerWriter {
-    static func check(_ signed: [(block: SealedBlock, signature: [UInt8])], publicKey: [UInt8]) throws(LedgerError) {
-        for (block, signature) in signed where !Ed25519.verify(signature: signature, message: block.headerBytes, publicKey: publicKey) {
+    static func check(_ signed: [BlockSignatureRecord], publicKey: [UInt8]) throws(LedgerError) {
+        for record in signed where !Ed25519.verify(signature: record.signature, message: record.block.headerBytes, publicKey: publicKey) {
+            let block = record.block
             throw LedgerError(.invariant, "the signature for block \(block.height) does not verify; not stored")
         }
     }
 
     /// Stores block signatures in one transaction, each checked against `publicKey` first: a wrong
     /// signature is never stored. The applier calls this, so the ledger has one writer.
-    public func storeSignatures(_ signed: [(block: SealedBlock, signature: [UInt8])], publicKey: [UInt8]) throws(LedgerError) {
+    public func storeSignatures(_ signed: [BlockSignatureRecord], publicKey: [UInt8]) throws(LedgerError) {
         guard !signed.isEmpty else { return }
         try Self.check(signed, publicKey: publicKey)
         try connection.transaction { () throws(LedgerError) in
-            for (block, signature) in signed {
-                try connection.query("UPDATE blocks SET signature = ? WHERE height = ? AND signature IS NULL",
-                                     [.blob(signature), .integer(block.height)])
-            }
+            for record in signed { try connection.query(BlockSignatureRecord.update, record.values) }
         }
     }
 }
@@ -185,13 +221,13 @@ public final class BlockSignatureStore: @unchecked Sendable {
     }
 
     /// Stores `signature` after checking it against `publicKey`: a wrong signature is never stored.
-    public func store(signature: [UInt8], for block: SealedBlock, publicKey: [UInt8]) throws(LedgerError) {
+    public func store(
+        signature: [UInt8], for block: SealedBlock, publicKey: [UInt8], signers: [Int] = [], proof: [UInt8] = []
+    ) throws(LedgerError) {
         guard Ed25519.verify(signature: signature, message: block.headerBytes, publicKey: publicKey) else {
             throw LedgerError(.invariant, "the signature for block \(block.height) does not verify; not stored")
         }
-        try connection.query(
-            "UPDATE blocks SET signature = ? WHERE height = ? AND signature IS NULL",
-            [.blob(signature), .integer(block.height)]
-        )
+        let record = BlockSignatureRecord(block: block, signature: signature, signers: signers, proof: proof)
+        try connection.query(BlockSignatureRecord.update, record.values)
     }
 }

@@ -87,14 +87,11 @@ final class SQLiteLedgerStore: LedgerStore, @unchecked Sendable {
     }
 
     /// The same, with block signatures stored in the same transaction (already checked by the caller).
-    func commit(_ result: BatchResult, signatures: [(block: SealedBlock, signature: [UInt8])]) throws(LedgerError) {
+    func commit(_ result: BatchResult, signatures: [BlockSignatureRecord]) throws(LedgerError) {
         do {
             try connection.transaction { () throws(LedgerError) in
                 try write(result)
-                for (block, signature) in signatures {
-                    try connection.query("UPDATE blocks SET signature = ? WHERE height = ? AND signature IS NULL",
-                                         [.blob(signature), .integer(block.height)])
-                }
+                for record in signatures { try connection.query(BlockSignatureRecord.update, record.values) }
             }
             working.merge(result.overlay)
             working.recentIDs?.insert(result.changes)

@@ -12,19 +12,19 @@ import Synchronization
 /// ledger's only writer: it takes them on its thread and stores them in a transaction of its own,
 /// so signing never waits on the applier's lock nor the applier on a second writer's fsync.
 public final class SignatureInbox: Sendable {
-    private let pending = Mutex<[(block: SealedBlock, signature: [UInt8])]>([])
+    private let pending = Mutex<[BlockSignatureRecord]>([])
     private let wake: @Sendable () -> Void
 
     /// `wake` tells the applier to look now rather than at its next poll.
     public init(wake: @escaping @Sendable () -> Void = {}) { self.wake = wake }
 
-    func deliver(_ block: SealedBlock, signature: [UInt8]) {
-        pending.withLock { $0.append((block, signature)) }
+    func deliver(_ record: BlockSignatureRecord) {
+        pending.withLock { $0.append(record) }
         wake()
     }
 
     /// Everything delivered so far, oldest first; the inbox is then empty.
-    func take() -> [(block: SealedBlock, signature: [UInt8])] {
+    func take() -> [BlockSignatureRecord] {
         pending.withLock { pending in
             defer { pending = [] }
             return pending
@@ -32,7 +32,7 @@ public final class SignatureInbox: Sendable {
     }
 
     /// Puts back what could not be stored, ahead of anything delivered since.
-    func putBack(_ signed: [(block: SealedBlock, signature: [UInt8])]) {
+    func putBack(_ signed: [BlockSignatureRecord]) {
         pending.withLock { $0 = signed + $0 }
     }
 }
@@ -137,20 +137,22 @@ public final class BlockSigningService: Service, @unchecked Sendable {
                 do {
                     let previous = last.flatMap { $0.height == block.height - 1 ? $0.signature : nil }
                     let request = try store.signingRequest(for: block, previousSignature: previous)
-                    let signature: [UInt8]
+                    let signed: QuorumSignature
                     do {
-                        signature = try await signer.sign(request)
+                        signed = try await signer.sign(request)
                         await logProblems()
                     } catch {
                         await logProblems()
                         throw error
                     }
+                    let signature = signed.signature
                     guard Ed25519.verify(signature: signature, message: block.headerBytes, publicKey: signer.publicKey) else {
                         throw LedgerError(.invariant, "the signature for block \(block.height) does not verify; not stored")
                     }
                     last = (block.height, signature)
                     delivered.insert(block.height)
-                    inbox.deliver(block, signature: signature)
+                    inbox.deliver(
+                        BlockSignatureRecord(block: block, signature: signature, signers: signed.signers, proof: signed.proof))
                     blocksSigned.increment()
                     wait = Self.retryMillisecondsFirst
                 } catch {

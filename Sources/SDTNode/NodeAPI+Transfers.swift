@@ -299,7 +299,9 @@ extension NodeAPI {
 
     static func block(_ block: SealedBlock) -> Components.Schemas.Block {
         .init(height: block.height, header: Hex.encode(block.headerBytes), blockHash: Hex.encode(block.hash),
-              signature: block.signature.map { Hex.encode($0) }, state: block.isFinal ? .final : .sealed)
+              signature: block.signature.map { Hex.encode($0) }, state: block.isFinal ? .final : .sealed,
+              signers: block.signers.isEmpty ? nil : block.signers,
+              signingProof: block.signingProof.isEmpty ? nil : Hex.encode(block.signingProof))
     }
 }
 

@@ -35,7 +35,7 @@ extension NodeAPI {
             page = cached.page
         } else {
             page = try TransparencyPage.read(
-                reader: reader, config: config, nowMilliseconds: clock.nowMilliseconds(),
+                reader: reader, config: config, roster: roster, nowMilliseconds: clock.nowMilliseconds(),
                 chartBlocks: Self.chartBlocksMax, listedBlocks: Self.listedBlocksMax, bars: Self.listedBarsMax)
             Self.transparencyCache.withLock { [page] in $0 = (key, page) }
         }
@@ -104,6 +104,16 @@ struct TransparencyPage: Sendable {
         let fine: String
     }
 
+    /// Whether a block is signed, and by whom when its signers' shares prove it.
+    static func signedBy(_ block: SealedBlock, roster: CustodianRoster?) -> String {
+        guard block.isFinal else { return "not yet" }
+        guard let roster, !block.signers.isEmpty else { return "yes" }
+        guard let proven = roster.provenSigners(of: block) else { return "yes (the signers' shares do not verify)" }
+        let names = proven.map { "\($0) (\(roster.names[$0] ?? "?"))" }
+        let listed = names.count > 1 ? names.dropLast().joined(separator: ", ") + " and " + names.last! : names.joined()
+        return "yes, by custodians " + listed
+    }
+
     struct BlockRow {
         let height: Int64
         let sealedAt: String
@@ -148,8 +158,8 @@ struct TransparencyPage: Sendable {
     }
 
     static func read(
-        reader: LedgerReader, config: RegionConfig, nowMilliseconds: Int64, chartBlocks: Int, listedBlocks: Int,
-        bars barsMax: Int
+        reader: LedgerReader, config: RegionConfig, roster: CustodianRoster?, nowMilliseconds: Int64, chartBlocks: Int,
+        listedBlocks: Int, bars barsMax: Int
     ) throws -> TransparencyPage {
         let reserves = try reader.reserves()
         let totals = try reader.positionTotals()
@@ -179,13 +189,15 @@ struct TransparencyPage: Sendable {
             BlockRow(
                 height: block.height, sealedAt: time(block.header.sealedAtMilliseconds),
                 entries: block.header.entryCount,
-                signed: block.isFinal ? "yes" : "not yet", hash: String(Hex.encode(block.hash).prefix(16)) + "…")
+                signed: signedBy(block, roster: roster), hash: String(Hex.encode(block.hash).prefix(16)) + "…")
         }
         let signers =
             config.custody == nil
             ? "Blocks are signed with this region's block key."
-            : "A block is signed by a quorum of 2 of this region's 3 custodians with one threshold signature (FROST), "
-                + "which verifies with the region's one block key and does not show which two custodians made it."
+            : "A block is signed by a quorum of this region's custodians with one threshold signature (FROST), which "
+                + "verifies with the region's one block key. The signature itself does not show who made it, so the "
+                + "node keeps each signer's nonce commitments and signature share; a signer is named here only when "
+                + "its share verifies against its public share in the ceremony transcript."
         let rules = try reader.ruleSet(version: nil).map {
             Rules(version: $0.version, sha3: $0.sha3Hex, since: time($0.installedAtMilliseconds), text: $0.text)
         }

@@ -25,14 +25,17 @@ public struct NodeAPI: APIProtocol {
     let parties: InterRegionParties?
     /// The custodian bank's desk, when the region config has `[bank]`.
     let bank: BankDesk?
+    /// The custody quorum's names and public shares, from its transcript, when blocks are signed by one.
+    let roster: CustodianRoster?
 
     public init(
         config: RegionConfig, front: QueueFront, reader: LedgerReader, issuer: TransactionIDIssuer,
         blockPublicKey: [UInt8], clock: any WallClock, contract: String, logger: Logger, dataKey: [UInt8],
-        parties: InterRegionParties? = nil, bank: BankDesk? = nil
+        parties: InterRegionParties? = nil, bank: BankDesk? = nil, roster: CustodianRoster? = nil
     ) {
         self.parties = parties
         self.bank = bank
+        self.roster = roster
         self.dataKey = dataKey
         self.config = config
         self.front = front
@@ -144,5 +147,33 @@ public struct NodeAPI: APIProtocol {
         let applier = silence.map { "the applier was last heard \($0) ms ago" } ?? "the applier has not been heard"
         logger.warning("unavailable: \(error); \(applier)")
         return Problem.make(status: 503, code: "unavailable", detail: "The work queue or ledger cannot take work now; retry shortly.")
+    }
+}
+
+/// Who may sign a region's blocks: each custodian's name and public share from the ceremony transcript,
+/// so that the recorded signers of a block can be checked against their shares before they are shown.
+public struct CustodianRoster: Sendable {
+    public let names: [Int: String]
+    public let publicShares: [Int: [UInt8]]
+    public let groupPublicKey: [UInt8]
+
+    public init(transcript: CeremonyTranscript) {
+        names = Dictionary(uniqueKeysWithValues: transcript.custodians.map { ($0.identifier, $0.name) })
+        publicShares = Dictionary(
+            uniqueKeysWithValues: transcript.custodians.compactMap { custodian in
+                Hex.decode(custodian.publicShare).map { (custodian.identifier, $0) }
+            })
+        groupPublicKey = transcript.groupPublicKeyBytes
+    }
+
+    /// The signers of `block` its proof verifies, or nil when it records none or the proof fails.
+    public func provenSigners(of block: SealedBlock) -> [Int]? {
+        guard !block.signers.isEmpty,
+            let proven = QuorumSignature.verifiedSigners(
+                proof: block.signingProof, publicShares: publicShares, groupPublicKey: groupPublicKey,
+                message: block.headerBytes),
+            proven == block.signers
+        else { return nil }
+        return proven
     }
 }

@@ -193,7 +193,8 @@ public enum NodeRunner {
                         bankName: bank.name, bankBIC: bank.bic, reserveAccount: bank.reserveAccount,
                         accountHolder: config.name, outbox: bank.outbox),
                     region: config.region, ledger: reader, clock: options.clock, random: options.random)
-            }
+            },
+            roster: try config.custody.map { CustodianRoster(transcript: try CeremonyTranscript.read(from: $0.transcriptPath)) }
         )
         let router = Router()
         let contract = try contract()

@@ -1,4 +1,5 @@
 import SDTCore
+import SDTCustody
 import SDTCrypto
 import SDTLedger
 
@@ -241,9 +242,19 @@ extension Simulation {
         guard now >= signerDownUntil, now >= signerRetryAt else { return }
         for block in try signatures.unsignedBlocks(limit: 2) {
             do {
-                let signature = try coordinator.sign(try signatures.signingRequest(for: block))
-                try signatures.store(signature: signature, for: block, publicKey: coordinator.publicKey)
-                trace.note("signed \(block.height)")
+                let signed = try coordinator.sign(try signatures.signingRequest(for: block))
+                // Byzantine custodians may answer anything: the signers recorded must be the ones whose
+                // shares verify, as anyone with the transcript can check.
+                let proven = QuorumSignature.verifiedSigners(
+                    proof: signed.proof, publicShares: coordinator.publicShares, groupPublicKey: coordinator.publicKey,
+                    message: block.headerBytes)
+                guard proven == signed.signers, signed.signers.count == coordinator.threshold else {
+                    throw SimulationFailure("block \(block.height): signers \(signed.signers) are not proven by their shares")
+                }
+                try signatures.store(
+                    signature: signed.signature, for: block, publicKey: coordinator.publicKey, signers: signed.signers,
+                    proof: signed.proof)
+                trace.note("signed \(block.height) by \(signed.signers)")
                 signerWaitMilliseconds = Self.signerWaitFirst
             } catch {
                 trace.note(

@@ -32,7 +32,7 @@ enum SigningLatency {
             let request = BlockSigningRequest(headerBytes: header.signingBytes, entries: entries, previousHeader: previous?.header,
                                               previousSignature: previous?.signature)
             let start = ContinuousClock.now
-            let signature = try await signer.sign(request)
+            let signature = try await signer.sign(request).signature
             latencies.append((ContinuousClock.now - start).seconds * 1000)
             previous = (header.signingBytes, signature)
             sequence += Int64(entries.count)

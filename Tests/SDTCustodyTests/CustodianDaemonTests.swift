@@ -98,11 +98,33 @@ struct BlockMaker {
         for down in [3, 2, 1] {
             quorum.stop(down)
             let request = maker.request([try maker.entry(amount: 5), try maker.entry(amount: 7)])
-            let signature = try await signer.sign(request)
+            let signed = try await signer.sign(request)
+            let signature = signed.signature
             #expect(
                 Ed25519.verify(
                     signature: signature, message: request.headerBytes,
                     publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
+            // Who signed is recorded, and proven by their shares to anyone holding the transcript.
+            let transcript = quorum.ceremony.transcript
+            let publicShares = Dictionary(
+                uniqueKeysWithValues: transcript.custodians.map { ($0.identifier, Hex.decode($0.publicShare)!) })
+            #expect(signed.signers == [1, 2, 3].filter { $0 != down })
+            #expect(
+                QuorumSignature.verifiedSigners(
+                    proof: signed.proof, publicShares: publicShares, groupPublicKey: transcript.groupPublicKeyBytes,
+                    message: request.headerBytes) == signed.signers)
+            var forged = signed.proof
+            forged[forged.count - 1] ^= 1
+            #expect(
+                QuorumSignature.verifiedSigners(
+                    proof: forged, publicShares: publicShares, groupPublicKey: transcript.groupPublicKeyBytes,
+                    message: request.headerBytes) == nil, "a changed share proves nothing")
+            var swapped = signed.proof
+            swapped[1] = UInt8(down)
+            #expect(
+                QuorumSignature.verifiedSigners(
+                    proof: swapped, publicShares: publicShares, groupPublicKey: transcript.groupPublicKeyBytes,
+                    message: request.headerBytes) == nil, "a share claimed for another custodian proves nothing")
             maker.signed(request, signature)
             try quorum.start(down)
         }
@@ -120,7 +142,7 @@ struct BlockMaker {
             token: .usd, amount: Amount(minorUnits: 5)!, senderJurisdiction: "US-TX", senderKYCTier: 2)
         let outbound = SignedEntry(kind: .interRegion, signingBytes: message.signingBytes, signature: [])
         let request = maker.request([try maker.entry(amount: 5), outbound])
-        let signature = try await signer.sign(request)
+        let signature = try await signer.sign(request).signature
         #expect(
             Ed25519.verify(
                 signature: signature, message: request.headerBytes,
@@ -152,7 +174,7 @@ struct BlockMaker {
         let backed = maker.request([credit], claims: ["us-wy": [.usd: 40]])
         #expect(
             Ed25519.verify(
-                signature: try await signer.sign(backed), message: backed.headerBytes,
+                signature: try await signer.sign(backed).signature, message: backed.headerBytes,
                 publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
     }
 
@@ -165,7 +187,7 @@ struct BlockMaker {
         let request = maker.request([try maker.entry(amount: 5)])
         await #expect(throws: CryptoError.self) { try await signer.sign(request) }
         try quorum.start(2)
-        let signature = try await signer.sign(request)
+        let signature = try await signer.sign(request).signature
         #expect(
             Ed25519.verify(
                 signature: signature, message: request.headerBytes,
@@ -177,7 +199,7 @@ struct BlockMaker {
         let signer = try quorum.signer()
         var maker = BlockMaker()
         let first = maker.request([try maker.entry(amount: 5)])
-        maker.signed(first, try await signer.sign(first))
+        maker.signed(first, try await signer.sign(first).signature)
 
         let good = try maker.entry(amount: 9)
         let changedTransfer = SignedEntry(
@@ -206,7 +228,7 @@ struct BlockMaker {
         let honest = maker.request([good])
         #expect(
             Ed25519.verify(
-                signature: try await signer.sign(honest), message: honest.headerBytes,
+                signature: try await signer.sign(honest).signature, message: honest.headerBytes,
                 publicKey: quorum.ceremony.transcript.groupPublicKeyBytes))
     }
 

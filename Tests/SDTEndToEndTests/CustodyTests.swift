@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import SDTClient
 import SDTCore
 import SDTCrypto
@@ -102,6 +105,20 @@ final class CustodiedNode: @unchecked Sendable {
         }
         let region = try await node.client.region()
         #expect(region.blockPublicKey == Hex.encode(custodied.groupPublicKey))
+        // The newest block was signed without the killed custodian: the node records who signed, with
+        // the shares that prove it against the transcript, and the public page names them.
+        let newest = try await node.client.block(try await node.client.head().finalHeight)
+        #expect(newest.signers == [2, 3])
+        let transcript = try CeremonyTranscript.read(from: custodied.transcriptPath)
+        let publicShares = Dictionary(
+            uniqueKeysWithValues: transcript.custodians.map { ($0.identifier, Hex.decode($0.publicShare)!) })
+        #expect(
+            QuorumSignature.verifiedSigners(
+                proof: Hex.decode(try #require(newest.signingProof)) ?? [], publicShares: publicShares,
+                groupPublicKey: custodied.groupPublicKey, message: Hex.decode(newest.header) ?? []) == [2, 3])
+        let (page, _) = try await URLSession.shared.data(from: URL(string: node.client.baseURL + "/")!)
+        let names = transcript.custodians.sorted { $0.identifier < $1.identifier }.map(\.name)
+        #expect(String(decoding: page, as: UTF8.self).contains("yes, by custodians 2 (\(names[1])) and 3 (\(names[2]))"))
         custodied.stopAll()
         let report = try LedgerAudit.run(
             path: NodeData(directory: node.dataPath).ledgerPath, blockPublicKey: custodied.groupPublicKey,
