@@ -8,6 +8,8 @@ public struct AuditReport: Sendable {
     public var entriesChecked = 0
     public var blocksChecked = 0
     public var blocksUnsigned = 0
+    /// Signed blocks whose recorded signers were proven by their shares (with a transcript only).
+    public var blocksWithProvenSigners = 0
     public var entriesUnsealed = 0
     public var supply: [Token: Int64] = [:]
     public var firstProblem: String?
@@ -22,11 +24,20 @@ public struct AuditPolicy: Sendable {
     public var operatorKeys: Set<String>?
     public var tokensOffered: Set<Token>?
     public var treasuryAccount: String?
+    /// Whether a block header's recorded signers are proven by their proof (see `QuorumSignature` in
+    /// SDTCustody, which the caller supplies with the ceremony transcript's public shares); nil to skip.
+    public var signerProof: SignerProof?
 
-    public init(operatorKeys: Set<String>? = nil, tokensOffered: Set<Token>? = nil, treasuryAccount: String? = nil) {
+    public typealias SignerProof = @Sendable (_ header: [UInt8], _ signers: [Int], _ proof: [UInt8]) -> Bool
+
+    public init(
+        operatorKeys: Set<String>? = nil, tokensOffered: Set<Token>? = nil, treasuryAccount: String? = nil,
+        signerProof: SignerProof? = nil
+    ) {
         self.operatorKeys = operatorKeys
         self.tokensOffered = tokensOffered
         self.treasuryAccount = treasuryAccount
+        self.signerProof = signerProof
     }
 }
 
@@ -52,7 +63,9 @@ public enum LedgerAudit {
         report.region = try connection.query("SELECT value FROM meta WHERE key = 'region'").first?.text(0) ?? ""
         do {
             var replay = try AuditReplay(connection: connection, region: report.region, policy: policy)
-            var chain = try BlockChainCheck(connection: connection, region: report.region, blockPublicKey: blockPublicKey)
+            var chain = try BlockChainCheck(
+                connection: connection, region: report.region, blockPublicKey: blockPublicKey,
+                signerProof: policy.signerProof)
             var checked: Int64 = 0
             let total =
                 progress == nil

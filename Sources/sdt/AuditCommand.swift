@@ -23,10 +23,19 @@ struct AuditCommand: ParsableCommand {
         let nodeData = try NodeData(directory: data)
         guard FileManager.default.fileExists(atPath: nodeData.ledgerPath) else { throw fail("\(nodeData.ledgerPath) does not exist") }
         let key: [UInt8]
+        var signerProof: AuditPolicy.SignerProof?
         if let transcript {
             let loaded = try CeremonyTranscript.read(from: transcript)
             try loaded.verify(requireAllSignatures: true)
             key = loaded.groupPublicKeyBytes
+            let publicShares = Dictionary(
+                uniqueKeysWithValues: loaded.custodians.compactMap { custodian in
+                    Hex.decode(custodian.publicShare).map { (custodian.identifier, $0) }
+                })
+            signerProof = { header, signers, proof in
+                QuorumSignature.verifiedSigners(
+                    proof: proof, publicShares: publicShares, groupPublicKey: key, message: header) == signers
+            }
         } else if let blockPublicKey {
             guard let decoded = Hex.decode(blockPublicKey), decoded.count == 32 else { throw ValidationError("--block-public-key must be 64 hex") }
             key = decoded
@@ -38,7 +47,7 @@ struct AuditCommand: ParsableCommand {
         // would open the file for writing.
         var progress: ProgressLine?
         let report = try LedgerAudit.run(
-            path: nodeData.ledgerPath, blockPublicKey: key, policy: AuditPolicy(operatorKeys: operators),
+            path: nodeData.ledgerPath, blockPublicKey: key, policy: AuditPolicy(operatorKeys: operators, signerProof: signerProof),
             progress: { checked, total in
                 if progress == nil { progress = ProgressLine("audit", total: Int(total), unit: "entries") }
                 progress?.set(done: Int(checked))
@@ -50,6 +59,7 @@ struct AuditCommand: ParsableCommand {
             try output.printJSON([
                 "region": report.region, "intact": report.firstProblem == nil, "entries_checked": report.entriesChecked,
                 "blocks_checked": report.blocksChecked, "blocks_unsigned": report.blocksUnsigned,
+                "blocks_with_proven_signers": report.blocksWithProvenSigners,
                 "entries_unsealed": report.entriesUnsealed, "first_problem": report.firstProblem ?? NSNull(),
                 "supply_minor_units": supply,
             ])
@@ -63,6 +73,9 @@ struct AuditCommand: ParsableCommand {
             throw ExitCode(2)
         }
         for token in Token.allCases { print("  supply \(Amount.display(report.supply[token] ?? 0, token)) = sum of balances") }
+        if transcript != nil {
+            print("  \(report.blocksWithProvenSigners) blocks name their signing custodians, each proven by its share")
+        }
         print("audit passed: signatures, hash links, Merkle roots, block signatures, balances and supply are intact")
     }
 }

@@ -120,11 +120,24 @@ final class CustodiedNode: @unchecked Sendable {
         let names = transcript.custodians.sorted { $0.identifier < $1.identifier }.map(\.name)
         #expect(String(decoding: page, as: UTF8.self).contains("yes, by custodians 2 (\(names[1])) and 3 (\(names[2]))"))
         custodied.stopAll()
-        let report = try LedgerAudit.run(
-            path: NodeData(directory: node.dataPath).ledgerPath, blockPublicKey: custodied.groupPublicKey,
-            operatorKeys: [node.operatorKey.publicKeyHex])
+        let ledgerPath = try NodeData(directory: node.dataPath).ledgerPath
+        let policy = AuditPolicy(
+            operatorKeys: [node.operatorKey.publicKeyHex],
+            signerProof: { header, signers, proof in
+                QuorumSignature.verifiedSigners(
+                    proof: proof, publicShares: publicShares, groupPublicKey: custodied.groupPublicKey, message: header)
+                    == signers
+            })
+        let report = try LedgerAudit.run(path: ledgerPath, blockPublicKey: custodied.groupPublicKey, policy: policy)
         #expect(report.isIntact, "\(report.firstProblem ?? "")")
         #expect(report.blocksUnsigned == 0)
+        #expect(report.blocksWithProvenSigners == report.blocksChecked && report.blocksChecked > 0)
+        // Someone rewrites who signed the newest block: the audit names it.
+        let connection = try SQLiteConnection(path: ledgerPath)
+        try connection.execute("UPDATE blocks SET signers = '1,3' WHERE height = \(newest.height)")
+        let tampered = try LedgerAudit.run(path: ledgerPath, blockPublicKey: custodied.groupPublicKey, policy: policy)
+        #expect(tampered.firstProblem?.contains("block \(newest.height): the recorded signers [1, 3]") == true,
+                "\(tampered.firstProblem ?? "intact")")
     }
 
     @Test func withTwoCustodiansDownTheNodeAcceptsFinalizesNothingAndCatchesUp() async throws {
