@@ -62,9 +62,11 @@ struct CustodianCommand: ParsableCommand {
         var checkPolicy: String = "full"
         @Option(help: "Serve GET /metrics (Prometheus text) on HOST:PORT, a loopback address, e.g. 127.0.0.1:9471.")
         var metrics: String?
+        @Option(help: "Log lines as text, or json (one object a line, naming the custodian).") var logFormat: String = "text"
         @OptionGroup var passphrase: PassphraseOptions
 
         func validate() throws {
+            guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
             guard CheckPolicy(checkPolicy) != nil else {
                 throw ValidationError("--check-policy must be full or sampled:THRESHOLD:PER_MILLE, e.g. sampled:100000:50")
             }
@@ -76,6 +78,7 @@ struct CustodianCommand: ParsableCommand {
         }
 
         func run() throws {
+            if logFormat == "json" { LoggingSystem.bootstrap { label in JSONLogHandler(label: label, metadataProvider: nil) } }
             let loaded = try CeremonyTranscript.read(from: transcript)
             try loaded.verify(requireAllSignatures: true)
             let file = try CustodianShareFile.read(from: share)
@@ -114,9 +117,16 @@ struct CustodianCommand: ParsableCommand {
             }
             defer { stops.forEach { $0.cancel() } }
             FileHandle.standardOutput.write(Data("custodian \(file.identifier) of \(loaded.region), check policy \(checkPolicy), serving at \(daemon.endpoint)\n".utf8))
-            daemon.run { line in
-                FileHandle.standardError.write(Data("custodian \(file.identifier): \(line)\n".utf8))
+            guard logFormat == "json" else {
+                daemon.run { line in
+                    FileHandle.standardError.write(Data("custodian \(file.identifier): \(line)\n".utf8))
+                }
+                return
             }
+            var logger = Logger(label: "sdt.custodian")
+            logger[metadataKey: "custodian"] = "\(file.identifier)"
+            logger[metadataKey: "region"] = "\(loaded.region)"
+            daemon.run { line in logger.info("\(line)") }
         }
     }
 }

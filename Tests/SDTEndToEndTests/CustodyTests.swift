@@ -8,6 +8,7 @@ import SDTCrypto
 import SDTCustody
 import SDTLedger
 import SDTNode
+import SDTQueue
 import SDTTesting
 import Testing
 
@@ -22,6 +23,8 @@ final class CustodiedNode: @unchecked Sendable {
     static let passphrase = "custodian passphrase"
     /// Where a custodian serves its metrics (`--metrics`), by identifier; none by default.
     var metrics: [Int: String] = [:]
+    /// More arguments for each custodian's `sdt custodian serve`, by identifier.
+    var custodianArguments: [Int: [String]] = [:]
     var groupPublicKey: [UInt8] = []
 
     convenience init() throws { try self.init(node: TestNode()) }
@@ -54,7 +57,7 @@ final class CustodiedNode: @unchecked Sendable {
                 transcriptPath,
                 "--listen", endpoints[identifier - 1], "--state", node.directory.file("custodian-state"),
             ]
-                + (metrics[identifier].map { ["--metrics", $0] } ?? []),
+                + (metrics[identifier].map { ["--metrics", $0] } ?? []) + (custodianArguments[identifier] ?? []),
             logPath: node.directory.file("custodian-\(identifier).log"),
             environment: ["SDT_PASSPHRASE": Self.passphrase]
         )
@@ -88,6 +91,28 @@ final class CustodiedNode: @unchecked Sendable {
 }
 
 @Suite(.serialized) struct CustodyTests {
+    /// `--log-format json`: a custodian's lines are JSON objects naming it and its region.
+    @Test func aCustodianLogsItsRefusalsAsJSON() async throws {
+        let custodied = try CustodiedNode()
+        custodied.custodianArguments[2] = ["--log-format", "json"]
+        try await custodied.startCustodian(2)
+        let context = QueueContext()
+        let socket = try QueueSocket(context, .request)
+        try socket.connect(custodied.endpoints[1])
+        try socket.send(Array("not a custodian request".utf8))
+        let reply = try #require(try socket.receive(timeoutMilliseconds: 5_000))
+        #expect(!reply.isEmpty)
+        socket.close()
+        custodied.stopAll()
+        let log = try String(contentsOfFile: custodied.node.directory.file("custodian-2.log"), encoding: .utf8)
+        let objects = log.split(separator: "\n").filter { $0.hasPrefix("{") }.compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let refusal = try #require(objects.first { ($0["message"] as? String)?.contains("unreadable request") == true }, "\(log)")
+        #expect(refusal["custodian"] as? String == "2" && refusal["region"] as? String == custodied.node.config.region)
+        #expect(refusal["level"] as? String == "info" && refusal["time"] is String)
+    }
+
     @Test func aCustodianKilledDuringSigningDoesNotStopTheOtherTwo() async throws {
         let custodied = try CustodiedNode()
         try await custodied.start()
