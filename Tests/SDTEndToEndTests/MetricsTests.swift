@@ -72,6 +72,38 @@ import FoundationNetworking
         }.values.reduce(0, +)
     }
 
+    /// An applier and a front as separate processes, each with its own metrics listener: the front
+    /// counts the requests it served and the submissions waiting, the applier its outcomes and the
+    /// ledger's gauges; neither reports the other's work.
+    @Test func splitRolesEachServeTheirOwnMetrics() async throws {
+        let node = try TestNode()
+        let applierMetrics = "127.0.0.1:\(FreePort.next())"
+        let frontMetrics = "127.0.0.1:\(FreePort.next())"
+        try await node.start(role: "applier", arguments: ["--metrics", applierMetrics])
+        try await node.start(role: "front", arguments: ["--metrics", frontMetrics])
+        let alice = try await node.holder("alice", usd: 50_000)
+        _ = try await node.holder("bob")
+        let sent = 3
+        for _ in 0..<sent {
+            let transfer = try await node.signedTransfer(alice, "alice", "bob", 100)
+            guard case .accepted = try await node.client.submit(transfer) else { throw TestFailure("not accepted") }
+        }
+        let front = try await Self.scrape(frontMetrics)
+        let applier = try await Self.scrape(applierMetrics)
+        let served = ["http_route": "/v1/transactions", "http_request_method": "POST", "http_response_status_code": "200"]
+        #expect(Self.total(front, "hb_requests_total", where: served) == Double(sent))
+        #expect(Self.value(front, "sdt_front_waiting_submissions") == 0)
+        #expect(Self.total(front, "sdt_applier_outcomes_total") == 0, "the front applies nothing")
+        #expect(Self.total(applier, "hb_requests_total") == 0, "the applier serves no API")
+        // Three transfers, two accounts opened and one mint.
+        #expect(Self.total(applier, "sdt_applier_outcomes_total", where: ["code": "accepted"]) == Double(sent + 3))
+        let head = try await node.client.head()
+        #expect(Self.value(applier, "sdt_ledger_applied_sequence") == Double(head.appliedSequence))
+        let usd = try #require(try await node.client.reserves().tokens.first { $0.token == .usd })
+        #expect(Self.value(applier, "sdt_supply_minor_units", ["token": "USD"]) == Double(usd.supply))
+        node.stopAll()
+    }
+
     @Test func aNodesCountersMoveWithItsTrafficAndItsGaugesAgreeWithTheAPI() async throws {
         let node = try TestNode()
         let metrics = "127.0.0.1:\(FreePort.next())"
