@@ -13,6 +13,10 @@ public final class CeremonyChannel {
     private var pending: [UInt8: [Data]] = [:]
     private let clock: any WallClock
     private let deadlineMilliseconds: Int64
+    /// Told the number of peer messages received so far, at each arrival: for a progress line while the
+    /// ceremony waits on the other custodians.
+    public var onReceive: ((_ received: Int) -> Void)?
+    private var received = 0
 
     public init(listen: String, peers: [String], timeout: Duration = .seconds(120), clock: any WallClock = SystemClock()) throws {
         inbox = try QueueSocket(context, .pull)
@@ -47,6 +51,8 @@ public final class CeremonyChannel {
             var reader = WireReader(bytes)
             let messageRound = try reader.read(UInt8.self)
             pending[messageRound, default: []].append(Data(try reader.readBytes()))
+            received += 1
+            onReceive?(received)
         }
         return try (pending[round] ?? []).map { try JSONDecoder().decode(Message.self, from: $0) }
     }

@@ -19,9 +19,14 @@ public struct DKGRunner {
         self.timeout = timeout
     }
 
-    /// Returns the transcript signed by all three and this custodian's share file.
-    public func run(passphrase: String) throws -> (CeremonyTranscript, CustodianShareFile) {
+    /// Returns the transcript signed by all three and this custodian's share file. `progress` hears how
+    /// many of the peers' messages (three rounds from each) have arrived, of how many.
+    public func run(
+        passphrase: String, progress: ((_ received: Int, _ expected: Int) -> Void)? = nil
+    ) throws -> (CeremonyTranscript, CustodianShareFile) {
         let channel = try CeremonyChannel(listen: listen, peers: Array(peers.values), timeout: timeout)
+        let expected = 3 * peers.count
+        if let progress { channel.onReceive = { progress($0, expected) } }
         let mine = try session.roundOne()
         try channel.broadcast(1, mine)
         let roundOne = [mine] + (try channel.collect(1, DistributedKeyGeneration.RoundOne.self, count: peers.count))

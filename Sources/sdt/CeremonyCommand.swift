@@ -90,8 +90,12 @@ struct CeremonyCommand: ParsableCommand {
             var peers: [Int: String] = [:]
             for (index, entry) in entries.enumerated() where index + 1 != me { peers[index + 1] = entry.endpoint }
             do {
+                let secret = try passphrase.passphrase(prompt: "Passphrase for the share: ")
+                // On a terminal: how many of the other custodians' messages have come, while it waits on them.
+                let line = ProgressLine("dkg: messages from the other custodians", total: 3 * peers.count, unit: "messages")
                 let (transcript, share) = try DKGRunner(session: session, listen: entries[me - 1].endpoint, peers: peers)
-                    .run(passphrase: passphrase.passphrase(prompt: "Passphrase for the share: "))
+                    .run(passphrase: secret, progress: { received, _ in line.set(done: received) })
+                line.finish()
                 try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
                 try transcript.write(to: (out as NSString).appendingPathComponent("transcript.json"))
                 let path = (out as NSString).appendingPathComponent("share-\(me)-\(entries[me - 1].name).json")

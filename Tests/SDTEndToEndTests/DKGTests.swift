@@ -20,10 +20,12 @@ import Testing
         let custodianArguments = zip(zip(names, identities), ceremonyEndpoints).flatMap { pair, endpoint in
             ["--custodian", "\(pair.0)=\(pair.1.publicKeyHex)@\(endpoint)"]
         }
-        try await Self.runTogether(names.indices.map { index in
+        // ana's runs on a terminal: it draws how many of the others' messages have come while it waits.
+        let drawn = try await Self.runTogether(names.indices.map { index in
             ["ceremony", "dkg", "--region", "us-tx", "--me", String(index + 1), "--identity", node.directory.file("\(names[index])-id.json"),
              "--out", node.directory.file("dkg-\(names[index])")] + custodianArguments
-        }, passphrase: passphrase)
+        }, passphrase: passphrase, onTerminal: 0)
+        #expect(drawn.contains("dkg: messages from the other custodians [") && drawn.contains("6/6 messages"), "\(drawn)")
         let transcripts = try names.map { try CeremonyTranscript.read(from: node.directory.file("dkg-\($0)/transcript.json")) }
         #expect(transcripts[1] == transcripts[0] && transcripts[2] == transcripts[0])
         try transcripts[0].verify(requireAllSignatures: true)
@@ -91,12 +93,24 @@ import Testing
     }
 
     /// Runs one `sdt` process per argument list at the same time and expects each to exit 0 within a minute.
-    static func runTogether(_ argumentLists: [[String]], passphrase: String) async throws {
+    /// Runs every command at once; the one at `onTerminal` runs under `script(1)`, on a terminal of its
+    /// own, and what it drew there is returned.
+    @discardableResult
+    static func runTogether(_ argumentLists: [[String]], passphrase: String, onTerminal: Int? = nil) async throws
+        -> String {
         var processes: [Process] = []
-        for arguments in argumentLists {
+        let folder = TemporaryDirectory("typescript")
+        let typescript = folder.file("typescript")
+        for (index, arguments) in argumentLists.enumerated() {
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: NodeProcess.sdtExecutable())
-            process.arguments = arguments
+            if index == onTerminal {
+                let command = ([NodeProcess.sdtExecutable()] + arguments).map { "'\($0)'" }.joined(separator: " ")
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+                process.arguments = ["-qec", command, typescript]
+            } else {
+                process.executableURL = URL(fileURLWithPath: NodeProcess.sdtExecutable())
+                process.arguments = arguments
+            }
             process.environment = ProcessInfo.processInfo.environment.merging(["SDT_PASSPHRASE": passphrase]) { $1 }
             process.standardOutput = FileHandle.nullDevice
             try process.run()
@@ -106,5 +120,8 @@ import Testing
         while processes.contains(where: \.isRunning), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         for process in processes where process.isRunning { process.terminate() }
         #expect(processes.allSatisfy { $0.terminationStatus == 0 }, "\(argumentLists.first?.prefix(2).joined(separator: " ") ?? "") failed")
+        return try withExtendedLifetime(folder) {
+            onTerminal == nil ? "" : try String(contentsOfFile: typescript, encoding: .utf8)
+        }
     }
 }
