@@ -146,18 +146,29 @@ private struct ImportRun {
         guard let reference = entry.reference else {
             return try alarm(
                 "missing_reference", "(none)", messageID,
-                "an entry of \(entry.amountText) \(entry.currency) has neither AcctSvcrRef nor NtryRef, so it "
-                    + "cannot be told from a duplicate; ask the bank to send it with one")
+                "an entry of \(entry.amountText) \(entry.currency) has no AcctSvcrRef (the bank's own reference), so "
+                    + "it cannot be told from a duplicate; ask the bank to send it with one")
         }
         guard entry.status == "BOOK" else {
             return .init(
                 reference: reference, result: .ignored,
-                detail: "status \(entry.status): not booked, so nothing is recorded; import it again once booked")
-        }
-        if !(try store.query("SELECT 1 FROM bank_entries WHERE reference = ?", [.text(reference)]).isEmpty) {
-            return .init(reference: reference, result: .duplicate, detail: "entry \(reference) was imported before")
+                detail: "status \(entry.status): not booked, so nothing is recorded; the notification that reports "
+                    + "it booked records it")
         }
         let cents = ISOAmount.cents(entry.amountText)
+        if let seen = try store.query(
+            "SELECT direction, reversal, amount FROM bank_entries WHERE reference = ?", [.text(reference)]
+        ).first {
+            guard seen.text(0) == entry.direction.rawValue, (seen.int(1) == 1) == entry.reversal,
+                seen.int(2) == (cents ?? 0)
+            else {
+                return try alarm(
+                    "reference_reused", reference, messageID,
+                    "entry \(reference) was imported before as another movement (\(seen.text(0)) of "
+                        + "\(ISOAmount.text(seen.int(2))) USD); this one is not applied: ask the bank")
+            }
+            return .init(reference: reference, result: .duplicate, detail: "entry \(reference) was imported before")
+        }
         try store.query(
             "INSERT INTO bank_entries (reference, message_id, direction, reversal, amount, result) VALUES (?, ?, ?, ?, ?, '')",
             [
@@ -187,6 +198,17 @@ private struct ImportRun {
         }
         switch (entry.direction, entry.reversal) {
         case (.credit, false):
+            guard entry.transactionCount <= 1 else {
+                return try alarm(
+                    "batched_entry", reference, messageID,
+                    "the credit of \(ISOAmount.text(cents)) USD batches \(entry.transactionCount) transactions; each "
+                        + "depositor's credit must be its own entry to be proposed to its account")
+            }
+            guard try store.query("SELECT 1 FROM bank_credits WHERE reference = ?", [.text(reference)]).isEmpty else {
+                return try alarm(
+                    "reference_reused", reference, messageID,
+                    "a credit with reference \(reference) is already proposed (a refund of a rejected payment)")
+            }
             let account = CreditNotification.namedAccount(entry.remittance)
             guard let valueDate = entry.valueDate else {
                 return try alarm("value_date", reference, messageID, "the credit has no value or booking date")
@@ -217,7 +239,7 @@ private struct ImportRun {
         case (.debit, false):
             guard let endToEnd = entry.endToEndID,
                 let payment = try store.query(
-                    "SELECT amount, debited_by FROM bank_payments WHERE end_to_end_id = ?", [.text(endToEnd)]
+                    "SELECT amount, debited_by, status FROM bank_payments WHERE end_to_end_id = ?", [.text(endToEnd)]
                 ).first
             else {
                 return try alarm(
@@ -230,6 +252,18 @@ private struct ImportRun {
                     "debit_amount", reference, messageID,
                     "the debit of \(ISOAmount.text(cents)) USD for \(endToEnd) differs from its payment of "
                         + "\(ISOAmount.text(payment.int(0))) USD")
+            }
+            if let earlier = payment.optionalText(1) {
+                return try alarm(
+                    "double_debit", reference, messageID,
+                    "payment \(endToEnd) was already debited by entry \(earlier): \(ISOAmount.text(cents)) USD left the "
+                        + "reserve account twice")
+            }
+            guard payment.text(2) != "rejected" else {
+                return try alarm(
+                    "debit_after_reject", reference, messageID,
+                    "the bank debited \(ISOAmount.text(cents)) USD for payment \(endToEnd), which its pacs.002 "
+                        + "rejected (a refund may be proposed): do not approve the refund until this is resolved")
             }
             try store.query(
                 "UPDATE bank_payments SET debited_by = ? WHERE end_to_end_id = ?", [.text(reference), .text(endToEnd)])
@@ -249,7 +283,11 @@ private struct ImportRun {
     ) throws(LedgerError)
         -> BankImportReport.Line
     {
-        let original = entry.reversedReference ?? reference
+        guard let original = entry.reversedReference else {
+            return try alarm(
+                "unmatched_reversal", reference, messageID,
+                "the reversal names no reversed entry (TxDtls/Refs/AcctSvcrRef)")
+        }
         guard
             let credit = try store.query(
                 "SELECT amount, reversed_by FROM bank_credits WHERE reference = ?", [.text(original)]
@@ -265,11 +303,16 @@ private struct ImportRun {
                 "the reversal of \(ISOAmount.text(cents)) USD differs from credit \(original) of "
                     + "\(ISOAmount.text(credit.int(0))) USD")
         }
+        if let earlier = credit.optionalText(1) {
+            return try alarm(
+                "double_reversal", original, messageID,
+                "credit \(original) was already reversed by entry \(earlier); entry \(reference) reverses it again")
+        }
         try store.query(
             "UPDATE bank_credits SET reversed_by = ? WHERE reference = ?", [.text(reference), .text(original)])
         if let minted = try desk.deposit(reference: original) {
             return try alarm(
-                "reversed_after_mint", reference, messageID,
+                "reversed_after_mint", original, messageID,
                 "the bank reversed credit \(original) of \(ISOAmount.text(cents)) USD, which was already "
                     + "minted to \(minted.account) at sequence \(minted.sequence): the reserves no longer "
                     + "back that mint; redeem or claw it back")
@@ -279,9 +322,24 @@ private struct ImportRun {
             detail: "credit \(original) was reversed before it was minted; it can no longer be approved")
     }
 
+    /// Each transaction's status; a group status without transaction lines applies to every payment of
+    /// the original message.
     func statusReport(_ report: PaymentStatusReport) throws(LedgerError) -> [BankImportReport.Line] {
+        var statuses = report.statuses
+        if statuses.isEmpty, let group = report.groupStatus, let original = report.originalMessageID {
+            statuses = try store.query(
+                "SELECT end_to_end_id, uetr FROM bank_payments WHERE message_id = ?", [.text(original)]
+            ).map { .init(endToEndID: $0.text(0), uetr: $0.text(1), status: group, reasons: report.groupReasons) }
+            if statuses.isEmpty {
+                return [
+                    try alarm(
+                        "unknown_payment", original, report.messageID,
+                        "a group status \(group) for message \(original), which this region never sent")
+                ]
+            }
+        }
         var lines: [BankImportReport.Line] = []
-        for status in report.statuses { lines.append(try self.status(status, messageID: report.messageID)) }
+        for status in statuses { lines.append(try self.status(status, messageID: report.messageID)) }
         return lines
     }
 
@@ -293,7 +351,7 @@ private struct ImportRun {
         let name = status.uetr ?? status.endToEndID ?? "(none)"
         let rows = try store.query(
             """
-            SELECT end_to_end_id, status, account, amount FROM bank_payments
+            SELECT end_to_end_id, status, account, amount, debited_by FROM bank_payments
             WHERE (?1 IS NOT NULL AND uetr = ?1) OR (?1 IS NULL AND end_to_end_id = ?2)
             """, [status.uetr.map { .text($0) } ?? .null, status.endToEndID.map { .text($0) } ?? .null])
         guard let payment = rows.first else {
@@ -322,7 +380,18 @@ private struct ImportRun {
                     [.text(messageID), .text(endToEnd)])
                 return .init(reference: endToEnd, result: .settled, detail: "payment \(endToEnd) settled (ACSC)")
             }
+            if let debit = payment.optionalText(4) {
+                return try alarm(
+                    "rejected_after_debit", endToEnd, messageID,
+                    "the bank rejected payment \(endToEnd) (\(reasons.isEmpty ? "no reason code" : reasons)) after "
+                        + "entry \(debit) debited it: no refund is proposed until the bank says where the money is")
+            }
             let refund = "RJCT-\(endToEnd)"
+            guard try store.query("SELECT 1 FROM bank_credits WHERE reference = ?", [.text(refund)]).isEmpty else {
+                return try alarm(
+                    "reference_reused", endToEnd, messageID,
+                    "the refund reference \(refund) is already a credit the bank reported; resolve it by hand")
+            }
             try store.query(
                 """
                 UPDATE bank_payments SET status = 'rejected', reasons = ?, status_message_id = ?, refund_reference = ?

@@ -122,9 +122,12 @@ extension BankDesk {
     /// Why a `mint_usd` of `cents` to `account` with bank reference `reference` does not match a credit the
     /// bank reported, or nil when it does. With a bank desk, every USD mint at its bank needs one.
     public func mintProblem(account: String, cents: Int64, reference: String) throws(LedgerError) -> String? {
-        let row = try withStore { (store) throws(LedgerError) -> (account: String?, cents: Int64, reversedBy: String?)? in
-            try store.query("SELECT account, amount, reversed_by FROM bank_credits WHERE reference = ?", [.text(reference)])
-                .first.map { ($0.optionalText(0), $0.int(1), $0.optionalText(2)) }
+        let row = try withStore {
+            (store) throws(LedgerError) -> (account: String?, cents: Int64, reversedBy: String?)? in
+            try store.query(
+                "SELECT account, amount, reversed_by FROM bank_credits WHERE reference = ?", [.text(reference)]
+            )
+            .first.map { ($0.optionalText(0), $0.int(1), $0.optionalText(2)) }
         }
         guard let row else {
             return "the bank reported no credit with reference \(reference) (camt.054 AcctSvcrRef or NtryRef); import "
@@ -200,7 +203,7 @@ extension BankDesk {
                         + "\(credit.account ?? "no named account"))")
             }
             if let reversal = credit.reversedBy,
-                !raised.contains(where: { $0.kind == "reversed_after_mint" && $0.detail.contains(deposit.reference) })
+                !raised.contains(where: { $0.kind == "reversed_after_mint" && $0.reference == deposit.reference })
             {
                 alarm(
                     "reversed_after_mint",
@@ -250,7 +253,15 @@ extension BankDesk {
 
     /// Records the payment of one withdrawal; returns why not when its document would not be valid.
     private func write(_ withdrawal: USDReserveMovement, to payee: Payee) throws(LedgerError) -> String? {
-        let endToEnd = withdrawal.reference.count <= 35 ? withdrawal.reference : "\(region)-W\(withdrawal.sequence)"
+        // The redemption's own reference when it fits Max35Text and no other payment has it; else one made
+        // from the ledger sequence, which no two redemptions share.
+        let taken = try withStore { (store) throws(LedgerError) -> Bool in
+            !(try store.query(
+                "SELECT 1 FROM bank_payments WHERE end_to_end_id = ?", [.text(withdrawal.reference)]
+            ).isEmpty)
+        }
+        let endToEnd =
+            withdrawal.reference.count <= 35 && !taken ? withdrawal.reference : "\(region)-W\(withdrawal.sequence)"
         let bytes = random.bytes(16)
         let uetr = Self.uuidV4(bytes)
         let messageID = "\(region)-P\(withdrawal.sequence)"
@@ -269,7 +280,7 @@ extension BankDesk {
         guard problems.isEmpty else {
             return "its pacs.008 would not be valid: \(problems.prefix(2).joined(separator: "; "))"
         }
-        try withStore { (store) throws(LedgerError) in
+        let inserted = try withStore { (store) throws(LedgerError) -> Int64 in
             try store.query(
                 """
                 INSERT INTO bank_payments (end_to_end_id, uetr, message_id, withdrawal_sequence, reference, account, amount,
@@ -280,6 +291,16 @@ extension BankDesk {
                     .text(withdrawal.reference),
                     .text(withdrawal.account), .integer(withdrawal.amount), .blob(document), .integer(now),
                 ])
+            return try store.query("SELECT changes()").first?.int(0) ?? 0
+        }
+        guard inserted == 1 else {
+            // Another export wrote it meanwhile (fine), or an identifier collided: say which.
+            let paid = try withStore { (store) throws(LedgerError) -> Bool in
+                !(try store.query(
+                    "SELECT 1 FROM bank_payments WHERE withdrawal_sequence = ?", [.integer(withdrawal.sequence)]
+                ).isEmpty)
+            }
+            return paid ? nil : "its EndToEndId \(endToEnd) or MsgId \(messageID) is already another payment's"
         }
         return nil
     }

@@ -7,7 +7,8 @@ public struct BankEntry: Sendable, Equatable {
         case debit = "DBIT"
     }
 
-    /// The bank's reference of the entry: `AcctSvcrRef`, else `NtryRef`. What duplicates are found by.
+    /// The bank's own reference of the entry (`AcctSvcrRef`), unique at the bank: what duplicates are
+    /// found by. `NtryRef` is not used: banks number it within one statement only.
     public let reference: String?
     public let direction: Direction
     public let reversal: Bool
@@ -17,12 +18,14 @@ public struct BankEntry: Sendable, Equatable {
     /// The amount as the message writes it.
     public let amountText: String
     public let valueDate: String?
-    /// For a reversal: the reference of the entry it reverses (`TxDtls/Refs/AcctSvcrRef`, else `NtryRef`).
+    /// For a reversal: the bank reference of the entry it reverses (`TxDtls/Refs/AcctSvcrRef`).
     public let reversedReference: String?
     /// The payment's `EndToEndId`, which ties a debit to the redemption that caused it.
     public let endToEndID: String?
     /// Every unstructured remittance line, where the depositor names the account to credit.
     public let remittance: [String]
+    /// How many transactions (`TxDtls`) the entry batches.
+    public let transactionCount: Int
 }
 
 /// A camt.054 notification of the reserve account.
@@ -57,7 +60,7 @@ public struct CreditNotification: Sendable, Equatable {
 
     private static func entry(_ entry: XMLElement) -> BankEntry {
         let details = entry.all("NtryDtls").flatMap { $0.all("TxDtls") }
-        let ownReference = entry.text("AcctSvcrRef") ?? entry.text("NtryRef")
+        let ownReference = entry.text("AcctSvcrRef")
         return BankEntry(
             reference: ownReference,
             direction: entry.text("CdtDbtInd") == "DBIT" ? .debit : .credit,
@@ -67,10 +70,10 @@ public struct CreditNotification: Sendable, Equatable {
             amountText: entry.text("Amt") ?? "",
             valueDate: entry.text("ValDt", "Dt") ?? entry.text("BookgDt", "Dt")
                 ?? entry.text("ValDt", "DtTm").map { String($0.prefix(10)) },
-            reversedReference: details.lazy.compactMap { $0.text("Refs", "AcctSvcrRef") }.first
-                ?? entry.text("NtryRef"),
+            reversedReference: details.lazy.compactMap { $0.text("Refs", "AcctSvcrRef") }.first,
             endToEndID: details.lazy.compactMap { $0.text("Refs", "EndToEndId") }.first,
-            remittance: details.flatMap { $0.child("RmtInf")?.all("Ustrd").map(\.text) ?? [] }
+            remittance: details.flatMap { $0.child("RmtInf")?.all("Ustrd").map(\.text) ?? [] },
+            transactionCount: details.count
         )
     }
 
@@ -100,17 +103,26 @@ public struct PaymentStatusReport: Sendable, Equatable {
 
     public let messageID: String
     public let originalMessageID: String?
+    /// The status of the whole original message (`OrgnlGrpInfAndSts/GrpSts`), with its reason codes.
+    public let groupStatus: String?
+    public let groupReasons: [String]
     public let statuses: [Status]
 
     public init(_ body: XMLElement) throws(XMLProblem) {
         guard let id = body.text("GrpHdr", "MsgId") else { throw XMLProblem("GrpHdr: MsgId is required") }
         messageID = id
-        originalMessageID = body.all("OrgnlGrpInfAndSts").first?.text("OrgnlMsgId")
+        let group = body.all("OrgnlGrpInfAndSts").first
+        originalMessageID = group?.text("OrgnlMsgId")
+        groupStatus = group?.text("GrpSts")
+        groupReasons = group?.all("StsRsnInf").compactMap { $0.text("Rsn", "Cd") ?? $0.text("Rsn", "Prtry") } ?? []
         statuses = body.all("TxInfAndSts").map { transaction in
             Status(
                 endToEndID: transaction.text("OrgnlEndToEndId"), uetr: transaction.text("OrgnlUETR"),
                 status: transaction.text("TxSts") ?? "",
                 reasons: transaction.all("StsRsnInf").compactMap { $0.text("Rsn", "Cd") ?? $0.text("Rsn", "Prtry") })
+        }
+        guard !statuses.isEmpty || groupStatus != nil else {
+            throw XMLProblem("the status report gives no status: neither TxInfAndSts nor OrgnlGrpInfAndSts/GrpSts")
         }
     }
 }

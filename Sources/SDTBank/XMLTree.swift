@@ -60,10 +60,14 @@ public enum XMLDocumentIO {
     /// The largest document accepted: a day's notifications of a busy reserve account fit many times over.
     public static let bytesMax = 8 << 20
 
+    /// libxml2's one-time global set-up, done before any use (in 2.9 it is not safe to race).
+    static let initialised: Void = xmlInitParser()
+
     /// Parses `bytes` into a tree. Refuses a document with a DOCTYPE or an entity declaration (the XXE
     /// and "billion laughs" attacks live there, and ISO 20022 messages have none), one that is not
     /// well-formed (with the line libxml2 reports), and one over `bytesMax`.
     public static func parse(_ bytes: [UInt8]) throws(XMLProblem) -> XMLElement {
+        _ = initialised
         guard !bytes.isEmpty else { throw XMLProblem("the document is empty") }
         guard bytes.count <= bytesMax else {
             throw XMLProblem("the document is \(bytes.count) bytes; at most \(bytesMax) are accepted")
@@ -95,6 +99,7 @@ public enum XMLDocumentIO {
 
     /// Checks `bytes` against an XML Schema; returns the schema's complaints (empty when valid).
     static func validate(_ bytes: [UInt8], against schema: CompiledSchema) -> [String] {
+        _ = initialised
         let collector = ErrorCollector()
         let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
         let parsed: xmlDocPtr? = withErrors(collector) {
@@ -117,6 +122,7 @@ public enum XMLDocumentIO {
     /// Serialises a tree as a UTF-8 document with an XML declaration, indented, escaping every text and
     /// attribute value (libxml2 does the writing).
     public static func serialise(_ root: XMLElement) -> [UInt8] {
+        _ = initialised
         let document = xmlNewDoc("1.0")!
         defer { xmlFreeDoc(document) }
         let node = build(root, in: document, parent: nil, inherited: nil)
@@ -179,7 +185,7 @@ public enum XMLDocumentIO {
         let pattern = Array(needle.utf8)
         guard bytes.count >= pattern.count else { return false }
         for start in 0...(bytes.count - pattern.count) where bytes[start] == pattern[0] {
-            if Array(bytes[start..<(start + pattern.count)]) == pattern { return true }
+            if bytes[start..<(start + pattern.count)].elementsEqual(pattern) { return true }
         }
         return false
     }
@@ -197,6 +203,7 @@ final class CompiledSchema: @unchecked Sendable {
     let pointer: xmlSchemaPtr
 
     init(_ text: [UInt8], name: String) {
+        _ = XMLDocumentIO.initialised
         let collector = ErrorCollector()
         let parsed: xmlSchemaPtr? = XMLDocumentIO.withErrors(collector) {
             text.withUnsafeBufferPointer { buffer in

@@ -78,12 +78,14 @@ public struct QuorumSignature: Sendable, Hashable {
         return bytes
     }
 
-    /// The signers `proof` proves took part in signing `message`: every share verifies against its
-    /// custodian's public share in `publicShares` and the commitments of all; nil when any does not.
+    /// The signers `proof` proves made `signature` of `message`: at least `threshold` of them, every share
+    /// verifies against its custodian's public share in `publicShares` and the commitments of all, and the
+    /// shares aggregate to exactly `signature`. Nil when any of that fails.
     public static func verifiedSigners(
-        proof: [UInt8], publicShares: [Int: [UInt8]], groupPublicKey: [UInt8], message: [UInt8]
+        proof: [UInt8], signature: [UInt8], threshold: Int, publicShares: [Int: [UInt8]], groupPublicKey: [UInt8],
+        message: [UInt8]
     ) -> [Int]? {
-        guard !proof.isEmpty, proof.count % partBytes == 0 else { return nil }
+        guard !proof.isEmpty, proof.count % partBytes == 0, proof.count / partBytes >= threshold else { return nil }
         var commitments: [FROST.Commitment] = []
         var shares: [Int: [UInt8]] = [:]
         for start in stride(from: 0, to: proof.count, by: partBytes) {
@@ -101,6 +103,11 @@ public struct QuorumSignature: Sendable, Hashable {
                     commitments: commitments, groupPublicKey: groupPublicKey, message: message)
             else { return nil }
         }
+        guard
+            let aggregate = try? FROST.aggregate(
+                commitments: commitments, shares: shares, groupPublicKey: groupPublicKey, message: message),
+            aggregate == signature
+        else { return nil }
         return commitments.map(\.identifier)
     }
 }

@@ -77,7 +77,7 @@ struct BlockChainCheck {
                 throw AuditProblem("block \(block.height): signature does not verify with the region key")
             }
             if let signerProof, !block.signers.isEmpty {
-                guard signerProof(block.header, block.signers, block.proof) else {
+                guard signerProof(block.header, signature, block.signers, block.proof) else {
                     throw AuditProblem(
                         "block \(block.height): the recorded signers \(block.signers) are not proven by their shares "
                             + "against the ceremony transcript")

@@ -28,7 +28,8 @@ public struct AuditPolicy: Sendable {
     /// SDTCustody, which the caller supplies with the ceremony transcript's public shares); nil to skip.
     public var signerProof: SignerProof?
 
-    public typealias SignerProof = @Sendable (_ header: [UInt8], _ signers: [Int], _ proof: [UInt8]) -> Bool
+    public typealias SignerProof =
+        @Sendable (_ header: [UInt8], _ signature: [UInt8], _ signers: [Int], _ proof: [UInt8]) -> Bool
 
     public init(
         operatorKeys: Set<String>? = nil, tokensOffered: Set<Token>? = nil, treasuryAccount: String? = nil,

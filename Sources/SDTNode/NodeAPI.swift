@@ -156,8 +156,10 @@ public struct CustodianRoster: Sendable {
     public let names: [Int: String]
     public let publicShares: [Int: [UInt8]]
     public let groupPublicKey: [UInt8]
+    public let threshold: Int
 
     public init(transcript: CeremonyTranscript) {
+        threshold = transcript.threshold
         names = Dictionary(uniqueKeysWithValues: transcript.custodians.map { ($0.identifier, $0.name) })
         publicShares = Dictionary(
             uniqueKeysWithValues: transcript.custodians.compactMap { custodian in
@@ -168,9 +170,9 @@ public struct CustodianRoster: Sendable {
 
     /// The signers of `block` its proof verifies, or nil when it records none or the proof fails.
     public func provenSigners(of block: SealedBlock) -> [Int]? {
-        guard !block.signers.isEmpty,
+        guard !block.signers.isEmpty, let signature = block.signature,
             let proven = QuorumSignature.verifiedSigners(
-                proof: block.signingProof, publicShares: publicShares, groupPublicKey: groupPublicKey,
+                proof: block.signingProof, signature: signature, threshold: threshold, publicShares: publicShares, groupPublicKey: groupPublicKey,
                 message: block.headerBytes),
             proven == block.signers
         else { return nil }

@@ -246,7 +246,8 @@ extension Simulation {
                 // Byzantine custodians may answer anything: the signers recorded must be the ones whose
                 // shares verify, as anyone with the transcript can check.
                 let proven = QuorumSignature.verifiedSigners(
-                    proof: signed.proof, publicShares: coordinator.publicShares, groupPublicKey: coordinator.publicKey,
+                    proof: signed.proof, signature: signed.signature, threshold: coordinator.threshold,
+                    publicShares: coordinator.publicShares, groupPublicKey: coordinator.publicKey,
                     message: block.headerBytes)
                 guard proven == signed.signers, signed.signers.count == coordinator.threshold else {
                     throw SimulationFailure("block \(block.height): signers \(signed.signers) are not proven by their shares")

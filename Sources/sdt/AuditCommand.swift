@@ -32,9 +32,11 @@ struct AuditCommand: ParsableCommand {
                 uniqueKeysWithValues: loaded.custodians.compactMap { custodian in
                     Hex.decode(custodian.publicShare).map { (custodian.identifier, $0) }
                 })
-            signerProof = { header, signers, proof in
+            let threshold = loaded.threshold
+            signerProof = { header, signature, signers, proof in
                 QuorumSignature.verifiedSigners(
-                    proof: proof, publicShares: publicShares, groupPublicKey: key, message: header) == signers
+                    proof: proof, signature: signature, threshold: threshold, publicShares: publicShares,
+                    groupPublicKey: key, message: header) == signers
             }
         } else if let blockPublicKey {
             guard let decoded = Hex.decode(blockPublicKey), decoded.count == 32 else { throw ValidationError("--block-public-key must be 64 hex") }

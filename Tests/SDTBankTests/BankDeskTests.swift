@@ -163,16 +163,28 @@ func makeDesk(_ folder: TemporaryDirectory) throws -> BankDesk {
         } catch {
             #expect(error.code == "message_id_reused")
         }
-        // The same entries under a new message id are duplicates entry by entry.
+        // The same entries under a new message id are duplicates entry by entry; an entry whose reference
+        // was seen with another amount is an alarm, and applies nothing.
         let renamed = altered.replacingOccurrences(of: "FRST-N-20261201-001", with: "FRST-N-20261201-009")
         let entries = try desk.importMessage(Array(renamed.utf8), operatorKey: operatorKey)
-        #expect(entries.lines.map(\.result) == [.duplicate, .duplicate, .ignored])
+        #expect(entries.lines.map(\.result) == [.alarm, .duplicate, .ignored])
+        #expect(try desk.alarms().map(\.kind) == ["reference_reused"])
         #expect(try desk.credits().map(\.cents) == [125_000, 50_000], "nothing applied twice")
 
         let reversal = try desk.importMessage(try Files.bytes("camt054-reversal.xml"), operatorKey: operatorKey)
         #expect(reversal.lines.map(\.result) == [.reversed])
         #expect(try desk.credits().map(\.state) == [.proposed, .reversed])
-        #expect(try desk.alarms().isEmpty)
+        let twice = try desk.importMessage(
+            BankSideWriter.notification(
+                messageID: "N-9", createdAt: "2026-12-01T12:00:00Z", account: "TX-RESERVE-0001",
+                entries: [
+                    .init(
+                        reference: "BNK-0005", cents: 50_000, credit: false, reversal: true,
+                        valueDate: "2026-12-01", related: "BNK-0002")
+                ]),
+            operatorKey: operatorKey)
+        #expect(twice.lines.map(\.result) == [.alarm])
+        #expect(try desk.alarms().map(\.kind) == ["reference_reused", "double_reversal"])
     }
 
     @Test func mintsMustMatchACredit() throws {
@@ -231,5 +243,33 @@ func makeDesk(_ folder: TemporaryDirectory) throws -> BankDesk {
             uetr: "0f8fad5b-d9cb-469f-a165-70867728950e", status: "ACSC")
         #expect(try desk.importMessage(status, operatorKey: operatorKey).lines.map(\.result) == [.alarm])
         #expect(try desk.alarms().last?.kind == "unknown_payment")
+
+        // A credit that batches two depositors' transactions cannot go to one account.
+        var batched = String(decoding: try Files.bytes("camt054-deposits.xml"), as: UTF8.self)
+            .replacingOccurrences(of: "FRST-N-20261201-001", with: "FRST-N-20261201-077")
+            .replacingOccurrences(of: "BNK-0001", with: "BNK-0077")
+        batched = batched.replacingOccurrences(
+            of: "</TxDtls></NtryDtls>\n      </Ntry>\n      <Ntry>\n        <NtryRef>E-0002",
+            with: "</TxDtls><TxDtls><RmtInf><Ustrd>sdt:bob</Ustrd></RmtInf></TxDtls></NtryDtls>\n      </Ntry>\n"
+                + "      <Ntry>\n        <NtryRef>E-0002")
+        #expect(ISO20022Message.camt054.schemaProblems(Array(batched.utf8)).isEmpty)
+        let split = try desk.importMessage(Array(batched.utf8), operatorKey: operatorKey)
+        #expect(split.lines.first?.result == .alarm && split.lines.first?.detail.contains("batched_entry") == true)
+
+        // A whole-group status for a message never sent is an alarm; a report with no status at all is refused.
+        let group = String(decoding: status, as: UTF8.self)
+            .replacingOccurrences(of: "<MsgId>S-1</MsgId>", with: "<MsgId>S-2</MsgId>")
+        let groupOnly = group.replacing(#/<TxInfAndSts>[\s\S]*</TxInfAndSts>/#, with: "")
+            .replacingOccurrences(of: "</OrgnlMsgNmId>", with: "</OrgnlMsgNmId><GrpSts>RJCT</GrpSts>")
+        #expect(ISO20022Message.pacs002.schemaProblems(Array(groupOnly.utf8)).isEmpty, "\(groupOnly)")
+        #expect(try desk.importMessage(Array(groupOnly.utf8), operatorKey: operatorKey).lines.map(\.result) == [.alarm])
+        let none = groupOnly.replacingOccurrences(of: "<GrpSts>RJCT</GrpSts>", with: "")
+            .replacingOccurrences(of: "<MsgId>S-2</MsgId>", with: "<MsgId>S-3</MsgId>")
+        do throws(BankDeskError) {
+            _ = try desk.importMessage(Array(none.utf8), operatorKey: operatorKey)
+            Issue.record("a report with no status was accepted")
+        } catch {
+            #expect(error.code == "bank_message_invalid" && error.description.contains("no status"))
+        }
     }
 }

@@ -111,20 +111,34 @@ struct BlockMaker {
             #expect(signed.signers == [1, 2, 3].filter { $0 != down })
             #expect(
                 QuorumSignature.verifiedSigners(
-                    proof: signed.proof, publicShares: publicShares, groupPublicKey: transcript.groupPublicKeyBytes,
+                    proof: signed.proof, signature: signed.signature, threshold: 2, publicShares: publicShares,
+                    groupPublicKey: transcript.groupPublicKeyBytes,
                     message: request.headerBytes) == signed.signers)
             var forged = signed.proof
             forged[forged.count - 1] ^= 1
             #expect(
                 QuorumSignature.verifiedSigners(
-                    proof: forged, publicShares: publicShares, groupPublicKey: transcript.groupPublicKeyBytes,
+                    proof: forged, signature: signed.signature, threshold: 2, publicShares: publicShares,
+                    groupPublicKey: transcript.groupPublicKeyBytes,
                     message: request.headerBytes) == nil, "a changed share proves nothing")
             var swapped = signed.proof
             swapped[1] = UInt8(down)
             #expect(
                 QuorumSignature.verifiedSigners(
-                    proof: swapped, publicShares: publicShares, groupPublicKey: transcript.groupPublicKeyBytes,
+                    proof: swapped, signature: signed.signature, threshold: 2, publicShares: publicShares,
+                    groupPublicKey: transcript.groupPublicKeyBytes,
                     message: request.headerBytes) == nil, "a share claimed for another custodian proves nothing")
+            // One custodian's own honest part alone proves nothing: fewer than the threshold, and its
+            // share does not add up to the signature.
+            let alone = Array(signed.proof.prefix(signed.proof.count / 2))
+            #expect(
+                QuorumSignature.verifiedSigners(
+                    proof: alone, signature: signed.signature, threshold: 1, publicShares: publicShares,
+                    groupPublicKey: transcript.groupPublicKeyBytes, message: request.headerBytes) == nil)
+            #expect(
+                QuorumSignature.verifiedSigners(
+                    proof: alone, signature: signed.signature, threshold: 2, publicShares: publicShares,
+                    groupPublicKey: transcript.groupPublicKeyBytes, message: request.headerBytes) == nil)
             maker.signed(request, signature)
             try quorum.start(down)
         }

@@ -139,7 +139,8 @@ final class CustodiedNode: @unchecked Sendable {
             uniqueKeysWithValues: transcript.custodians.map { ($0.identifier, Hex.decode($0.publicShare)!) })
         #expect(
             QuorumSignature.verifiedSigners(
-                proof: Hex.decode(try #require(newest.signingProof)) ?? [], publicShares: publicShares,
+                proof: Hex.decode(try #require(newest.signingProof)) ?? [],
+                signature: Hex.decode(try #require(newest.signature)) ?? [], threshold: 2, publicShares: publicShares,
                 groupPublicKey: custodied.groupPublicKey, message: Hex.decode(newest.header) ?? []) == [2, 3])
         let (page, _) = try await URLSession.shared.data(from: URL(string: node.client.baseURL + "/")!)
         let names = transcript.custodians.sorted { $0.identifier < $1.identifier }.map(\.name)
@@ -148,10 +149,10 @@ final class CustodiedNode: @unchecked Sendable {
         let ledgerPath = try NodeData(directory: node.dataPath).ledgerPath
         let policy = AuditPolicy(
             operatorKeys: [node.operatorKey.publicKeyHex],
-            signerProof: { header, signers, proof in
+            signerProof: { header, signature, signers, proof in
                 QuorumSignature.verifiedSigners(
-                    proof: proof, publicShares: publicShares, groupPublicKey: custodied.groupPublicKey, message: header)
-                    == signers
+                    proof: proof, signature: signature, threshold: 2, publicShares: publicShares,
+                    groupPublicKey: custodied.groupPublicKey, message: header) == signers
             })
         let report = try LedgerAudit.run(path: ledgerPath, blockPublicKey: custodied.groupPublicKey, policy: policy)
         #expect(report.isIntact, "\(report.firstProblem ?? "")")
