@@ -64,7 +64,8 @@ let package = Package(
         .target(
             name: "SDTNode",
             dependencies: [
-                "SDTCore", "SDTCrypto", "SDTLedger", "SDTQueue", "SDTAPI", "SDTCustody", "SDTRules", "SDTClient", "SDTBank",
+                "SDTCore", "SDTCrypto", "SDTLedger", "SDTQueue", "SDTAPI", "SDTCustody", "SDTRules", "SDTClient",
+                "SDTBank",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -94,8 +95,8 @@ let package = Package(
         .executableTarget(
             name: "sdt",
             dependencies: [
-                "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody", "SDTRules", "SDTTesting", "SDTAPI",
-                "SDTBank", "SDTSimulation",
+                "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody", "SDTRules", "SDTTesting",
+                "SDTAPI", "SDTBank", "SDTSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -137,7 +138,8 @@ let package = Package(
         .testTarget(
             name: "SDTEndToEndTests",
             dependencies: [
-                "SDTClient", "SDTCrypto", "SDTCore", "SDTLedger", "SDTNode", "SDTTesting", "SDTAPI", "SDTCustody", "SDTBank",
+                "SDTClient", "SDTCrypto", "SDTCore", "SDTLedger", "SDTNode", "SDTTesting", "SDTAPI", "SDTCustody",
+                "SDTBank",
                 "SDTQueue",
             ]
         ),

@@ -97,8 +97,9 @@ extension BankDesk {
                             return .failure(
                                 BankDeskError(
                                     "message_id_reused",
-                                    "MsgId \(messageID) was imported before with other content (SHA3-256 \(seen.text(0))); "
-                                        + "nothing applied. A bank never reuses a MsgId: ask the bank which one is right."
+                                    "MsgId \(messageID) was imported before with other content "
+                                        + "(SHA3-256 \(seen.text(0))); nothing applied. A bank never reuses a "
+                                        + "MsgId: ask the bank which one is right."
                                 ))
                         }
                         return .success(
@@ -117,7 +118,10 @@ extension BankDesk {
                     case .report(let report): lines = try run.statusReport(report)
                     }
                     try store.query(
-                        "INSERT INTO bank_messages (kind, message_id, sha3, received_ms, operator_key) VALUES (?, ?, ?, ?, ?)",
+                        """
+                        INSERT INTO bank_messages (kind, message_id, sha3, received_ms, operator_key)
+                        VALUES (?, ?, ?, ?, ?)
+                        """,
                         [.text(message.rawValue), .text(messageID), .text(sha3), .integer(now), .text(operatorKey)])
                     return .success(
                         BankImportReport(message: message, messageID: messageID, duplicate: false, lines: lines))
@@ -170,7 +174,10 @@ private struct ImportRun {
             return .init(reference: reference, result: .duplicate, detail: "entry \(reference) was imported before")
         }
         try store.query(
-            "INSERT INTO bank_entries (reference, message_id, direction, reversal, amount, result) VALUES (?, ?, ?, ?, ?, '')",
+            """
+            INSERT INTO bank_entries (reference, message_id, direction, reversal, amount, result)
+            VALUES (?, ?, ?, ?, ?, '')
+            """,
             [
                 .text(reference), .text(messageID), .text(entry.direction.rawValue), .integer(entry.reversal ? 1 : 0),
                 .integer(cents ?? 0),
@@ -256,8 +263,8 @@ private struct ImportRun {
             if let earlier = payment.optionalText(1) {
                 return try alarm(
                     "double_debit", reference, messageID,
-                    "payment \(endToEnd) was already debited by entry \(earlier): \(ISOAmount.text(cents)) USD left the "
-                        + "reserve account twice")
+                    "payment \(endToEnd) was already debited by entry \(earlier): "
+                        + "\(ISOAmount.text(cents)) USD left the reserve account twice")
             }
             guard payment.text(2) != "rejected" else {
                 return try alarm(

@@ -155,8 +155,9 @@ extension BankDesk {
         try withStore { (store) throws(LedgerError) -> [BankPayment] in
             try store.query(
                 """
-                SELECT end_to_end_id, uetr, message_id, withdrawal_sequence, reference, account, amount, status, reasons,
-                       debited_by, refund_reference, document FROM bank_payments ORDER BY withdrawal_sequence
+                SELECT end_to_end_id, uetr, message_id, withdrawal_sequence, reference, account, amount, status,
+                       reasons, debited_by, refund_reference, document
+                FROM bank_payments ORDER BY withdrawal_sequence
                 """
             ).map { row in
                 BankPayment(
@@ -198,8 +199,8 @@ extension BankDesk {
             if credit.cents != deposit.amount || (credit.account.map { $0 != deposit.account } ?? false) {
                 alarm(
                     "mint_mismatch",
-                    "the mint at sequence \(deposit.sequence) (\(ISOAmount.text(deposit.amount)) USD to \(deposit.account)) "
-                        + "differs from the bank's credit (\(ISOAmount.text(credit.cents)) USD for "
+                    "the mint at sequence \(deposit.sequence) (\(ISOAmount.text(deposit.amount)) USD to "
+                        + "\(deposit.account)) differs from the bank's credit (\(ISOAmount.text(credit.cents)) USD for "
                         + "\(credit.account ?? "no named account"))")
             }
             if let reversal = credit.reversedBy,
@@ -283,8 +284,10 @@ extension BankDesk {
         let inserted = try withStore { (store) throws(LedgerError) -> Int64 in
             try store.query(
                 """
-                INSERT INTO bank_payments (end_to_end_id, uetr, message_id, withdrawal_sequence, reference, account, amount,
-                                           document, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                INSERT INTO bank_payments (
+                    end_to_end_id, uetr, message_id, withdrawal_sequence, reference, account, amount, document,
+                    created_ms
+                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                 """,
                 [
                     .text(endToEnd), .text(uetr), .text(messageID), .integer(withdrawal.sequence),

@@ -99,7 +99,8 @@ public final class SigningCoordinator: @unchecked Sendable {
                 throw CryptoError("the aggregate signature does not verify; not stored")
             }
             return QuorumSignature(
-                signature: signature, signers: list.map(\.identifier), proof: QuorumSignature.proof(list, shares: shares))
+                signature: signature, signers: list.map(\.identifier),
+                proof: QuorumSignature.proof(list, shares: shares))
         }
         let reasons = lastProblems.map(\.description).joined(separator: "; ")
         throw CryptoError("fewer than \(transcript.threshold) custodians signed: \(reasons)")

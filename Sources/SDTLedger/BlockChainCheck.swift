@@ -65,7 +65,8 @@ struct BlockChainCheck {
         self.header = header
         guard header.firstSequence + Int64(leaves.count) == entry.sequence else {
             throw AuditProblem(
-                "block \(block.height): its range \(header.firstSequence)...\(header.lastSequence) does not continue at \(entry.name)"
+                "block \(block.height): its range \(header.firstSequence)...\(header.lastSequence) does not continue "
+                    + "at \(entry.name)"
             )
         }
         leaves.append(entry.leafHash)
@@ -147,7 +148,8 @@ struct BlockChainCheck {
             }
             guard (header.reserves[token] ?? 0) == (reserves.amounts[token] ?? 0) else {
                 throw AuditProblem(
-                    "\(name): reserves of \(token.rawValue) \(header.reserves[token] ?? 0) differ from the reserve records \(reserves.amounts[token] ?? 0)"
+                    "\(name): reserves of \(token.rawValue) \(header.reserves[token] ?? 0) differ from the reserve "
+                        + "records \(reserves.amounts[token] ?? 0)"
                 )
             }
             for counterpart in Set(header.claims.keys).union(header.obligations.keys).union(replay.counterparts) {
@@ -156,8 +158,8 @@ struct BlockChainCheck {
                     (header.obligations[counterpart]?[token] ?? 0) == position.obligations
                 else {
                     throw AuditProblem(
-                        "\(name): claims or obligations of \(token.rawValue) with \(counterpart) differ from the replay's "
-                            + "\(position.claims) and \(position.obligations)")
+                        "\(name): claims or obligations of \(token.rawValue) with \(counterpart) differ from "
+                            + "the replay's \(position.claims) and \(position.obligations)")
                 }
             }
             guard (header.reserves[token] ?? 0) + header.netPosition(token) == (header.supply[token] ?? 0) else {

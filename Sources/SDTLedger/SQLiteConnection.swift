@@ -66,7 +66,9 @@ package final class SQLiteConnection: @unchecked Sendable {
         return rows
     }
 
-    package func each(_ sql: String, _ values: [Value] = [], _ body: (Row) throws(LedgerError) -> Void) throws(LedgerError) {
+    package func each(
+        _ sql: String, _ values: [Value] = [], _ body: (Row) throws(LedgerError) -> Void
+    ) throws(LedgerError) {
         let statement = try prepared(sql)
         defer {
             sqlite3_reset(statement)

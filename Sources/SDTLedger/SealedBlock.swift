@@ -174,7 +174,8 @@ public struct BlockSignatureRecord: Sendable, Hashable {
         self.proof = proof
     }
 
-    static let update = "UPDATE blocks SET signature = ?, signers = ?, signing_proof = ? WHERE height = ? AND signature IS NULL"
+    static let update =
+        "UPDATE blocks SET signature = ?, signers = ?, signing_proof = ? WHERE height = ? AND signature IS NULL"
 
     /// The values of `update`.
     var values: [SQLiteConnection.Value] {
@@ -185,7 +186,8 @@ public struct BlockSignatureRecord: Sendable, Hashable {
 
 extension LedgerWriter {
     static func check(_ signed: [BlockSignatureRecord], publicKey: [UInt8]) throws(LedgerError) {
-        for record in signed where !Ed25519.verify(signature: record.signature, message: record.block.headerBytes, publicKey: publicKey) {
+        for record in signed
+        where !Ed25519.verify(signature: record.signature, message: record.block.headerBytes, publicKey: publicKey) {
             let block = record.block
             throw LedgerError(.invariant, "the signature for block \(block.height) does not verify; not stored")
         }

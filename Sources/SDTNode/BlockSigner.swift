@@ -152,7 +152,8 @@ public final class BlockSigningService: Service, @unchecked Sendable {
                     last = (block.height, signature)
                     delivered.insert(block.height)
                     inbox.deliver(
-                        BlockSignatureRecord(block: block, signature: signature, signers: signed.signers, proof: signed.proof))
+                        BlockSignatureRecord(
+                            block: block, signature: signature, signers: signed.signers, proof: signed.proof))
                     blocksSigned.increment()
                     wait = Self.retryMillisecondsFirst
                 } catch {

@@ -42,7 +42,8 @@ extension NodeAPI {
                     Problem.make(
                         status: 403, code: "operator_role_missing",
                         detail:
-                            "the bank desk needs an operator key with the \(change ? "minting" : "minting or auditor") role; this "
+                            "the bank desk needs an operator key with the "
+                                + "\(change ? "minting" : "minting or auditor") role; this "
                             + "key has "
                             + (roles.isEmpty ? "none" : roles.sorted().map(\.rawValue).joined(separator: ", ")))))
         }
@@ -52,7 +53,8 @@ extension NodeAPI {
                     Problem.make(
                         status: 404, code: "bank_not_configured",
                         detail:
-                            "This region has no custodian bank desk: add a [bank] table (name, bic, reserve_account) to its config."
+                            "This region has no custodian bank desk: add a [bank] table (name, bic, reserve_account) "
+                                + "to its config."
                     )))
         }
         return .success(bank)
@@ -82,7 +84,8 @@ extension NodeAPI {
                         Problem.make(
                             status: 400, code: "sha3_mismatch",
                             detail:
-                                "the body hashes to \(sha3), not the signed sha3 \(input.query.sha3); sign the hash of the exact bytes sent"
+                                "the body hashes to \(sha3), not the signed sha3 \(input.query.sha3); "
+                                + "sign the hash of the exact bytes sent"
                         ))))
         }
         guard case .operator(let key, _) = Reader.current else { preconditionFailure("checked by bankDesk") }
@@ -236,7 +239,8 @@ extension NodeAPI {
             return .failure(
                 BankDeskError(
                     "payout_unknown",
-                    "\(account)'s personal data names no bank account to pay (holder.payout_account and holder.payout_agent)"
+                    "\(account)'s personal data names no bank account to pay "
+                    + "(holder.payout_account and holder.payout_agent)"
                 ))
         }
         return .success(Payee(name: holder.name, account: payoutAccount, agentBIC: agent))

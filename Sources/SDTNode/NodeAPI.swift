@@ -172,7 +172,8 @@ public struct CustodianRoster: Sendable {
     public func provenSigners(of block: SealedBlock) -> [Int]? {
         guard !block.signers.isEmpty, let signature = block.signature,
             let proven = QuorumSignature.verifiedSigners(
-                proof: block.signingProof, signature: signature, threshold: threshold, publicShares: publicShares, groupPublicKey: groupPublicKey,
+                proof: block.signingProof, signature: signature, threshold: threshold, publicShares: publicShares,
+                groupPublicKey: groupPublicKey,
                 message: block.headerBytes),
             proven == block.signers
         else { return nil }

@@ -194,7 +194,9 @@ public enum NodeRunner {
                         accountHolder: config.name, outbox: bank.outbox),
                     region: config.region, ledger: reader, clock: options.clock, random: options.random)
             },
-            roster: try config.custody.map { CustodianRoster(transcript: try CeremonyTranscript.read(from: $0.transcriptPath)) }
+            roster: try config.custody.map {
+                CustodianRoster(transcript: try CeremonyTranscript.read(from: $0.transcriptPath))
+            }
         )
         let router = Router()
         let contract = try contract()

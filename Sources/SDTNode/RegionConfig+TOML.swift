@@ -39,7 +39,8 @@ extension RegionConfig {
         """ + (registry.map { "\n[registry]\nfile = \"\($0.path)\"\nauthority_key = \"\($0.authorityKey)\"\n" } ?? "")
             + (bank.map { bank in
                 "\n[bank]\nname = \"\(bank.name)\"\nbic = \"\(bank.bic)\"\n"
-                    + "reserve_account = \"\(bank.reserveAccount)\"\n" + (bank.outbox.map { "outbox = \"\($0)\"\n" } ?? "")
+                    + "reserve_account = \"\(bank.reserveAccount)\"\n"
+                    + (bank.outbox.map { "outbox = \"\($0)\"\n" } ?? "")
             } ?? "") + (tls.map { tls in
             "\n[tls]\ncertificate = \"\(tls.certificatePath)\"\nprivate_key = \"\(tls.privateKeyPath)\"\n"
                 + (tls.clientCAPath.map { "client_ca = \"\($0)\"\n" } ?? "")

@@ -243,8 +243,10 @@ public struct RegionConfig: Sendable, Equatable {
             throw ConfigError("bank.bic: \(Echo.quoted(bic)) is not a BIC (8 or 11 characters, e.g. CUSTUS33XXX)")
         }
         let account = try string(table, "reserve_account", in: "bank")
-        guard (1...34).contains(account.count), account.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
-        else { throw ConfigError("bank.reserve_account: 1-34 letters, digits or '-', as the bank writes the account id") }
+        let allowed = account.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        guard (1...34).contains(account.count), allowed else {
+            throw ConfigError("bank.reserve_account: 1-34 letters, digits or '-', as the bank writes the account id")
+        }
         let outbox = table.contains(key: "outbox") ? try string(table, "outbox", in: "bank") : nil
         return Bank(name: name, bic: bic, reserveAccount: account, outbox: outbox)
     }

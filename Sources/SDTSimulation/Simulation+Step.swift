@@ -250,7 +250,8 @@ extension Simulation {
                     publicShares: coordinator.publicShares, groupPublicKey: coordinator.publicKey,
                     message: block.headerBytes)
                 guard proven == signed.signers, signed.signers.count == coordinator.threshold else {
-                    throw SimulationFailure("block \(block.height): signers \(signed.signers) are not proven by their shares")
+                    throw SimulationFailure(
+                        "block \(block.height): signers \(signed.signers) are not proven by their shares")
                 }
                 try signatures.store(
                     signature: signed.signature, for: block, publicKey: coordinator.publicKey, signers: signed.signers,

@@ -68,7 +68,8 @@ struct AdminCommand: AsyncParsableCommand {
 
         func run() async throws {
             let holder = holderName.map {
-                Components.Schemas.OperatorAction.HolderPayload(name: $0, payoutAccount: payoutAccount, payoutAgent: payoutAgent)
+                Components.Schemas.OperatorAction.HolderPayload(
+                    name: $0, payoutAccount: payoutAccount, payoutAgent: payoutAgent)
             }
             try await options.submit(
                 .openAccount,

@@ -49,7 +49,8 @@ struct AuditCommand: ParsableCommand {
         // would open the file for writing.
         var progress: ProgressLine?
         let report = try LedgerAudit.run(
-            path: nodeData.ledgerPath, blockPublicKey: key, policy: AuditPolicy(operatorKeys: operators, signerProof: signerProof),
+            path: nodeData.ledgerPath, blockPublicKey: key,
+            policy: AuditPolicy(operatorKeys: operators, signerProof: signerProof),
             progress: { checked, total in
                 if progress == nil { progress = ProgressLine("audit", total: Int(total), unit: "entries") }
                 progress?.set(done: Int(checked))

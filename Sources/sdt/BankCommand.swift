@@ -77,7 +77,8 @@ struct BankCommand: AsyncParsableCommand {
     struct Approve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Approve a proposed credit: sign the mint_usd it proposes (account, amount, bank reference, value date)."
+                "Approve a proposed credit: sign the mint_usd it proposes (account, amount, bank reference, "
+                + "value date)."
         )
         @OptionGroup var options: OperatorOptions
         @Argument(help: "The credit's bank reference, as `sdt bank credits` lists it.") var reference: String
@@ -163,7 +164,8 @@ struct BankCommand: AsyncParsableCommand {
             for payment in payments {
                 let reasons = payment.reasons.isEmpty ? "" : " (\(payment.reasons.joined(separator: ", ")))"
                 print(
-                    "\(payment.endToEndId)  \(payment.display) to \(payment.account)  \(payment.status.rawValue)\(reasons)"
+                    "\(payment.endToEndId)  \(payment.display) to \(payment.account)  "
+                        + "\(payment.status.rawValue)\(reasons)"
                         + (payment.debitedBy.map { "  debited by \($0)" } ?? "")
                         + (payment.refundReference.map { "  refund proposed as \($0)" } ?? ""))
             }

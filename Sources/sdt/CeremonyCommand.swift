@@ -92,7 +92,8 @@ struct CeremonyCommand: ParsableCommand {
             do {
                 let secret = try passphrase.passphrase(prompt: "Passphrase for the share: ")
                 // On a terminal: how many of the other custodians' messages have come, while it waits on them.
-                let line = ProgressLine("dkg: messages from the other custodians", total: 3 * peers.count, unit: "messages")
+                let line = ProgressLine(
+                    "dkg: messages from the other custodians", total: 3 * peers.count, unit: "messages")
                 let (transcript, share) = try DKGRunner(session: session, listen: entries[me - 1].endpoint, peers: peers)
                     .run(passphrase: secret, progress: { received, _ in line.set(done: received) })
                 line.finish()

@@ -62,11 +62,14 @@ struct CustodianCommand: ParsableCommand {
         var checkPolicy: String = "full"
         @Option(help: "Serve GET /metrics (Prometheus text) on HOST:PORT, a loopback address, e.g. 127.0.0.1:9471.")
         var metrics: String?
-        @Option(help: "Log lines as text, or json (one object a line, naming the custodian).") var logFormat: String = "text"
+        @Option(help: "Log lines as text, or json (one object a line, naming the custodian).")
+        var logFormat: String = "text"
         @OptionGroup var passphrase: PassphraseOptions
 
         func validate() throws {
-            guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
+            guard ["text", "json"].contains(logFormat) else {
+                throw ValidationError("--log-format must be text or json")
+            }
             guard CheckPolicy(checkPolicy) != nil else {
                 throw ValidationError("--check-policy must be full or sampled:THRESHOLD:PER_MILLE, e.g. sampled:100000:50")
             }
@@ -78,7 +81,9 @@ struct CustodianCommand: ParsableCommand {
         }
 
         func run() throws {
-            if logFormat == "json" { LoggingSystem.bootstrap { label in JSONLogHandler(label: label, metadataProvider: nil) } }
+            if logFormat == "json" {
+                LoggingSystem.bootstrap { label in JSONLogHandler(label: label, metadataProvider: nil) }
+            }
             let loaded = try CeremonyTranscript.read(from: transcript)
             try loaded.verify(requireAllSignatures: true)
             let file = try CustodianShareFile.read(from: share)

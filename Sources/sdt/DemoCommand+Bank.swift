@@ -45,7 +45,8 @@ extension DemoStory {
             "the node checked it against the official camt.054.001.08 schema and proposed: \(line.detail)",
             "sent again: \(again.duplicate ? "a duplicate, nothing applied twice" : "applied again (wrong!)")",
             "the operator approved it with a signed mint_usd (reference \(reference)): credit is now "
-                + "\(minted?.state.rawValue ?? "?") at sequence \(minted?.mintSequence ?? 0) — no bank message alone creates money"
+                + "\(minted?.state.rawValue ?? "?") at sequence \(minted?.mintSequence ?? 0) — no bank message alone "
+                + "creates money"
         )
     }
 
@@ -78,10 +79,13 @@ extension DemoStory {
         say(
             "A redemption paid out by the bank (pacs.008 out, pacs.002 in)",
             "alice redeems \(payment.display): the ledger burns it; the desk wrote \(file)",
-            "pacs.008.001.09 (\(problems.isEmpty ? "valid against the official schema" : "INVALID: \(problems)")): "
+            "pacs.008.001.09 ("
+                + (problems.isEmpty ? "valid against the official schema" : "INVALID: \(problems)") + "): "
                 + "EndToEndId \(payment.endToEndId), UETR \(payment.uetr), to her account on file",
-            "the bank's status report: \(answered.entries.first?.detail ?? "?") — payment is \(settled?.status.rawValue ?? "?")",
-            "reconciliation: \(alarms.isEmpty ? "no alarms, the bank's messages and the ledger agree" : "\(alarms.count) alarms")"
+            "the bank's status report: \(answered.entries.first?.detail ?? "?") — payment is "
+                + (settled?.status.rawValue ?? "?"),
+            "reconciliation: "
+                + (alarms.isEmpty ? "no alarms, the bank's messages and the ledger agree" : "\(alarms.count) alarms")
         )
     }
 }

@@ -116,8 +116,10 @@ struct DemoStory {
         var operations = DemoOperations(client: client, operatorKey: operatorKey, region: config.region)
         let treasury = config.treasuryAccount ?? "treasury"
         try await operations.perform(.openAccount, [.account: "alice", .jurisdiction: "US-TX", .kycTier: "2", .deviceKey: alice.publicKeyHex],
-                                     holder: .init(name: "Alice Demo-Holder", address: "100 Congress Ave, Austin TX", kycDocuments: ["TX-DL-00000000"],
-                                                   payoutAccount: "000123456789", payoutAgent: "BOFAUS3NXXX"))
+                                     holder: .init(
+                                        name: "Alice Demo-Holder", address: "100 Congress Ave, Austin TX",
+                                        kycDocuments: ["TX-DL-00000000"], payoutAccount: "000123456789",
+                                        payoutAgent: "BOFAUS3NXXX"))
         try await operations.perform(.openAccount, [.account: "bob", .jurisdiction: "US-WY", .kycTier: "1", .deviceKey: bob.publicKeyHex])
         try await operations.perform(.openAccount, [.account: "carlos", .jurisdiction: "MX", .kycTier: "2", .deviceKey: SigningKey().publicKeyHex])
         try await operations.perform(.openAccount, [.account: treasury, .jurisdiction: config.jurisdiction, .kycTier: "3", .deviceKey: SigningKey().publicKeyHex])
@@ -131,7 +133,9 @@ struct DemoStory {
             "e.g. USD only between US accounts; USD ≥ $10,000 needs KYC tier 2 and is flagged for a currency transaction report;",
             "USD ≥ $50,000 waits for review; at most $100,000 USD out per account per 24 h; GOLD ≥ 100 g needs KYC tier 2")
 
-        guard let bank = config.bank else { throw DemoError("\(regionPath) has no [bank] table: the demo's deposit comes from the bank") }
+        guard let bank = config.bank else {
+            throw DemoError("\(regionPath) has no [bank] table: the demo's deposit comes from the bank")
+        }
         try await depositThroughTheBank(client, operations: &operations, bank: bank)
         try await operations.perform(.mintGold, [.account: "bob", .amount: "999900", .vault: "Texas Bullion Depository", .barSerial: "TXBD-AU-77812",
                                                  .refiner: "Valcambi", .grossWeight: "1000000", .fineness: "9999"])

@@ -73,7 +73,8 @@ func makeDesk(_ folder: TemporaryDirectory) throws -> BankDesk {
             entries: [
                 .init(reference: "R-1", cents: 1, valueDate: "2026-12-01", remittance: "sdt:alice"),
                 .init(
-                    reference: "R-2", cents: 99, credit: false, reversal: true, valueDate: "2026-12-01", related: "R-0"),
+                    reference: "R-2", cents: 99, credit: false, reversal: true, valueDate: "2026-12-01",
+                    related: "R-0"),
             ])
         #expect(try xmllint(notification, .camt054).status == 0)
         let status = BankSideWriter.statusReport(
@@ -87,7 +88,8 @@ func makeDesk(_ folder: TemporaryDirectory) throws -> BankDesk {
         let cases: [(String, String, String)] = [
             (
                 "external entity",
-                "<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><Document>&x;</Document>",
+                "<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+                    + "<Document>&x;</Document>",
                 "DOCTYPE"
             ),
             (
@@ -229,7 +231,8 @@ func makeDesk(_ folder: TemporaryDirectory) throws -> BankDesk {
             messageID: "N-2", createdAt: "2026-12-01T10:00:00Z", account: "TX-RESERVE-0001",
             entries: [
                 .init(
-                    reference: "D-1", cents: 10_000, credit: false, valueDate: "2026-12-01", related: "NO-SUCH-PAYMENT"),
+                    reference: "D-1", cents: 10_000, credit: false, valueDate: "2026-12-01",
+                    related: "NO-SUCH-PAYMENT"),
                 .init(
                     reference: "V-1", cents: 10_000, credit: false, reversal: true, valueDate: "2026-12-01",
                     related: "NEVER-CREDITED"),

@@ -205,12 +205,14 @@ import Testing
 
         let hostile: [(String, String)] = [
             (
-                "<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><Document>&x;</Document>",
+                "<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+                    + "<Document>&x;</Document>",
                 "DOCTYPE"
             ),
             ("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\"/>", "namespace"),
             (
-                "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.08\"><BkToCstmrDbtCdtNtfctn/></Document>",
+                "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.08\">"
+                    + "<BkToCstmrDbtCdtNtfctn/></Document>",
                 "official schema"
             ),
             ("<Document", "not well-formed"),

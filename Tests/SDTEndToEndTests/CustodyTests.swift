@@ -108,7 +108,8 @@ final class CustodiedNode: @unchecked Sendable {
         let objects = log.split(separator: "\n").filter { $0.hasPrefix("{") }.compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
-        let refusal = try #require(objects.first { ($0["message"] as? String)?.contains("unreadable request") == true }, "\(log)")
+        let refusal = try #require(
+            objects.first { ($0["message"] as? String)?.contains("unreadable request") == true }, "\(log)")
         #expect(refusal["custodian"] as? String == "2" && refusal["region"] as? String == custodied.node.config.region)
         #expect(refusal["level"] as? String == "info" && refusal["time"] is String)
     }
@@ -144,7 +145,8 @@ final class CustodiedNode: @unchecked Sendable {
                 groupPublicKey: custodied.groupPublicKey, message: Hex.decode(newest.header) ?? []) == [2, 3])
         let (page, _) = try await URLSession.shared.data(from: URL(string: node.client.baseURL + "/")!)
         let names = transcript.custodians.sorted { $0.identifier < $1.identifier }.map(\.name)
-        #expect(String(decoding: page, as: UTF8.self).contains("yes, by custodians 2 (\(names[1])) and 3 (\(names[2]))"))
+        let named = "yes, by custodians 2 (\(names[1])) and 3 (\(names[2]))"
+        #expect(String(decoding: page, as: UTF8.self).contains(named))
         custodied.stopAll()
         let ledgerPath = try NodeData(directory: node.dataPath).ledgerPath
         let policy = AuditPolicy(

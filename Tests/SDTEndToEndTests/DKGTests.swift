@@ -25,7 +25,8 @@ import Testing
             ["ceremony", "dkg", "--region", "us-tx", "--me", String(index + 1), "--identity", node.directory.file("\(names[index])-id.json"),
              "--out", node.directory.file("dkg-\(names[index])")] + custodianArguments
         }, passphrase: passphrase, onTerminal: 0)
-        #expect(drawn.contains("dkg: messages from the other custodians [") && drawn.contains("6/6 messages"), "\(drawn)")
+        #expect(
+            drawn.contains("dkg: messages from the other custodians [") && drawn.contains("6/6 messages"), "\(drawn)")
         let transcripts = try names.map { try CeremonyTranscript.read(from: node.directory.file("dkg-\($0)/transcript.json")) }
         #expect(transcripts[1] == transcripts[0] && transcripts[2] == transcripts[0])
         try transcripts[0].verify(requireAllSignatures: true)

@@ -90,7 +90,9 @@ import FoundationNetworking
         }
         let front = try await Self.scrape(frontMetrics)
         let applier = try await Self.scrape(applierMetrics)
-        let served = ["http_route": "/v1/transactions", "http_request_method": "POST", "http_response_status_code": "200"]
+        let served = [
+            "http_route": "/v1/transactions", "http_request_method": "POST", "http_response_status_code": "200",
+        ]
         #expect(Self.total(front, "hb_requests_total", where: served) == Double(sent))
         #expect(Self.value(front, "sdt_front_waiting_submissions") == 0)
         #expect(Self.total(front, "sdt_applier_outcomes_total") == 0, "the front applies nothing")
