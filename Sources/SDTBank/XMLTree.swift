@@ -100,6 +100,9 @@ public enum XMLDocumentIO {
     /// Checks `bytes` against an XML Schema; returns the schema's complaints (empty when valid).
     static func validate(_ bytes: [UInt8], against schema: CompiledSchema) -> [String] {
         _ = initialised
+        guard !bytes.isEmpty, bytes.count <= bytesMax else {
+            return ["the document is empty or over \(bytesMax) bytes"]
+        }
         let collector = ErrorCollector()
         let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
         let parsed: xmlDocPtr? = withErrors(collector) {

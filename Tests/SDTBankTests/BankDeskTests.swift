@@ -120,6 +120,10 @@ func makeDesk(_ folder: TemporaryDirectory) throws -> BankDesk {
         }
     }
 
+    @Test func anEmptyDocumentIsAProblemForTheSchemaCheckToo() {
+        #expect(ISO20022Message.pacs008.schemaProblems([]).first?.contains("empty") == true)
+    }
+
     @Test func amountsAreExactCents() {
         #expect(ISOAmount.cents("1250.00") == 125_000)
         #expect(ISOAmount.cents("500") == 50_000)
