@@ -14,6 +14,22 @@ extension NodeAPI {
         case unauthenticated(Components.Schemas.Problem)
         case forbidden(Components.Schemas.Problem)
         case notConfigured(Components.Schemas.Problem)
+
+        /// The refusal as an operation's answer: every bank operation shares these three responses, so each
+        /// passes its own cases (`.unauthorized`, `.forbidden`, `.notFound`).
+        func answer<Output>(
+            _ unauthorized: (Components.Responses.Unauthorized) -> Output,
+            _ forbidden: (Components.Responses.BankForbidden) -> Output,
+            _ notFound: (Components.Responses.BankNotConfigured) -> Output
+        ) -> Output {
+            switch self {
+            case .unauthenticated(let problem):
+                unauthorized(.init(
+                    headers: .init(wwwAuthenticate: SignedRequest.scheme), body: .applicationProblemJson(problem)))
+            case .forbidden(let problem): forbidden(.init(body: .applicationProblemJson(problem)))
+            case .notConfigured(let problem): notFound(.init(body: .applicationProblemJson(problem)))
+            }
+        }
     }
 
     /// The desk, if the current reader may use it for a change (`change`) or a read.
@@ -68,11 +84,9 @@ extension NodeAPI {
         let desk: BankDesk
         switch bankDesk(change: true) {
         case .success(let granted): desk = granted
-        case .failure(.unauthenticated(let problem)):
-            return .unauthorized(
-                .init(headers: .init(wwwAuthenticate: SignedRequest.scheme), body: .applicationProblemJson(problem)))
-        case .failure(.forbidden(let problem)): return .forbidden(.init(body: .applicationProblemJson(problem)))
-        case .failure(.notConfigured(let problem)): return .notFound(.init(body: .applicationProblemJson(problem)))
+        case .failure(let refusal):
+            typealias Output = Operations.ImportBankMessage.Output
+            return refusal.answer(Output.unauthorized, Output.forbidden, Output.notFound)
         }
         guard case .xml(let body) = input.body else { preconditionFailure("the contract has one body type") }
         let bytes = try await [UInt8](collecting: body, upTo: config.limits.requestBodyBytesMax)
@@ -123,11 +137,9 @@ extension NodeAPI {
         let desk: BankDesk
         switch bankDesk(change: false) {
         case .success(let granted): desk = granted
-        case .failure(.unauthenticated(let problem)):
-            return .unauthorized(
-                .init(headers: .init(wwwAuthenticate: SignedRequest.scheme), body: .applicationProblemJson(problem)))
-        case .failure(.forbidden(let problem)): return .forbidden(.init(body: .applicationProblemJson(problem)))
-        case .failure(.notConfigured(let problem)): return .notFound(.init(body: .applicationProblemJson(problem)))
+        case .failure(let refusal):
+            typealias Output = Operations.ListBankCredits.Output
+            return refusal.answer(Output.unauthorized, Output.forbidden, Output.notFound)
         }
         return .ok(
             .init(
@@ -151,11 +163,9 @@ extension NodeAPI {
         let desk: BankDesk
         switch bankDesk(change: false) {
         case .success(let granted): desk = granted
-        case .failure(.unauthenticated(let problem)):
-            return .unauthorized(
-                .init(headers: .init(wwwAuthenticate: SignedRequest.scheme), body: .applicationProblemJson(problem)))
-        case .failure(.forbidden(let problem)): return .forbidden(.init(body: .applicationProblemJson(problem)))
-        case .failure(.notConfigured(let problem)): return .notFound(.init(body: .applicationProblemJson(problem)))
+        case .failure(let refusal):
+            typealias Output = Operations.ListBankPayments.Output
+            return refusal.answer(Output.unauthorized, Output.forbidden, Output.notFound)
         }
         return .ok(
             .init(body: .json(.init(payments: try desk.payments().map { Self.payment($0, withDocument: false) }))))
@@ -169,11 +179,9 @@ extension NodeAPI {
         let desk: BankDesk
         switch bankDesk(change: true) {
         case .success(let granted): desk = granted
-        case .failure(.unauthenticated(let problem)):
-            return .unauthorized(
-                .init(headers: .init(wwwAuthenticate: SignedRequest.scheme), body: .applicationProblemJson(problem)))
-        case .failure(.forbidden(let problem)): return .forbidden(.init(body: .applicationProblemJson(problem)))
-        case .failure(.notConfigured(let problem)): return .notFound(.init(body: .applicationProblemJson(problem)))
+        case .failure(let refusal):
+            typealias Output = Operations.ExportBankPayments.Output
+            return refusal.answer(Output.unauthorized, Output.forbidden, Output.notFound)
         }
         let (open, waiting) = try desk.preparePayments(payee: payee(of:))
         return .ok(
@@ -191,11 +199,9 @@ extension NodeAPI {
         let desk: BankDesk
         switch bankDesk(change: false) {
         case .success(let granted): desk = granted
-        case .failure(.unauthenticated(let problem)):
-            return .unauthorized(
-                .init(headers: .init(wwwAuthenticate: SignedRequest.scheme), body: .applicationProblemJson(problem)))
-        case .failure(.forbidden(let problem)): return .forbidden(.init(body: .applicationProblemJson(problem)))
-        case .failure(.notConfigured(let problem)): return .notFound(.init(body: .applicationProblemJson(problem)))
+        case .failure(let refusal):
+            typealias Output = Operations.ListBankAlarms.Output
+            return refusal.answer(Output.unauthorized, Output.forbidden, Output.notFound)
         }
         return .ok(
             .init(
