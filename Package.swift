@@ -96,12 +96,13 @@ let package = Package(
             name: "sdt",
             dependencies: [
                 "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody", "SDTRules", "SDTTesting",
-                "SDTAPI", "SDTBank", "SDTSimulation",
+                "SDTAPI", "SDTBank", "SDTSimulation", "SDTGlobal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "SDTTesting", dependencies: ["SDTCore", "SDTCrypto"]),
+        .target(name: "SDTGlobal", dependencies: ["SDTCore", "SDTCrypto"]),
         .target(
             name: "SDTSimulation",
             dependencies: [
@@ -123,6 +124,7 @@ let package = Package(
         .testTarget(
             name: "SDTBankTests", dependencies: ["SDTBank", "SDTLedger", "SDTCore", "SDTCrypto", "SDTTesting"],
             exclude: ["Fixtures"]),
+        .testTarget(name: "SDTGlobalTests", dependencies: ["SDTGlobal", "SDTCore", "SDTCrypto", "SDTTesting"]),
         .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),
         .testTarget(
             name: "SDTCustodyTests",

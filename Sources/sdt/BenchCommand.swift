@@ -38,6 +38,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "With --ledger-core: transfers applied.") var coreTransfers = 200_000
     @Option(help: "With --ledger-core: transfers per batch (one durable transaction each).") var coreBatch = 8_189
     @Option(help: "With --ledger-core: accounts.") var coreAccounts = 10_000
+    @Flag(help: "Benchmark multilateral netting alone (no node): a cycle of many regions' obligations, and at 10×.")
+    var netting = false
+    @Option(help: "With --netting: regions.") var nettingRegions = 50
+    @Option(help: "With --netting: obligations per region per cycle.") var nettingObligations = 10_000
 
     func validate() throws {
         guard (2...10_000).contains(accounts) else { throw ValidationError("--accounts must be 2...10000") }
@@ -46,6 +50,9 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("--batch 1...1000, --concurrency 1...64, --single-concurrency 1...256")
         }
         guard (1_000...10_000_000).contains(verifications) else { throw ValidationError("--verifications 1000...10000000") }
+        guard (2...1_000).contains(nettingRegions), (1...100_000).contains(nettingObligations) else {
+            throw ValidationError("--netting-regions 2...1000, --netting-obligations 1...100000")
+        }
         guard (1...2_000_000).contains(coreTransfers), (1...65_536).contains(coreBatch), (2...1_000_000).contains(coreAccounts) else {
             throw ValidationError("--core-transfers 1...2000000, --core-batch 1...65536, --core-accounts 2...1000000")
         }
@@ -53,6 +60,13 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         if ledgerCore { return try runLedgerCore() }
+        if netting {
+            var figures = try NettingBench(regions: nettingRegions, perRegion: nettingObligations, rounds: 3).run()
+            figures["cores"] = ProcessInfo.processInfo.activeProcessorCount
+            let json = try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys])
+            print(String(decoding: json, as: UTF8.self))
+            return
+        }
         let verifyRate = await VerifyBaseline.measure(count: verifications)
         print("verify-only: \(Int(verifyRate)) signatures/s on \(ProcessInfo.processInfo.activeProcessorCount) cores")
         let directory = data ?? FileManager.default.temporaryDirectory.appendingPathComponent("sdt-bench-\(UUID().uuidString.prefix(8))").path

@@ -1,0 +1,134 @@
+import SDTCore
+
+/// One settlement cycle of the K$ node: the regions' inter-region obligations taken from their newest
+/// checkpoints, netted multilaterally per token, and the instructions that settle them. Its canonical
+/// record is what the K$ quorum signs and what every region applies once, as one settlement entry:
+/// it clears the obligations it covers where the region is the payer, the claims it covers where the
+/// region is the payee, and moves the region's reserves by its net position.
+///
+/// An obligation is settled only as far as both sides have signed it: the payer's checkpoint says what
+/// it owes (it records the obligation when the payee's credit is acknowledged), the payee's checkpoint
+/// says what it is owed (its claim, recorded when it credits). The cycle covers the smaller of the two,
+/// so clearing it never takes either side below zero; the rest waits for a later cycle and is listed
+/// as deferred, with the reason.
+public struct SettlementCycle: Sendable, Hashable {
+    public static let header = "SDT-SETTLEMENT-CYCLE-V1"
+
+    /// The checkpoint of one region the cycle was computed from.
+    public struct Basis: Sendable, Hashable {
+        public let region: String
+        public let height: Int64
+        public let hashHex: String
+    }
+
+    /// The part of an obligation a cycle does not settle, and why.
+    public struct Deferred: Sendable, Hashable {
+        public let obligation: Obligation
+        public let reason: String
+    }
+
+    public let number: Int64
+    public let basis: [Basis]
+    /// The obligations settled, sorted by payer, payee, token.
+    public let covered: [Obligation]
+    public let deferred: [Deferred]
+    public let result: NettingResult
+
+    /// Plans cycle `number` from each region's newest checkpoint. Regions in `halted` (an equivocation
+    /// alarm is open) take no part: obligations to or from them are deferred.
+    public static func plan(
+        number: Int64, checkpoints: [Checkpoint], halted: Set<String>
+    ) throws(NettingError) -> SettlementCycle {
+        guard number >= 1 else { throw NettingError("cycle numbers start at 1, not \(number)") }
+        var newest: [String: Checkpoint] = [:]
+        for checkpoint in checkpoints {
+            guard newest.updateValue(checkpoint, forKey: checkpoint.region) == nil else {
+                throw NettingError("two checkpoints of \(checkpoint.region) were given; a cycle takes one per region")
+            }
+        }
+        var covered: [Obligation] = []
+        var deferred: [Deferred] = []
+        for region in newest.keys.sorted() {
+            let payer = newest[region]!
+            for counterpart in payer.header.obligations.keys.sorted() {
+                for token in Token.allCases.sorted() {
+                    let owed = payer.header.obligations[counterpart]?[token] ?? 0
+                    guard owed > 0 else { continue }
+                    let whole = Obligation(payer: region, payee: counterpart, token: token, amount: owed)
+                    if halted.contains(region) || halted.contains(counterpart) {
+                        let stopped = halted.contains(region) ? region : counterpart
+                        deferred.append(
+                            Deferred(
+                                obligation: whole,
+                                reason: "the settlement of \(stopped) is stopped by an equivocation alarm"))
+                        continue
+                    }
+                    guard let payee = newest[counterpart] else {
+                        deferred.append(Deferred(obligation: whole, reason: "no checkpoint of \(counterpart) yet"))
+                        continue
+                    }
+                    let confirmed = payee.header.claims[region]?[token] ?? 0
+                    let settled = min(owed, confirmed)
+                    if settled > 0 {
+                        covered.append(Obligation(payer: region, payee: counterpart, token: token, amount: settled))
+                    }
+                    if owed > settled {
+                        deferred.append(
+                            Deferred(
+                                obligation: Obligation(
+                                    payer: region, payee: counterpart, token: token, amount: owed - settled),
+                                reason: "\(counterpart)'s block \(payee.height) confirms a claim of \(confirmed)"))
+                    }
+                }
+            }
+        }
+        covered.sort(by: Obligation.precedes)
+        let basis = newest.keys.sorted().map { region in
+            Basis(region: region, height: newest[region]!.height, hashHex: newest[region]!.hashHex)
+        }
+        return SettlementCycle(
+            number: number, basis: basis, covered: covered, deferred: deferred,
+            result: try MultilateralNetting.net(covered))
+    }
+
+    /// The canonical record the K$ quorum signs:
+    /// ```
+    /// SDT-SETTLEMENT-CYCLE-V1
+    /// cycle:<number>
+    /// basis:<region>@<height>:<hash>,...            every region's checkpoint, sorted by region
+    /// covered:<payer>><payee>/<TOKEN>=<amount>,...  sorted; - for none
+    /// instructions:<payer>><payee>/<TOKEN>=<amount>,...  in netting order; - for none
+    /// gross:GOLD=<n>,USD=<n>
+    /// net:GOLD=<n>,USD=<n>
+    /// ```
+    public var record: CanonicalRecord {
+        func list(_ obligations: [Obligation]) -> String {
+            obligations.isEmpty ? "-" : obligations.map(\.text).joined(separator: ",")
+        }
+        func perToken(_ sums: [Token: Int128]) -> String {
+            Token.allCases.sorted().map { "\($0.rawValue)=\(sums[$0] ?? 0)" }.joined(separator: ",")
+        }
+        let basisText =
+            basis.isEmpty ? "-" : basis.map { "\($0.region)@\($0.height):\($0.hashHex)" }.joined(separator: ",")
+        return CanonicalRecord(
+            header: Self.header,
+            fields: [
+                ("cycle", String(number)), ("basis", basisText), ("covered", list(covered)),
+                ("instructions", list(result.instructions)), ("gross", perToken(result.gross)),
+                ("net", perToken(result.net)),
+            ])
+    }
+
+    public var signingBytes: [UInt8] { record.bytes }
+
+    /// The instructions `region` takes part in, and its net position per token: what its reserves move
+    /// by (positive: they grow), the sum of what it receives less what it pays in those instructions.
+    public func share(of region: String) -> (instructions: [Obligation], reserveChange: [Token: Int128]) {
+        let mine = result.instructions.filter { $0.payer == region || $0.payee == region }
+        var change: [Token: Int128] = [:]
+        for (token, positions) in result.positions {
+            if let position = positions[region] { change[token] = position }
+        }
+        return (mine, change)
+    }
+}
