@@ -8,8 +8,21 @@ import SDTCrypto
 /// over the canonical record. A node accepts a region key only when all custodians have signed.
 public struct CeremonyTranscript: Codable, Sendable, Equatable {
     public static let formatName = "sdt-ceremony-transcript-v1"
-    public static let custodianCount = 3
-    public static let threshold = 2
+    /// A region's custody unless its ceremony names another: 2-of-3.
+    public static let defaultCustodianCount = 3
+    public static let defaultThreshold = 2
+    /// The most custodians one key may be shared among; FROST identifiers stay small integers.
+    public static let custodianCountMax = 15
+
+    /// Refuses a threshold and custodian count no key may be shared with: one custodian alone must
+    /// never be able to sign, and `t` shares must exist to sign at all (2 ≤ t ≤ n ≤ 15).
+    public static func checkShape(threshold: Int, custodianCount: Int) throws(CryptoError) {
+        guard (2...custodianCountMax).contains(custodianCount), (2...custodianCount).contains(threshold) else {
+            throw CryptoError(
+                "custody must be t-of-n with 2 ≤ t ≤ n ≤ \(custodianCountMax), "
+                    + "not \(threshold)-of-\(custodianCount)")
+        }
+    }
 
     public struct Custodian: Codable, Sendable, Equatable {
         public var identifier: Int
@@ -61,7 +74,8 @@ public struct CeremonyTranscript: Codable, Sendable, Equatable {
 
     public var groupPublicKeyBytes: [UInt8] { Hex.decode(groupPublicKey) ?? [] }
 
-    /// Checks the structure and the mathematics: 2-of-3, the group key is the first commitment, and
+    /// Checks the structure and the mathematics: t-of-n with custodians 1...n, t commitments, the group
+    /// key is the first commitment, and
     /// each public share follows from the commitments. With `requireAllSignatures`, also that
     /// every custodian signed this exact transcript with its identity key.
     public func verify(requireAllSignatures: Bool) throws(CryptoError) {
@@ -69,8 +83,9 @@ public struct CeremonyTranscript: Codable, Sendable, Equatable {
         guard ["dealer", "dkg", "refresh", "replace"].contains(kind), ["dealer", "dkg"].contains(kind) == (previousTranscriptSHA3 == nil) else {
             throw CryptoError("transcript kind \(kind) is not dealer, dkg, refresh or replace, or its link to the previous transcript is wrong")
         }
-        guard threshold == Self.threshold, custodians.map(\.identifier) == Array(1...Self.custodianCount) else {
-            throw CryptoError("the transcript must describe \(Self.threshold)-of-\(Self.custodianCount) custody with custodians 1, 2, 3")
+        try Self.checkShape(threshold: threshold, custodianCount: custodians.count)
+        guard custodians.map(\.identifier) == Array(1...custodians.count) else {
+            throw CryptoError("the transcript's custodians must be numbered 1 to \(custodians.count), in order")
         }
         let points = commitments.compactMap { Hex.decode($0) }
         guard points.count == threshold, points.allSatisfy(Ed25519Group.isValidElement) else {

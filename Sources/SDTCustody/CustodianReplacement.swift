@@ -2,16 +2,24 @@ import Foundation
 import SDTCore
 import SDTCrypto
 
-/// Gives a new holder the share of a departing custodian k without changing the region key: the two
-/// remaining custodians a and b each send λᵢ(k)·sᵢ, blinded by a mask r that a gives b (a adds r,
-/// b subtracts it), so the new holder learns s_k = λ_a s_a + λ_b s_b and nothing else. The departing
-/// holder's copy stays valid until the next refresh, which must follow at once.
+/// Gives a new holder the share of a departing custodian k without changing the region key: t of the
+/// remaining custodians (the helpers: the t lowest identifiers other than k) each send λᵢ(k)·sᵢ, the
+/// Lagrange weight at x = k instead of 0, blinded so that only the sum means anything. The first
+/// helper draws a mask rⱼ for every other helper j, seals it to j, and adds Σ rⱼ to its part; helper j
+/// subtracts rⱼ. The new holder learns s_k = Σ λᵢ(k)·sᵢ and nothing else. The departing holder's copy
+/// stays valid until the next refresh, which must follow at once.
 public enum CustodianReplacement {
-    /// What custodian a sends: the mask for b (sealed to b), its part for the new holder (sealed).
+    /// What the first helper sends: a mask for each other helper (identifier → sealed to it) and its
+    /// own part for the new holder (sealed to the new holder).
     public struct Opening: Codable, Sendable {
         public var from: Int
-        public var maskForOther: String
+        public var masks: [String: String]
         public var part: String
+    }
+
+    /// The helpers of replacing `target`: the `transcript.threshold` lowest identifiers besides it.
+    public static func helpers(replacing target: Int, in transcript: CeremonyTranscript) -> [Int] {
+        Array(transcript.custodians.map(\.identifier).filter { $0 != target }.sorted().prefix(transcript.threshold))
     }
 
     /// The next transcript: custodian k's name and identity key replaced; shares and keys unchanged.
@@ -48,38 +56,57 @@ public enum CustodianReplacement {
         return field.multiply(numerator, inverse)
     }
 
-    /// Custodian a's step.
+    /// The first helper's step: its blinded part and the masks for the other helpers.
     public static func open(
-        share: [UInt8], identifier: Int, other: Int, target: Int, next: CeremonyTranscript
+        share: [UInt8], identifier: Int, target: Int, next: CeremonyTranscript
     ) throws(CryptoError) -> Opening {
+        let helpers = helpers(replacing: target, in: next)
+        guard helpers.first == identifier else {
+            throw CryptoError("custodian \(identifier) is not the first helper of replacing \(target) (\(helpers))")
+        }
         let field = PrimeField.ed25519Order
-        let mask = BigInteger(littleEndian: Ed25519Group.randomScalar())
-        let part = field.add(field.multiply(try weight(identifier, remaining: [identifier, other], target: target), BigInteger(littleEndian: share)), mask)
+        var part = field.multiply(
+            try weight(identifier, remaining: helpers, target: target), BigInteger(littleEndian: share))
+        var masks: [String: String] = [:]
+        for other in helpers.dropFirst() {
+            let mask = BigInteger(littleEndian: Ed25519Group.randomScalar())
+            part = field.add(part, mask)
+            masks[String(other)] = Hex.encode(
+                try SealedBox.seal(mask.littleEndianBytes(count: 32), to: identityKey(other, next)))
+        }
         return Opening(
-            from: identifier,
-            maskForOther: Hex.encode(try SealedBox.seal(mask.littleEndianBytes(count: 32), to: identityKey(other, next))),
-            part: Hex.encode(try SealedBox.seal(part.littleEndianBytes(count: 32), to: identityKey(target, next)))
-        )
+            from: identifier, masks: masks,
+            part: Hex.encode(try SealedBox.seal(part.littleEndianBytes(count: 32), to: identityKey(target, next))))
     }
 
-    /// Custodian b's step: its part for the new holder, sealed, with a's mask taken off.
+    /// Another helper's step: its part for the new holder, sealed, with its mask from the opening taken off.
     public static func answer(
         share: [UInt8], identifier: Int, identity: SigningKey, opening: Opening, target: Int, next: CeremonyTranscript
     ) throws(CryptoError) -> String {
+        let helpers = helpers(replacing: target, in: next)
+        guard helpers.dropFirst().contains(identifier), opening.from == helpers.first else {
+            throw CryptoError(
+                "custodian \(identifier) is not a helper answering \(helpers.first ?? 0) for replacing \(target)")
+        }
+        guard let sealedMask = opening.masks[String(identifier)].flatMap(Hex.decode) else {
+            throw CryptoError("the opening carries no mask for custodian \(identifier)")
+        }
         let field = PrimeField.ed25519Order
-        let mask = BigInteger(littleEndian: try identity.open(sealed: Hex.decode(opening.maskForOther) ?? []))
+        let mask = BigInteger(littleEndian: try identity.open(sealed: sealedMask))
         let part = field.subtract(
-            field.multiply(try weight(identifier, remaining: [opening.from, identifier], target: target), BigInteger(littleEndian: share)), mask
-        )
+            field.multiply(try weight(identifier, remaining: helpers, target: target), BigInteger(littleEndian: share)),
+            mask)
         return Hex.encode(try SealedBox.seal(part.littleEndianBytes(count: 32), to: identityKey(target, next)))
     }
 
-    /// The new holder's step: add the two parts, check the sum against the unchanged public share,
+    /// The new holder's step: add the helpers' parts, check the sum against the unchanged public share,
     /// store it and sign the next transcript.
     public static func finish(
         identity: SigningKey, target: Int, parts: [String], next: CeremonyTranscript, passphrase: String
     ) throws(CryptoError) -> (share: CustodianShareFile, transcriptSignature: [UInt8]) {
-        guard parts.count == 2 else { throw CryptoError("the new holder needs the parts of both remaining custodians") }
+        guard parts.count == next.threshold else {
+            throw CryptoError("the new holder needs the parts of \(next.threshold) helpers, got \(parts.count)")
+        }
         let field = PrimeField.ed25519Order
         var total = BigInteger(0)
         for part in parts { total = field.add(total, BigInteger(littleEndian: try identity.open(sealed: Hex.decode(part) ?? []))) }

@@ -2,7 +2,7 @@ import Foundation
 import SDTCore
 import SDTCrypto
 
-/// The dealer ceremony, for an offline machine: generate the region key, split it 2-of-3 with Shamir
+/// The dealer ceremony, for an offline machine: generate the region key, split it t-of-n with Shamir
 /// over GMP, publish Feldman commitments, seal each share to its custodian's identity key, and forget
 /// the key (its GMP limbs are wiped when the values go away at the end of `deal`).
 public enum DealerCeremony {
@@ -16,9 +16,12 @@ public enum DealerCeremony {
         }
     }
 
-    /// The transcript (unsigned) and, per custodian identifier, its sealed share.
-    public static func deal(region: String, custodians: [Identity]) throws(CryptoError) -> (CeremonyTranscript, [Int: [UInt8]]) {
-        let split = try split(custodians: custodians)
+    /// The transcript (unsigned) and, per custodian identifier, its sealed share. Any `threshold` of
+    /// the custodians sign together; fewer learn nothing of the key.
+    public static func deal(
+        region: String, custodians: [Identity], threshold: Int = CeremonyTranscript.defaultThreshold
+    ) throws(CryptoError) -> (CeremonyTranscript, [Int: [UInt8]]) {
+        let split = try split(custodians: custodians, threshold: threshold)
         var sealed: [Int: [UInt8]] = [:]
         for (share, identity) in zip(split.shares, custodians) {
             var payload = share.value.littleEndianBytes(count: 32)
@@ -30,13 +33,15 @@ public enum DealerCeremony {
         return (transcript, sealed)
     }
 
-    /// The sharing itself: a random region key split 2-of-3, and its Feldman commitments. `random`
-    /// draws the key and the coefficients (the system's generator; a simulation seeds one).
-    public static func split(custodians: [Identity], random: any RandomSource = SystemRandom()) throws(CryptoError)
+    /// The sharing itself: a random region key split `threshold`-of-`custodians.count`, and its Feldman
+    /// commitments. `random` draws the key and the coefficients (the system's generator; a simulation
+    /// seeds one).
+    public static func split(
+        custodians: [Identity], threshold: Int = CeremonyTranscript.defaultThreshold,
+        random: any RandomSource = SystemRandom()
+    ) throws(CryptoError)
         -> (shares: [ShamirSharing.Share], commitments: [[UInt8]]) {
-        guard custodians.count == CeremonyTranscript.custodianCount else {
-            throw CryptoError("a ceremony needs exactly \(CeremonyTranscript.custodianCount) custodians, got \(custodians.count)")
-        }
+        try CeremonyTranscript.checkShape(threshold: threshold, custodianCount: custodians.count)
         guard Set(custodians.map(\.identityKey)).count == custodians.count, Set(custodians.map(\.name)).count == custodians.count else {
             throw CryptoError("custodian names and identity keys must all differ")
         }
@@ -46,7 +51,7 @@ public enum DealerCeremony {
                 if !candidate.allSatisfy({ $0 == 0 }) { return BigInteger(littleEndian: candidate) }
             }
         }
-        let sharing = try ShamirSharing(field: .ed25519Order, threshold: CeremonyTranscript.threshold)
+        let sharing = try ShamirSharing(field: .ed25519Order, threshold: threshold)
         let (shares, coefficients) = try sharing.split(secret: scalar(), count: custodians.count) { scalar() }
         return (shares, try Feldman.commitments(coefficients))
     }
@@ -65,7 +70,7 @@ public enum DealerCeremony {
             ))
         }
         let transcript = CeremonyTranscript(
-            format: CeremonyTranscript.formatName, region: region, kind: "dealer", threshold: CeremonyTranscript.threshold,
+            format: CeremonyTranscript.formatName, region: region, kind: "dealer", threshold: commitments.count,
             groupPublicKey: Hex.encode(commitments[0]), commitments: commitments.map { Hex.encode($0) }, custodians: entries,
             signatures: [:], previousTranscriptSHA3: nil
         )

@@ -42,12 +42,22 @@ public final class DistributedKeyGeneration: @unchecked Sendable {
     let me: Int
     let identity: SigningKey
     let participants: [Participant]
+    /// How many of the participants sign together: the degree of every polynomial plus one.
+    let threshold: Int
     private var coefficients: [BigInteger] = []
 
-    public init(region: String, me: Int, identity: SigningKey, participants: [Participant]) throws(CryptoError) {
-        guard participants.map(\.identifier) == Array(1...CeremonyTranscript.custodianCount),
+    public init(
+        region: String, me: Int, identity: SigningKey, participants: [Participant],
+        threshold: Int = CeremonyTranscript.defaultThreshold
+    ) throws(CryptoError) {
+        try CeremonyTranscript.checkShape(threshold: threshold, custodianCount: participants.count)
+        guard participants.map(\.identifier) == Array(1...participants.count),
               participants.first(where: { $0.identifier == me })?.identityKey == identity.publicKey
-        else { throw CryptoError("a DKG needs custodians 1, 2, 3 in order, with this identity key as custodian \(me)") }
+        else {
+            throw CryptoError(
+                "a DKG needs custodians 1 to \(participants.count) in order, with this identity key as custodian \(me)")
+        }
+        self.threshold = threshold
         self.region = region
         self.me = me
         self.identity = identity
@@ -73,7 +83,7 @@ public final class DistributedKeyGeneration: @unchecked Sendable {
     }
 
     public func roundOne() throws(CryptoError) -> RoundOne {
-        coefficients = (0..<CeremonyTranscript.threshold).map { _ in BigInteger(littleEndian: Ed25519Group.randomScalar()) }
+        coefficients = (0..<threshold).map { _ in BigInteger(littleEndian: Ed25519Group.randomScalar()) }
         let commitments = try Feldman.commitments(coefficients)
         let nonce = Ed25519Group.randomScalar()
         let proofCommitment = try Ed25519Group.baseMultiply(nonce)
@@ -95,7 +105,7 @@ public final class DistributedKeyGeneration: @unchecked Sendable {
                                  publicKey: sender.identityKey)
             else { throw CryptoError("custodian \(message.from)'s round-one message is not signed by its identity key") }
             let points = message.commitments.compactMap { Hex.decode($0) }
-            guard points.count == CeremonyTranscript.threshold, points.allSatisfy(Ed25519Group.isValidElement),
+            guard points.count == threshold, points.allSatisfy(Ed25519Group.isValidElement),
                   let proofCommitment = Hex.decode(message.proofCommitment), Ed25519Group.isValidElement(proofCommitment),
                   let response = Hex.decode(message.proofResponse), Ed25519Group.isCanonicalScalar(response)
             else { throw CryptoError("custodian \(message.from)'s commitments or proof are malformed") }
@@ -110,7 +120,7 @@ public final class DistributedKeyGeneration: @unchecked Sendable {
 
     public func roundTwo(_ roundOne: [RoundOne]) throws(CryptoError) -> RoundTwo {
         _ = try check(roundOne)
-        let sharing = try ShamirSharing(field: .ed25519Order, threshold: CeremonyTranscript.threshold)
+        let sharing = try ShamirSharing(field: .ed25519Order, threshold: threshold)
         var sealed: [String: String] = [:]
         for participant in participants {
             let value = sharing.evaluate(coefficients, at: BigInteger(UInt(participant.identifier))).littleEndianBytes(count: 32)
@@ -153,7 +163,7 @@ public final class DistributedKeyGeneration: @unchecked Sendable {
             )
         }
         let transcript = CeremonyTranscript(
-            format: CeremonyTranscript.formatName, region: region, kind: "dkg", threshold: CeremonyTranscript.threshold,
+            format: CeremonyTranscript.formatName, region: region, kind: "dkg", threshold: threshold,
             groupPublicKey: Hex.encode(combined[0]), commitments: combined.map { Hex.encode($0) }, custodians: custodians, signatures: [:],
             previousTranscriptSHA3: nil
         )

@@ -6,7 +6,7 @@ import SDTCrypto
 /// same time and they exchange messages over a `CeremonyChannel`.
 public enum OnlineResharing {
     /// One custodian's side of a proactive refresh. Returns the next transcript (same region key,
-    /// signed by all three) and this custodian's new share file.
+    /// signed by every custodian) and this custodian's new share file.
     public static func refresh(
         current: CeremonyTranscript, shareFile: CustodianShareFile, identity: SigningKey, passphrase: String, channel: CeremonyChannel
     ) throws -> (CeremonyTranscript, CustodianShareFile) {
@@ -23,41 +23,48 @@ public enum OnlineResharing {
         return (signed, file)
     }
 
-    /// What custodian b sends the newcomer.
+    /// What a helper other than the first sends the newcomer.
     struct Answer: Codable {
         var from: Int
         var part: String
     }
 
-    /// One participant's side of replacing custodian `target`: the two remaining custodians pass
-    /// `shareFile`; the newcomer passes nil. Returns the next transcript (signed by the two remaining
-    /// custodians and the newcomer) and the participant's share file for it.
+    /// One participant's side of replacing custodian `target`: every remaining custodian passes
+    /// `shareFile`; the newcomer passes nil. The helpers (`CustodianReplacement.helpers`) send their
+    /// parts; every participant signs. Returns the next transcript (signed by all of them) and the
+    /// participant's share file for it.
     public static func replace(
         current: CeremonyTranscript, target: Int, newName: String, newIdentityKey: [UInt8], me: Int, shareFile: CustodianShareFile?,
         identity: SigningKey, passphrase: String, channel: CeremonyChannel
     ) throws -> (CeremonyTranscript, CustodianShareFile) {
         let next = try CustodianReplacement.nextTranscript(current, replacing: target, name: newName, identityKey: newIdentityKey)
-        let remaining = current.custodians.map(\.identifier).filter { $0 != target }
+        let helpers = CustodianReplacement.helpers(replacing: target, in: current)
         let (file, signature): (CustodianShareFile, [UInt8])
         if me == target {
             let opening = try channel.collect(1, CustodianReplacement.Opening.self, count: 1)[0]
-            let answer = try channel.collect(2, Answer.self, count: 1)[0]
-            (file, signature) = try CustodianReplacement.finish(identity: identity, target: target, parts: [opening.part, answer.part],
-                                                                next: next, passphrase: passphrase)
+            let answers = try channel.collect(2, Answer.self, count: helpers.count - 1)
+            (file, signature) = try CustodianReplacement.finish(
+                identity: identity, target: target, parts: [opening.part] + answers.map(\.part), next: next,
+                passphrase: passphrase)
         } else {
-            guard let shareFile, remaining.contains(me) else { throw CryptoError("a remaining custodian needs its share file") }
+            guard let shareFile, current.custodians.contains(where: { $0.identifier == me }) else {
+                throw CryptoError("a remaining custodian needs its share file")
+            }
             var share = try shareFile.open(passphrase: passphrase, transcript: current)
             defer { share.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
-            if me == remaining[0] {
-                try channel.broadcast(1, try CustodianReplacement.open(share: share, identifier: me, other: remaining[1], target: target, next: next))
-            } else {
+            if me == helpers[0] {
+                let opening = try CustodianReplacement.open(share: share, identifier: me, target: target, next: next)
+                try channel.broadcast(1, opening)
+            } else if helpers.contains(me) {
                 let opening = try channel.collect(1, CustodianReplacement.Opening.self, count: 1)[0]
-                let part = try CustodianReplacement.answer(share: share, identifier: me, identity: identity, opening: opening, target: target, next: next)
+                let part = try CustodianReplacement.answer(
+                    share: share, identifier: me, identity: identity, opening: opening, target: target, next: next)
                 try channel.broadcast(2, Answer(from: me, part: part))
             }
             (file, signature) = try CustodianShareFile.make(share: share, identifier: me, transcript: next, identity: identity, passphrase: passphrase)
         }
-        let signed = try channel.signTogether(next, me: me, signature: signature, round: 3, peers: 2)
+        let signed = try channel.signTogether(
+            next, me: me, signature: signature, round: 3, peers: current.custodians.count - 1)
         return (signed, file)
     }
 }

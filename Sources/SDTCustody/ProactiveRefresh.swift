@@ -3,7 +3,7 @@ import SDTCore
 import SDTCrypto
 
 /// Proactive re-sharing: every custodian deals a random polynomial with constant term zero and sends
-/// each custodian its value, sealed. New share = old share + the three values. The region key (the
+/// each custodian its value, sealed. New share = old share + every custodian's value. The region key (the
 /// sum of constant terms) does not change; the shares do, so old shares and new shares do not combine.
 public enum ProactiveRefresh {
     /// One custodian's contribution: Feldman commitments to its zero-constant polynomial's higher

@@ -12,16 +12,20 @@ struct CeremonyCommand: ParsableCommand {
 
     struct Deal: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Dealer ceremony, on an offline machine: make the region key, split it 2-of-3, seal each share to its custodian, forget the key."
+            abstract: "Dealer ceremony, on an offline machine: make the region key, split it t-of-n "
+                + "(2-of-3 unless told), seal each share to its custodian, forget the key."
         )
         @Option(help: "Region code, e.g. us-tx.") var region: String
-        @Option(name: .customLong("custodian"), help: "NAME=IDENTITY_PUBLIC_KEY_HEX, three times, in identifier order.")
+        @Option(
+            name: .customLong("custodian"),
+            help: "NAME=IDENTITY_PUBLIC_KEY_HEX, once per custodian, in identifier order.")
         var custodians: [String]
+        @Option(help: "How many custodians sign together (2 ≤ threshold ≤ custodians).") var threshold = 2
         @Option(help: "Folder for transcript.json and the sealed shares (created; must not hold a transcript).") var out: String
 
         func validate() throws {
             guard Identifier.isValidRegionCode(region[...]) else { throw ValidationError("--region must be a code like us-tx") }
-            guard custodians.count == 3 else { throw ValidationError("give --custodian NAME=KEY three times") }
+            try checkShape(threshold: threshold, custodians: custodians.count)
             for custodian in custodians {
                 let parts = custodian.split(separator: "=", maxSplits: 1)
                 guard parts.count == 2, Identifier.isValidHex(parts[1], byteCount: 32) else {
@@ -38,7 +42,8 @@ struct CeremonyCommand: ParsableCommand {
                 let parts = entry.split(separator: "=", maxSplits: 1)
                 return DealerCeremony.Identity(name: String(parts[0]), identityKey: Hex.decode(parts[1]) ?? [])
             }
-            let (transcript, sealed) = try DealerCeremony.deal(region: region, custodians: identities)
+            let (transcript, sealed) = try DealerCeremony.deal(
+                region: region, custodians: identities, threshold: threshold)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             try transcript.write(to: (out as NSString).appendingPathComponent("transcript.json"))
             for custodian in transcript.custodians {
@@ -46,7 +51,7 @@ struct CeremonyCommand: ParsableCommand {
                 try Data(sealed[custodian.identifier]!).write(to: URL(fileURLWithPath: path))
                 print("custodian \(custodian.identifier) \(custodian.name): sealed share \(path)")
             }
-            print("region \(region) block public key \(transcript.groupPublicKey)")
+            print("region \(region) block public key \(transcript.groupPublicKey), \(threshold)-of-\(custodians.count)")
             print("transcript \((out as NSString).appendingPathComponent("transcript.json")) — each custodian must now run `sdt custodian accept`")
         }
     }
@@ -54,13 +59,18 @@ struct CeremonyCommand: ParsableCommand {
     struct DKG: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "dkg",
-            abstract: "Distributed key generation: run by all three custodians at once; the region key is never on any machine."
+            abstract:
+                "Distributed key generation: run by all custodians at once; the region key is never on any machine."
         )
         @Option(help: "Region code, e.g. us-tx.") var region: String
-        @Option(help: "My identifier (1, 2 or 3).") var me: Int
+        @Option(help: "My identifier (1 to the number of custodians).") var me: Int
         @Option(help: "My identity keystore.") var identity: String
-        @Option(name: .customLong("custodian"), help: "NAME=IDENTITY_PUBLIC_KEY_HEX@ENDPOINT, three times, in identifier order.")
+        @Option(
+            name: .customLong("custodian"),
+            help: "NAME=IDENTITY_PUBLIC_KEY_HEX@ENDPOINT, once per custodian, in identifier order.")
         var custodians: [String]
+        @Option(help: "How many custodians sign together (2 ≤ threshold ≤ custodians); all must give the same.")
+        var threshold = 2
         @Option(help: "Folder for transcript.json and my share file.") var out: String
         @OptionGroup var passphrase: PassphraseOptions
 
@@ -76,7 +86,10 @@ struct CeremonyCommand: ParsableCommand {
         }
 
         func validate() throws {
-            guard custodians.count == 3, (1...3).contains(me) else { throw ValidationError("give --custodian three times and --me 1, 2 or 3") }
+            try checkShape(threshold: threshold, custodians: custodians.count)
+            guard (1...custodians.count).contains(me) else {
+                throw ValidationError("--me must be 1 to \(custodians.count), the number of --custodian options")
+            }
             _ = try parsed()
         }
 
@@ -86,7 +99,8 @@ struct CeremonyCommand: ParsableCommand {
             let participants = entries.enumerated().map {
                 DistributedKeyGeneration.Participant(identifier: $0.offset + 1, name: $0.element.name, identityKey: $0.element.key)
             }
-            let session = try DistributedKeyGeneration(region: region, me: me, identity: key, participants: participants)
+            let session = try DistributedKeyGeneration(
+                region: region, me: me, identity: key, participants: participants, threshold: threshold)
             var peers: [Int: String] = [:]
             for (index, entry) in entries.enumerated() where index + 1 != me { peers[index + 1] = entry.endpoint }
             do {
@@ -101,7 +115,9 @@ struct CeremonyCommand: ParsableCommand {
                 try transcript.write(to: (out as NSString).appendingPathComponent("transcript.json"))
                 let path = (out as NSString).appendingPathComponent("share-\(me)-\(entries[me - 1].name).json")
                 try share.write(to: path)
-                print("custodian \(me): region key \(transcript.groupPublicKey) agreed by all three; share stored in \(path)")
+                print(
+                    "custodian \(me): region key \(transcript.groupPublicKey) "
+                        + "(\(threshold)-of-\(entries.count)) agreed by all \(entries.count); share stored in \(path)")
             } catch {
                 throw fail("DKG aborted: \(error)")
             }
@@ -111,15 +127,29 @@ struct CeremonyCommand: ParsableCommand {
     /// What every online resharing needs: the current transcript, who I am, everyone's endpoint.
     struct ResharingOptions: ParsableArguments {
         @Option(help: "The transcript in force (signed by all custodians).") var transcript: String
-        @Option(help: "My identifier (1, 2 or 3).") var me: Int
+        @Option(help: "My identifier (1 to the number of custodians).") var me: Int
         @Option(help: "My identity keystore.") var identity: String
-        @Option(help: "The three participants' ceremony endpoints, comma-separated, in identifier order.") var endpoints: String
+        @Option(help: "Every participant's ceremony endpoint, comma-separated, in identifier order.")
+        var endpoints: String
         @Option(help: "Folder for the next transcript.json and my new share file.") var out: String
 
         var endpointList: [String] { endpoints.split(separator: ",").map(String.init) }
 
         func validate() throws {
-            guard endpointList.count == 3, (1...3).contains(me) else { throw ValidationError("give --me 1, 2 or 3 and three --endpoints") }
+            guard endpointList.count >= 2, (1...endpointList.count).contains(me) else {
+                throw ValidationError("give one --endpoints entry per custodian and --me 1 to their number")
+            }
+        }
+
+        /// The transcript in force, refused unless `--endpoints` names each of its custodians.
+        func current() throws -> CeremonyTranscript {
+            let current = try CeremonyTranscript.read(from: transcript)
+            guard endpointList.count == current.custodians.count else {
+                throw ValidationError(
+                    "--endpoints lists \(endpointList.count) endpoints; "
+                        + "the transcript has \(current.custodians.count) custodians")
+            }
+            return current
         }
 
         func channel() throws -> CeremonyChannel {
@@ -138,14 +168,15 @@ struct CeremonyCommand: ParsableCommand {
 
     struct Refresh: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Proactive refresh, run by all three custodians at once: new shares, the same region key; old shares become useless."
+            abstract: "Proactive refresh, run by all custodians at once: new shares, the same region key; "
+                + "old shares become useless."
         )
         @OptionGroup var options: ResharingOptions
         @Option(help: "My current share file.") var share: String
         @OptionGroup var passphrase: PassphraseOptions
 
         func run() throws {
-            let current = try CeremonyTranscript.read(from: options.transcript)
+            let current = try options.current()
             let key = try passphrase.openKey(options.identity)
             do {
                 let (next, file) = try OnlineResharing.refresh(
@@ -162,17 +193,18 @@ struct CeremonyCommand: ParsableCommand {
 
     struct Replace: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Give custodian N's share to a new holder, run by the two remaining custodians and the newcomer (as --me N). Refresh right after."
+            abstract: "Give custodian N's share to a new holder, run by every remaining custodian and the newcomer "
+                + "(as --me N); the t lowest remaining identifiers send parts. Refresh right after."
         )
         @OptionGroup var options: ResharingOptions
         @Option(help: "The identifier being handed over.") var replace: Int
         @Option(help: "The newcomer's name.") var newName: String
         @Option(help: "The newcomer's identity public key (hex).") var newIdentityKey: String
-        @Option(help: "My current share file (the two remaining custodians only).") var share: String?
+        @Option(help: "My current share file (remaining custodians only).") var share: String?
         @OptionGroup var passphrase: PassphraseOptions
 
         func run() throws {
-            let current = try CeremonyTranscript.read(from: options.transcript)
+            let current = try options.current()
             guard let newKey = Hex.decode(newIdentityKey), newKey.count == 32 else { throw ValidationError("--new-identity-key must be 64 hex") }
             let key = try passphrase.openKey(options.identity)
             do {
@@ -204,10 +236,22 @@ struct CeremonyCommand: ParsableCommand {
             if output.json {
                 return try output.printJSON([
                     "valid": true, "region": loaded.region, "group_public_key": loaded.groupPublicKey,
-                    "signed_by_all_custodians": true,
+                    "signed_by_all_custodians": true, "threshold": loaded.threshold,
+                    "custodians": loaded.custodians.count,
                 ])
             }
-            print("transcript valid: region \(loaded.region), 2-of-3, key \(loaded.groupPublicKey), signed by all custodians")
+            print(
+                "transcript valid: region \(loaded.region), \(loaded.threshold)-of-\(loaded.custodians.count), "
+                    + "key \(loaded.groupPublicKey), signed by all custodians")
         }
+    }
+}
+
+/// Refuses a threshold and custodian count no key may be shared with, in the options' words.
+private func checkShape(threshold: Int, custodians: Int) throws {
+    do {
+        try CeremonyTranscript.checkShape(threshold: threshold, custodianCount: custodians)
+    } catch {
+        throw ValidationError("--threshold \(threshold) with \(custodians) --custodian options: \(error)")
     }
 }

@@ -14,10 +14,11 @@ import Testing
     /// Runs a full refresh; returns the signed next transcript and the new shares.
     static func refresh(_ transcript: CeremonyTranscript, shares: [Int: [UInt8]], identities: [Int: SigningKey]) throws
         -> (CeremonyTranscript, [Int: [UInt8]]) {
-        let contributions = try (1...3).map { try ProactiveRefresh.contribute(from: $0, transcript: transcript) }
+        let identifiers = transcript.custodians.map(\.identifier)
+        let contributions = try identifiers.map { try ProactiveRefresh.contribute(from: $0, transcript: transcript) }
         var next = try ProactiveRefresh.nextTranscript(transcript, contributions: contributions)
         var newShares: [Int: [UInt8]] = [:]
-        for identifier in 1...3 {
+        for identifier in identifiers {
             let (file, signature) = try ProactiveRefresh.accept(
                 share: shares[identifier]!, identity: identities[identifier]!, current: transcript, next: next, contributions: contributions,
                 passphrase: Ceremony.passphrase
@@ -73,7 +74,7 @@ import Testing
         let ceremony = try Ceremony()
         let newcomer = SigningKey()
         var next = try CustodianReplacement.nextTranscript(ceremony.transcript, replacing: 3, name: "dee", identityKey: newcomer.publicKey)
-        let opening = try CustodianReplacement.open(share: ceremony.shares[1]!, identifier: 1, other: 2, target: 3, next: next)
+        let opening = try CustodianReplacement.open(share: ceremony.shares[1]!, identifier: 1, target: 3, next: next)
         let answer = try CustodianReplacement.answer(share: ceremony.shares[2]!, identifier: 2, identity: ceremony.identities[1],
                                                      opening: opening, target: 3, next: next)
         let (file, signature) = try CustodianReplacement.finish(identity: newcomer, target: 3, parts: [opening.part, answer], next: next,

@@ -76,6 +76,95 @@ import Testing
         _ = try Signing.verify(receipt: try await node.client.receipt(after.transactionId), blockPublicKey: refreshed.groupPublicKeyBytes)
     }
 
+    /// The K$ Authority's shape: five processes generate a 3-of-5 key, any three of them sign the
+    /// node's blocks (two are stopped), and a replacement of custodian 5 run by the four others and the
+    /// newcomer (custodian 4 is no helper: it only signs) keeps the key and lets the newcomer sign.
+    @Test func fiveProcessesGenerateAThreeOfFiveKeyAndAnyThreeSign() async throws {
+        let node = try TestNode()
+        let passphrase = "custodian passphrase"
+        let names = ["ana", "ben", "cai", "dee", "eli"]
+        let identities = names.map { _ in SigningKey() }
+        let newcomer = SigningKey()
+        for (name, identity) in zip(names + ["eve"], identities + [newcomer]) {
+            try Keystore.seal(identity, purpose: "custodian-identity", passphrase: passphrase)
+                .write(to: node.directory.file("\(name)-id.json"))
+        }
+        let ceremonyEndpoints = names.map { _ in "tcp://127.0.0.1:\(FreePort.next())" }
+        let custodianArguments = zip(zip(names, identities), ceremonyEndpoints).flatMap { pair, endpoint in
+            ["--custodian", "\(pair.0)=\(pair.1.publicKeyHex)@\(endpoint)"]
+        }
+        try await Self.runTogether(
+            names.indices.map { index in
+                [
+                    "ceremony", "dkg", "--region", "us-tx", "--me", String(index + 1), "--threshold", "3",
+                    "--identity", node.directory.file("\(names[index])-id.json"),
+                    "--out", node.directory.file("dkg-\(names[index])"),
+                ] + custodianArguments
+            }, passphrase: passphrase)
+        let transcript = try CeremonyTranscript.read(from: node.directory.file("dkg-ana/transcript.json"))
+        try transcript.verify(requireAllSignatures: true)
+        #expect(transcript.threshold == 3 && transcript.custodians.count == 5)
+
+        let endpoints = names.map { _ in "tcp://127.0.0.1:\(FreePort.next())" }
+        var custodians = try await Self.startCustodians(
+            node, names: names, folder: "dkg", endpoints: endpoints, passphrase: passphrase)
+        defer { for process in custodians { process.stop() } }
+        node.config.custody = .init(
+            transcriptPath: node.directory.file("dkg-ana/transcript.json"), endpoints: endpoints,
+            timeoutMilliseconds: 500)
+        try node.config.tomlText.write(toFile: node.configPath, atomically: true, encoding: .utf8)
+        try await node.start()
+        let alice = try await node.holder("alice", usd: 1_000)
+        _ = try await node.holder("bob")
+        custodians[0].stop()
+        custodians[1].stop()
+        let withThree = try await node.signedTransfer(alice, "alice", "bob", 10)
+        _ = try await node.client.submit(withThree)
+        #expect(try await node.client.waitUntilSettled(withThree.transactionId).state == .final)
+        let receipt = try await node.client.receipt(withThree.transactionId)
+        _ = try Signing.verify(receipt: receipt, blockPublicKey: transcript.groupPublicKeyBytes)
+
+        // Replace custodian 5 (eli) by eve: helpers 1, 2, 3 send parts, 4 only signs.
+        node.stopAll()
+        for process in custodians { process.stop() }
+        custodians = []
+        let replaceEndpoints = names.map { _ in "tcp://127.0.0.1:\(FreePort.next())" }.joined(separator: ",")
+        let after = names.prefix(4) + ["eve"]
+        try await Self.runTogether(
+            after.indices.map { index in
+                var arguments = [
+                    "ceremony", "replace", "--transcript", node.directory.file("dkg-ana/transcript.json"),
+                    "--me", String(index + 1), "--replace", "5", "--new-name", "eve",
+                    "--new-identity-key", newcomer.publicKeyHex,
+                    "--identity", node.directory.file("\(after[index])-id.json"),
+                    "--endpoints", replaceEndpoints, "--out", node.directory.file("replace-\(after[index])"),
+                ]
+                if index < 4 {
+                    let share = "dkg-\(names[index])/share-\(index + 1)-\(names[index]).json"
+                    arguments += ["--share", node.directory.file(share)]
+                }
+                return arguments
+            }, passphrase: passphrase)
+        let replaced = try CeremonyTranscript.read(from: node.directory.file("replace-eve/transcript.json"))
+        try replaced.verify(requireAllSignatures: true)
+        #expect(replaced.groupPublicKey == transcript.groupPublicKey && replaced.custodians[4].name == "eve")
+        #expect(try CeremonyTranscript.read(from: node.directory.file("replace-dee/transcript.json")) == replaced)
+        custodians = try await Self.startCustodians(
+            node, names: Array(after), folder: "replace", endpoints: endpoints, passphrase: passphrase)
+        custodians[0].stop()
+        custodians[1].stop()
+        node.config.custody?.transcriptPath = node.directory.file("replace-eve/transcript.json")
+        try node.config.tomlText.write(toFile: node.configPath, atomically: true, encoding: .utf8)
+        try await node.start()
+        // Three of cai, dee and eve: the newcomer's share signs.
+        let withNewcomer = try await node.signedTransfer(alice, "alice", "bob", 20)
+        _ = try await node.client.submit(withNewcomer)
+        #expect(try await node.client.waitUntilSettled(withNewcomer.transactionId).state == .final)
+        _ = try Signing.verify(
+            receipt: try await node.client.receipt(withNewcomer.transactionId),
+            blockPublicKey: replaced.groupPublicKeyBytes)
+    }
+
     /// Starts `sdt custodian serve` for each custodian on its share and transcript in `folder-NAME/`.
     static func startCustodians(_ node: TestNode, names: [String], folder: String, endpoints: [String], passphrase: String) async throws
         -> [NodeProcess] {
