@@ -102,7 +102,7 @@ let package = Package(
             ]
         ),
         .target(name: "SDTTesting", dependencies: ["SDTCore", "SDTCrypto"]),
-        .target(name: "SDTGlobal", dependencies: ["SDTCore", "SDTCrypto"]),
+        .target(name: "SDTGlobal", dependencies: ["SDTCore", "SDTCrypto", "SDTLedger"]),
         .target(
             name: "SDTSimulation",
             dependencies: [
@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "SDTBankTests", dependencies: ["SDTBank", "SDTLedger", "SDTCore", "SDTCrypto", "SDTTesting"],
             exclude: ["Fixtures"]),
-        .testTarget(name: "SDTGlobalTests", dependencies: ["SDTGlobal", "SDTCore", "SDTCrypto", "SDTTesting"]),
+        .testTarget(name: "SDTGlobalTests", dependencies: ["SDTGlobal", "SDTCore", "SDTCrypto", "SDTLedger", "SDTTesting"]),
         .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),
         .testTarget(
             name: "SDTCustodyTests",

@@ -87,12 +87,13 @@ public struct EquivocationAlarm: Sendable, Hashable {
     }
 }
 
-/// What the K$ node knows of the regions' chains: the reads `CheckpointBook.decide` needs.
+/// What the K$ node knows of the regions' chains: the reads `CheckpointBook.decide` needs. A store
+/// that cannot read throws, and the decision fails with its error: never an answer from a failed read.
 public protocol CheckpointState {
     /// The region's checkpoint with the greatest height, if any was recorded.
-    func newest(of region: String) -> Checkpoint?
+    func newest(of region: String) throws -> Checkpoint?
     /// The region's recorded checkpoint at `height`, if any.
-    func checkpoint(of region: String, at height: Int64) -> Checkpoint?
+    func checkpoint(of region: String, at height: Int64) throws -> Checkpoint?
 }
 
 /// The check ladder of a checkpoint, pure: no clock read, no store written. The node's store records
@@ -109,7 +110,8 @@ public enum CheckpointBook {
 
     /// Decides `checkpoint` against the registry's block keys and what is recorded, in this order:
     /// region known, signature, not from the future, not already recorded (identical: replayed;
-    /// different: equivocation), the next height, the chain link, time not going back.
+    /// different: equivocation), the next height, the chain link, time not going back. Throws a
+    /// `CheckpointRefusal` for a refused checkpoint, and the state's error when it cannot read.
     /// - Parameters:
     ///   - blockKeys: region code → the block public key the registry lists for it.
     ///   - nowMilliseconds: the K$ node's clock, injected.
@@ -117,7 +119,7 @@ public enum CheckpointBook {
     public static func decide(
         _ checkpoint: Checkpoint, blockKeys: [String: [UInt8]], state: some CheckpointState,
         nowMilliseconds: Int64, allowedSkewMilliseconds: Int64
-    ) throws(CheckpointRefusal) -> Decision {
+    ) throws -> Decision {
         let region = checkpoint.region
         guard let key = blockKeys[region] else {
             throw CheckpointRefusal(.regionUnknown, "\(Echo.quoted(region)) is not a region of the registry")
@@ -133,7 +135,7 @@ public enum CheckpointBook {
                 "block \(checkpoint.height) of \(region) was sealed at \(sealedAt) ms, more than "
                     + "\(allowedSkewMilliseconds) ms after this node's clock (\(nowMilliseconds) ms)")
         }
-        if let recorded = state.checkpoint(of: region, at: checkpoint.height) {
+        if let recorded = try state.checkpoint(of: region, at: checkpoint.height) {
             guard recorded.headerBytes == checkpoint.headerBytes else {
                 return .equivocation(
                     EquivocationAlarm(
@@ -142,7 +144,7 @@ public enum CheckpointBook {
             throw CheckpointRefusal(
                 .replayed, "block \(checkpoint.height) of \(region) (\(checkpoint.hashHex)) is already recorded")
         }
-        guard let newest = state.newest(of: region) else {
+        guard let newest = try state.newest(of: region) else {
             guard checkpoint.height == 1, checkpoint.header.previousHashHex == BlockHeader.genesisPreviousHashHex
             else {
                 throw CheckpointRefusal(

@@ -17,6 +17,21 @@ public struct Obligation: Sendable, Hashable {
     /// `payer>payee/TOKEN=amount`, the form settlement records list obligations and instructions in.
     public var text: String { "\(payer)>\(payee)/\(token.rawValue)=\(amount)" }
 
+    /// Parses `text`'s form; nil unless both are region codes, the token is known and the amount is a
+    /// canonical positive integer.
+    public init?(text: some StringProtocol) {
+        let sides = text.split(separator: ">", omittingEmptySubsequences: false)
+        guard sides.count == 2 else { return nil }
+        let rest = sides[1].split(separator: "/", omittingEmptySubsequences: false)
+        guard rest.count == 2 else { return nil }
+        let value = rest[1].split(separator: "=", omittingEmptySubsequences: false)
+        guard value.count == 2, Identifier.isValidRegionCode(Substring(sides[0])),
+            Identifier.isValidRegionCode(Substring(rest[0])), let token = Token(rawValue: String(value[0])),
+            let amount = Identifier.canonicalInteger(Substring(value[1]), in: 1...Int64.max)
+        else { return nil }
+        self.init(payer: String(sides[0]), payee: String(rest[0]), token: token, amount: amount)
+    }
+
     /// The order settlement records list obligations in: payer, payee, token.
     static func precedes(_ left: Obligation, _ right: Obligation) -> Bool {
         (left.payer, left.payee, left.token.rawValue) < (right.payer, right.payee, right.token.rawValue)

@@ -132,3 +132,77 @@ public struct SettlementCycle: Sendable, Hashable {
         return (mine, change)
     }
 }
+
+extension SettlementCycle {
+    /// A cycle's canonical record read back: what the K$ quorum signs and a region applies. Parsing
+    /// checks the form and that the gross and net lines are the sums of the lists they summarise.
+    public struct Recorded: Sendable, Hashable {
+        public let number: Int64
+        public let basis: [Basis]
+        public let covered: [Obligation]
+        public let instructions: [Obligation]
+        public let gross: [Token: Int128]
+        public let net: [Token: Int128]
+        public let bytes: [UInt8]
+
+        static let fieldNames = ["cycle", "basis", "covered", "instructions", "gross", "net"]
+
+        public init(recordBytes bytes: [UInt8]) throws(RecordError) {
+            let values = try CanonicalRecord.parse(bytes, header: SettlementCycle.header, names: Self.fieldNames)
+            guard let number = Identifier.canonicalInteger(values[0][...], in: 1...Int64.max) else {
+                throw RecordError("cycle: must be a canonical integer of at least 1")
+            }
+            func list(_ text: String, _ name: String) throws(RecordError) -> [Obligation] {
+                guard text != "-" else { return [] }
+                var result: [Obligation] = []
+                for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+                    guard let obligation = Obligation(text: item) else { throw RecordError("\(name): malformed item") }
+                    result.append(obligation)
+                }
+                return result
+            }
+            func sums(_ text: String, _ name: String) throws(RecordError) -> [Token: Int128] {
+                var result: [Token: Int128] = [:]
+                let items = text.split(separator: ",", omittingEmptySubsequences: false)
+                guard items.count == Token.allCases.count else { throw RecordError("\(name): one sum per token") }
+                for (item, token) in zip(items, Token.allCases.sorted()) {
+                    let parts = item.split(separator: "=", omittingEmptySubsequences: false)
+                    guard parts.count == 2, parts[0] == token.rawValue[...], let sum = Int128(parts[1]),
+                        sum >= 0, String(sum) == parts[1]
+                    else { throw RecordError("\(name): malformed sum") }
+                    result[token] = sum
+                }
+                return result
+            }
+            var basis: [Basis] = []
+            if values[1] != "-" {
+                for item in values[1].split(separator: ",", omittingEmptySubsequences: false) {
+                    let at = item.split(separator: "@", omittingEmptySubsequences: false)
+                    let rest = at.count == 2 ? at[1].split(separator: ":", omittingEmptySubsequences: false) : []
+                    guard rest.count == 2, Identifier.isValidRegionCode(at[0]),
+                        let height = Identifier.canonicalInteger(rest[0], in: 1...Int64.max),
+                        Identifier.isValidHex(rest[1], byteCount: 32)
+                    else { throw RecordError("basis: malformed item") }
+                    basis.append(Basis(region: String(at[0]), height: height, hashHex: String(rest[1])))
+                }
+            }
+            let covered = try list(values[2], "covered")
+            let instructions = try list(values[3], "instructions")
+            let gross = try sums(values[4], "gross")
+            let net = try sums(values[5], "net")
+            for token in Token.allCases {
+                let coveredSum = covered.filter { $0.token == token }.reduce(Int128(0)) { $0 + Int128($1.amount) }
+                let movedSum = instructions.filter { $0.token == token }.reduce(Int128(0)) { $0 + Int128($1.amount) }
+                guard gross[token] == coveredSum, net[token] == movedSum else {
+                    throw RecordError("gross or net of \(token.rawValue) is not the sum of its list")
+                }
+            }
+            (self.number, self.basis, self.covered, self.instructions) = (number, basis, covered, instructions)
+            (self.gross, self.net, self.bytes) = (gross, net, bytes)
+        }
+
+        public func efficiency(_ token: Token) -> LiquidityEfficiency {
+            LiquidityEfficiency(gross: gross[token] ?? 0, net: net[token] ?? 0)
+        }
+    }
+}

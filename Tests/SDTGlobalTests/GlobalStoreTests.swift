@@ -1,0 +1,104 @@
+import SDTCore
+import SDTCrypto
+import SDTGlobal
+import SDTTesting
+import Testing
+
+/// The K$ node's SQLite store against the in-memory one: the same submissions get the same answers,
+/// what is recorded survives reopening the file, and a cycle's record reads back as it was planned.
+struct GlobalStoreTests {
+    static let now: Int64 = 1_000_000
+
+    /// The answer's code: `recorded`, `equivocation`, or the refusal code.
+    static func code(_ answer: GlobalStore.Answer) -> String {
+        switch answer {
+        case .recorded: "recorded"
+        case .equivocation: "equivocation"
+        case .refused(let refusal, _, _): refusal.code.rawValue
+        }
+    }
+
+    @Test func theSQLiteStoreAnswersAsTheInMemoryOneAndKeepsItAll() throws {
+        var tx = RegionChain("us-tx", keyByte: 1)
+        var wy = RegionChain("us-wy", keyByte: 2)
+        let keys = ["us-tx": tx.key.publicKey, "us-wy": wy.key.publicKey]
+        let first = tx.next(obligations: ["us-wy": [.usd: 500]])
+        let second = tx.next(obligations: ["us-wy": [.usd: 700]])
+        let wyFirst = wy.next(claims: ["us-tx": [.usd: 700]])
+        let submissions: [Checkpoint] = [
+            first, second, first,  // the same again: replayed
+            tx.make(height: 4, previous: second.hashHex, sealedAt: 4_000),  // a gap
+            tx.make(height: 2, previous: first.hashHex, sealedAt: 2_500, supply: 5),  // a second block 2
+            wyFirst,
+            try Checkpoint(headerBytes: wyFirst.headerBytes, signature: first.signature),  // forged
+        ]
+        var memory = MemoryCheckpointStore()
+        var expected: [String] = []
+        for checkpoint in submissions {
+            do {
+                let decision = try CheckpointBook.decide(
+                    checkpoint, blockKeys: keys, state: memory, nowMilliseconds: Self.now, allowedSkewMilliseconds: 0)
+                memory.apply(decision)
+                if case .record = decision { expected.append("recorded") } else { expected.append("equivocation") }
+            } catch let refusal as CheckpointRefusal {
+                expected.append(refusal.code.rawValue)
+            }
+        }
+        #expect(
+            expected == [
+                "recorded", "recorded", "checkpoint_replayed", "checkpoint_out_of_order", "equivocation", "recorded",
+                "checkpoint_signature_invalid",
+            ])
+        let folder = TemporaryDirectory("global-store")
+        let path = folder.file("global.sqlite")
+        do {
+            let store = try GlobalStore(path: path)
+            // Half in one request, half in another: each decided against what the ones before recorded.
+            let answers =
+                try store.submit(
+                    submissions.prefix(3).map { ($0.headerBytes, $0.signature) }, blockKeys: keys,
+                    nowMilliseconds: Self.now, allowedSkewMilliseconds: 0)
+                + store.submit(
+                    submissions.dropFirst(3).map { ($0.headerBytes, $0.signature) }, blockKeys: keys,
+                    nowMilliseconds: Self.now, allowedSkewMilliseconds: 0)
+            #expect(answers.map(Self.code) == expected)
+            if case .refused(_, let region, let next) = answers[3] {
+                #expect(region == "us-tx" && next == 3)
+            } else {
+                Issue.record("the gap was not refused")
+            }
+            let malformed = try store.submit(
+                [(Array("not a header\n".utf8), first.signature)], blockKeys: keys, nowMilliseconds: Self.now,
+                allowedSkewMilliseconds: 0)
+            #expect(malformed.map(Self.code) == ["checkpoint_malformed"])
+        }
+        let reopened = try GlobalStore(path: path)
+        #expect(try reopened.newestCheckpoints().map(\.checkpoint) == memory.newestCheckpoints)
+        #expect(try reopened.checkpoint(region: "us-tx", height: 1)?.checkpoint == first)
+        #expect(try reopened.alarms() == memory.alarms)
+        #expect(try reopened.counts() == (regions: 2, alarms: 1, cycles: 0))
+
+        // us-tx has an alarm: its obligation to us-wy is deferred, nothing moves.
+        let cycle = try reopened.settle(nowMilliseconds: Self.now)
+        #expect(cycle.record.number == 1 && cycle.record.instructions.isEmpty)
+        #expect(cycle.deferred.map(\.obligation.text) == ["us-tx>us-wy/USD=700"])
+        let planned = try SettlementCycle.plan(
+            number: 1, checkpoints: memory.newestCheckpoints, halted: memory.haltedRegions)
+        #expect(cycle.record.bytes == planned.signingBytes)
+        #expect(try reopened.cycle(1) == cycle)
+        #expect(try reopened.cycles(limit: 5) == [cycle])
+    }
+
+    @Test func aCycleRecordReadsBackAndItsSumsAreChecked() throws {
+        let (tx, wy, ca) = SettlementCycleTests.chains()
+        let cycle = try SettlementCycle.plan(number: 3, checkpoints: [tx, wy, ca], halted: [])
+        let recorded = try SettlementCycle.Recorded(recordBytes: cycle.signingBytes)
+        #expect(recorded.number == 3 && recorded.basis == cycle.basis && recorded.covered == cycle.covered)
+        #expect(recorded.instructions == cycle.result.instructions)
+        #expect(recorded.gross == cycle.result.gross && recorded.net == cycle.result.net)
+        // A net line that is not the sum of the instructions is refused.
+        let text = String(decoding: cycle.signingBytes, as: UTF8.self).replacingOccurrences(
+            of: "net:GOLD=0,USD=200", with: "net:GOLD=0,USD=201")
+        #expect(throws: RecordError.self) { try SettlementCycle.Recorded(recordBytes: Array(text.utf8)) }
+    }
+}
