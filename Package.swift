@@ -62,10 +62,16 @@ let package = Package(
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
         .target(
+            name: "SDTGlobalAPI",
+            dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
+        .target(
             name: "SDTNode",
             dependencies: [
                 "SDTCore", "SDTCrypto", "SDTLedger", "SDTQueue", "SDTAPI", "SDTCustody", "SDTRules", "SDTClient",
-                "SDTBank",
+                "SDTBank", "SDTGlobal", "SDTGlobalAPI",
+                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -82,7 +88,10 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.embedInCode("Resources/openapi.yaml"), .embedInCode("Resources/transparency.mustache")]
+            resources: [
+                .embedInCode("Resources/openapi.yaml"), .embedInCode("Resources/global.yaml"),
+                .embedInCode("Resources/transparency.mustache"),
+            ]
         ),
         .target(
             name: "SDTClient",
@@ -124,7 +133,8 @@ let package = Package(
         .testTarget(
             name: "SDTBankTests", dependencies: ["SDTBank", "SDTLedger", "SDTCore", "SDTCrypto", "SDTTesting"],
             exclude: ["Fixtures"]),
-        .testTarget(name: "SDTGlobalTests", dependencies: ["SDTGlobal", "SDTCore", "SDTCrypto", "SDTLedger", "SDTTesting"]),
+        .testTarget(
+            name: "SDTGlobalTests", dependencies: ["SDTGlobal", "SDTCore", "SDTCrypto", "SDTLedger", "SDTTesting"]),
         .testTarget(name: "SDTQueueTests", dependencies: ["SDTQueue", "SDTTesting"]),
         .testTarget(
             name: "SDTCustodyTests",

@@ -158,7 +158,12 @@ public enum NodeRunner {
         )
         let ready = "sdt applier \(config.region) taking work at \(endpoints.work), ledger \(options.data.ledgerPath)\n"
         FileHandle.standardOutput.write(Data(ready.utf8))
-        return [applier, signing]
+        guard let endpoint = config.kdollarEndpoint else { return [applier, signing] }
+        // One sender of checkpoints per region: the applier's process (there may be many fronts).
+        let relay = try CheckpointRelay(
+            region: config.region, reader: try LedgerReader(path: options.data.ledgerPath), endpoint: endpoint,
+            logger: options.logger)
+        return [applier, signing, relay]
     }
 
     /// The HTTP front's services, and its queue front (whose waiting submissions the metrics count).

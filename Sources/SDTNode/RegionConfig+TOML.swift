@@ -37,6 +37,7 @@ extension RegionConfig {
         http_header_bytes_max = \(limits.httpHeaderBytesMax)
 
         """ + (registry.map { "\n[registry]\nfile = \"\($0.path)\"\nauthority_key = \"\($0.authorityKey)\"\n" } ?? "")
+            + (kdollarEndpoint.map { "\n[kdollar]\nendpoint = \"\($0)\"\n" } ?? "")
             + (bank.map { bank in
                 "\n[bank]\nname = \"\(bank.name)\"\nbic = \"\(bank.bic)\"\n"
                     + "reserve_account = \"\(bank.reserveAccount)\"\n"

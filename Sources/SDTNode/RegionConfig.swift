@@ -56,6 +56,8 @@ public struct RegionConfig: Sendable, Equatable {
     public var registry: Registry?
     /// The custodian bank's desk: where USD reserves are held and ISO 20022 messages come from and go to.
     public var bank: Bank?
+    /// `[kdollar] endpoint`: the K$ node this region sends its signed block headers to (its checkpoints).
+    public var kdollarEndpoint: String?
 
     /// `[bank]`: the custodian bank holding the region's USD reserves.
     public struct Bank: Sendable, Equatable {
@@ -154,7 +156,7 @@ public struct RegionConfig: Sendable, Equatable {
         let table = try TOMLTable(string: text)
         try refuseUnknown(table, allowed: [
             "region", "name", "jurisdiction", "tokens", "rules", "treasury_account", "endpoints", "operators", "limits", "custody", "tls",
-            "registry", "bank",
+            "registry", "bank", "kdollar",
         ], in: "top level")
         let endpoints = try subtable(
             table, "endpoints",
@@ -213,6 +215,15 @@ public struct RegionConfig: Sendable, Equatable {
                 throw ConfigError("registry.authority_key: \(Echo.quoted(key.prefix(64))) is not an Ed25519 public key (64 lowercase hex)")
             }
             config.registry = Registry(path: try string(registry, "file", in: "registry"), authorityKey: key)
+        }
+        if table.contains(key: "kdollar") {
+            let kdollar = try subtable(table, "kdollar", allowed: ["endpoint"])
+            let endpoint = try string(kdollar, "endpoint", in: "kdollar")
+            guard let url = URL(string: endpoint), ["http", "https"].contains(url.scheme), url.host != nil else {
+                throw ConfigError(
+                    "kdollar.endpoint: \(Echo.quoted(endpoint)) is not an http(s) URL such as http://127.0.0.1:8700")
+            }
+            config.kdollarEndpoint = endpoint
         }
         if table.contains(key: "bank") {
             config.bank = try bank(try subtable(table, "bank", allowed: ["name", "bic", "reserve_account", "outbox"]))
@@ -332,26 +343,26 @@ public struct RegionConfig: Sendable, Equatable {
         return limits
     }
 
-    private static func refuseUnknown(_ table: TOMLTable, allowed: Set<String>, in place: String) throws {
+    static func refuseUnknown(_ table: TOMLTable, allowed: Set<String>, in place: String) throws {
         for key in table.keys where !allowed.contains(key) {
             throw ConfigError("unknown key \(Echo.quoted(key)) in \(place); allowed: \(allowed.sorted().joined(separator: ", "))")
         }
     }
 
-    private static func subtable(_ table: TOMLTable, _ key: String, allowed: Set<String>?) throws -> TOMLTable {
+    static func subtable(_ table: TOMLTable, _ key: String, allowed: Set<String>?) throws -> TOMLTable {
         guard let sub = table[key]?.table else { throw ConfigError("[\(key)] table is missing") }
         if let allowed { try refuseUnknown(sub, allowed: allowed, in: "[\(key)]") }
         return sub
     }
 
-    private static func string(_ table: TOMLTable, _ key: String, in place: String? = nil) throws -> String {
+    static func string(_ table: TOMLTable, _ key: String, in place: String? = nil) throws -> String {
         guard let value = table[key]?.string else {
             throw ConfigError("\(place.map { "\($0)." } ?? "")\(key): a string is required")
         }
         return value
     }
 
-    private static func strings(_ table: TOMLTable, _ key: String, in place: String? = nil) throws -> [String] {
+    static func strings(_ table: TOMLTable, _ key: String, in place: String? = nil) throws -> [String] {
         guard let array = table[key]?.array else { throw ConfigError("\(place.map { "\($0)." } ?? "")\(key): a list of strings is required") }
         return try array.map { element in
             guard let value = element.string else { throw ConfigError("\(key): every element must be a string") }

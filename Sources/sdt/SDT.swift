@@ -8,7 +8,7 @@ struct SDT: AsyncParsableCommand {
         subcommands: [
             NodeCommand.self, AdminCommand.self, WalletCommand.self, AuditCommand.self, DemoCommand.self, BenchCommand.self,
             CryptoCommand.self, CeremonyCommand.self, CustodianCommand.self, SimulateCommand.self, RegistryCommand.self,
-            BankCommand.self,
+            BankCommand.self, GlobalCommand.self,
         ]
     )
 }

@@ -1,0 +1,138 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Logging
+import OpenAPIHummingbird
+import SDTCore
+import SDTCrypto
+import SDTGlobal
+import SDTGlobalAPI
+import ServiceLifecycle
+
+/// Runs the K$ node: its HTTP front (`openapi/global.yaml`) over the store in `global.sqlite`, and,
+/// when the config sets a period, a settlement cycle every period.
+public enum GlobalRunner {
+    /// What `sdt global serve` is given.
+    public struct Options: Sendable {
+        public let config: GlobalConfig
+        public let dataDirectory: String
+        public let logger: Logger
+        public let clock: any WallClock
+        public let random: any RandomSource
+
+        public init(
+            config: GlobalConfig, dataDirectory: String, logger: Logger, clock: any WallClock = SystemClock(),
+            random: any RandomSource = SystemRandom()
+        ) {
+            self.config = config
+            self.dataDirectory = dataDirectory
+            self.logger = logger
+            self.clock = clock
+            self.random = random
+        }
+    }
+
+    public static func storePath(_ dataDirectory: String) -> String {
+        (dataDirectory as NSString).appendingPathComponent("global.sqlite")
+    }
+
+    /// The store in `dataDirectory`, created with it if missing.
+    public static func openStore(_ dataDirectory: String) throws -> GlobalStore {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        return try GlobalStore(path: storePath(dataDirectory))
+    }
+
+    /// Runs until SIGINT or SIGTERM.
+    public static func run(_ options: Options) async throws {
+        let config = options.config
+        guard let authority = Hex.decode(config.registryAuthorityKey) else {
+            throw ConfigError("registry.authority_key is not hex")
+        }
+        let registry = try RegionRegistry.load(path: config.registryPath, authorityKey: authority)
+        let store = try openStore(options.dataDirectory)
+        let api = GlobalAPI(
+            config: config, registry: registry, store: store, clock: options.clock, logger: options.logger)
+        let contract = String(decoding: PackageResources.global_yaml, as: UTF8.self)
+        let router = Router()
+        router.middlewares.add(RequestIDMiddleware(random: options.random, logger: options.logger))
+        router.middlewares.add(BrowserSafetyMiddleware())
+        router.middlewares.add(
+            ProblemMiddleware(
+                bodyBytesMax: config.requestBodyBytesMax, routes: ContractRoutes(contract: contract),
+                parameters: try ContractParameters(contract: contract), logger: options.logger))
+        try api.registerHandlers(on: router)
+        let address = try HostAndPort(config.httpAddress)
+        let name = config.name
+        let regions = registry.entries.count
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "sdt-global"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? address.port
+                let line = "sdt global (\(name), \(regions) regions) listening on http://\(address.host):\(port)\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            },
+            logger: options.logger
+        )
+        var services: [any Service] = [app]
+        if config.settlementPeriodSeconds > 0 {
+            services.append(
+                SettlementTimer(
+                    store: store, periodSeconds: config.settlementPeriodSeconds, clock: options.clock,
+                    logger: options.logger))
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: options.logger))
+        try await group.run()
+    }
+
+    /// One line for people about a recorded cycle: its instructions and each token's figures.
+    public static func summary(_ cycle: StoredCycle) -> String {
+        let record = cycle.record
+        var lines = [
+            "cycle \(record.number): \(record.basis.count) regions' checkpoints, \(record.covered.count) obligations "
+                + "settled, \(record.instructions.count) instructions, \(cycle.deferred.count) deferred"
+        ]
+        for token in Token.allCases.sorted() {
+            let efficiency = record.efficiency(token)
+            lines.append(
+                "  \(token.rawValue): gross \(efficiency.gross), net \(efficiency.net) (minor units), "
+                    + "liquidity efficiency \(efficiency.description), \(efficiency.liquiditySaved) not moved")
+        }
+        for instruction in record.instructions {
+            lines.append(
+                "  \(instruction.payer) pays \(instruction.payee) "
+                    + Amount.display(instruction.amount, instruction.token))
+        }
+        for deferred in cycle.deferred {
+            lines.append("  deferred \(deferred.obligation.text): \(deferred.reason)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Plans a settlement cycle every period, from the first period after start. A cycle that cannot be
+/// planned is logged and tried again at the next period; nothing of it is recorded.
+struct SettlementTimer: Service {
+    let store: GlobalStore
+    let periodSeconds: Int64
+    let clock: any WallClock
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(periodSeconds))
+                guard !Task.isCancelled else { return }
+                do {
+                    let cycle = try store.settle(nowMilliseconds: clock.nowMilliseconds())
+                    logger.notice("\(GlobalRunner.summary(cycle))")
+                } catch {
+                    logger.error("settlement cycle not planned: \(error)")
+                }
+            }
+        }
+    }
+}

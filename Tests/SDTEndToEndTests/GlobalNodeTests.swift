@@ -1,0 +1,194 @@
+import Foundation
+import SDTClient
+import SDTCore
+import SDTCrypto
+import SDTNode
+import SDTTesting
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// The K$ node as processes: two region nodes send it their signed block headers, it survives a kill -9,
+/// refuses bad checkpoints with their reasons, raises the alarm on a second signed header for one
+/// height, and nets the regions' obligations in a settlement cycle.
+@Suite(.serialized) struct GlobalNodeTests {
+    /// A K$ node process over the registry the two regions use, at a fixed loopback port.
+    struct KDollarNode {
+        let directory: TemporaryDirectory
+        let configPath: String
+        let dataPath: String
+        let baseURL: String
+
+        init(registry: RegionConfig.Registry) throws {
+            directory = TemporaryDirectory("kdollar")
+            let address = "127.0.0.1:\(FreePort.next())"
+            let config = GlobalConfig(
+                name: "K$ Authority", httpAddress: address, registryPath: registry.path,
+                registryAuthorityKey: registry.authorityKey, allowedSkewMilliseconds: 60_000,
+                settlementPeriodSeconds: 0,
+                requestBodyBytesMax: 1_048_576)
+            configPath = directory.file("kdollar.toml")
+            dataPath = directory.file("data")
+            baseURL = "http://\(address)"
+            try config.tomlText.write(toFile: configPath, atomically: true, encoding: .utf8)
+        }
+
+        func start() async throws -> NodeProcess {
+            let process = try NodeProcess(
+                arguments: ["global", "serve", "--config", configPath, "--data", dataPath],
+                logPath: directory.file("kdollar-\(UUID().uuidString.prefix(6)).log"))
+            _ = try await process.start(marker: "listening on")
+            return process
+        }
+
+        func get(_ path: String) async throws -> (status: Int, json: [String: Any]) {
+            let (data, response) = try await URLSession.shared.data(from: URL(string: baseURL + path)!)
+            return (
+                (response as! HTTPURLResponse).statusCode,
+                (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+            )
+        }
+
+        /// Posts headers and signatures (hex); returns the answers.
+        func post(_ checkpoints: [[String: String]]) async throws -> [[String: Any]] {
+            var request = URLRequest(url: URL(string: baseURL + "/v1/checkpoints")!)
+            request.httpMethod = "POST"
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try JSONSerialization.data(withJSONObject: ["checkpoints": checkpoints])
+            let (data, response) = try await URLSession.shared.data(for: request)
+            #expect((response as! HTTPURLResponse).statusCode == 200)
+            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+            return json["answers"] as? [[String: Any]] ?? []
+        }
+
+        /// The height of `region`'s newest checkpoint here, 0 for none.
+        func height(_ region: String) async throws -> Int64 {
+            let answer = try await get("/v1/checkpoints/\(region)")
+            return answer.status == 200 ? (answer.json["height"] as? NSNumber)?.int64Value ?? 0 : 0
+        }
+    }
+
+    /// A header of `region` signed by `key`.
+    static func signed(_ header: BlockHeader, _ key: SigningKey) -> [String: String] {
+        ["header": Hex.encode(header.signingBytes), "signature": Hex.encode(key.sign(header.signingBytes))]
+    }
+
+    static func header(_ region: String, height: Int64, previous: String, sealedAt: Int64, supply: Int64 = 0)
+        -> BlockHeader
+    {
+        BlockHeader(
+            region: region, height: height, previousHashHex: previous, merkleRootHex: String(repeating: "a", count: 64),
+            entryCount: 1, firstSequence: 1, lastSequence: 1, supply: [.usd: supply, .gold: 0],
+            reserves: [.usd: supply, .gold: 0], reserveRootHex: String(repeating: "b", count: 64), rules: "none",
+            sealedAtMilliseconds: sealedAt)
+    }
+
+    @Test func checkpointsReachTheKDollarNodeWhichRefusesForgeriesAndNetsTheRegions() async throws {
+        let (tx, wy) = try await InterRegionTests.twoRegions()
+        let kdollar = try KDollarNode(registry: try #require(tx.config.registry))
+        for node in [tx, wy] {
+            node.config.kdollarEndpoint = kdollar.baseURL
+            try node.saveConfig()
+        }
+        var global = try await kdollar.start()
+        defer { global.stop() }
+        try await tx.start()
+        try await wy.start()
+        let alice = try await tx.holder("alice", usd: 100_000)
+        let bob = try await wy.holder("bob", usd: 50_000, jurisdiction: "US-WY")
+        _ = try await tx.operate(.setKYCTier, "alice", [.kycTier: "3", .reason: "enhanced due diligence done"])
+        // alice pays bob 25.00, bob pays alice 10.00: us-tx owes us-wy 25.00 and us-wy owes us-tx 10.00.
+        let payment = try await tx.signedTransfer(alice, "alice", "us-wy:bob", 2_500)
+        #expect(try await InterRegionTests.accepted(tx.client.submit(payment)))
+        try await InterRegionTests.eventually("us-tx's obligation") {
+            try await InterRegionTests.position(tx, "us-wy")?.obligations == 2_500
+        }
+        // The K$ node dies in the middle; the region nodes keep working and catch it up after.
+        global.kill9()
+        let back = try await wy.signedTransfer(bob, "bob", "us-tx:alice", 1_000)
+        #expect(try await InterRegionTests.accepted(wy.client.submit(back)))
+        try await InterRegionTests.eventually("us-wy's obligation") {
+            try await InterRegionTests.position(wy, "us-tx")?.obligations == 1_000
+        }
+        global = try await kdollar.start()
+        for node in [tx, wy] {
+            try await InterRegionTests.eventually("\(node.config.region)'s newest block at the K$ node") {
+                let final = try await node.client.head().finalHeight
+                return try await kdollar.height(node.config.region) == final
+            }
+        }
+        let list = try await kdollar.get("/v1/checkpoints")
+        let newest = list.json["checkpoints"] as? [[String: Any]] ?? []
+        #expect(newest.map { $0["region"] as? String } == ["us-tx", "us-wy"])
+        let txNewest = try #require(newest.first)
+        #expect(
+            (txNewest["obligations"] as? [[String: Any]])?.contains {
+                $0["counterpart"] as? String == "us-wy" && $0["token"] as? String == "USD"
+                    && ($0["amount"] as? NSNumber)?.int64Value == 2_500
+            } == true, "\(txNewest)")
+
+        // Bad checkpoints, each refused with its reason and nothing recorded.
+        let txKey = try NodeData(directory: tx.dataPath).blockKey()
+        let wyKey = try NodeData(directory: wy.dataPath).blockKey()
+        let txHeight = try await kdollar.height("us-tx")
+        let txTop = try #require(try await kdollar.get("/v1/checkpoints/us-tx").json["hash"] as? String)
+        let now = SystemClock().nowMilliseconds()
+        let next = Self.header("us-tx", height: txHeight + 1, previous: txTop, sealedAt: now)
+        let answers = try await kdollar.post([
+            Self.signed(next, SigningKey()),  // not us-tx's key
+            Self.signed(
+                Self.header("us-ca", height: 1, previous: BlockHeader.genesisPreviousHashHex, sealedAt: now), txKey),
+            Self.signed(Self.header("us-tx", height: txHeight + 1, previous: txTop, sealedAt: now + 3_600_000), txKey),
+            Self.signed(Self.header("us-tx", height: txHeight + 2, previous: txTop, sealedAt: now), txKey),
+            ["header": "zz", "signature": String(repeating: "0", count: 128)],
+        ])
+        #expect(
+            answers.map { $0["code"] as? String } == [
+                "checkpoint_signature_invalid", "region_unknown", "checkpoint_from_future", "checkpoint_out_of_order",
+                "checkpoint_malformed",
+            ], "\(answers)")
+        #expect(answers.allSatisfy { $0["status"] as? String == "refused" })
+        #expect(answers[3]["next_height"] as? NSNumber == NSNumber(value: txHeight + 1))
+        #expect(try await kdollar.height("us-tx") == txHeight)
+        // A block the region really sent, sent again: replayed, nothing changes.
+        let first = try await kdollar.get("/v1/checkpoints/us-tx?height=1")
+        let replay = try await kdollar.post([
+            [
+                "header": try #require(first.json["header"] as? String),
+                "signature": try #require(first.json["signature"] as? String),
+            ]
+        ])
+        #expect(replay.first?["code"] as? String == "checkpoint_replayed")
+
+        // The cycle nets 25.00 one way and 10.00 the other into one instruction of 15.00.
+        let settled = try AuditCommandTests.sdt(["global", "settle", "--data", kdollar.dataPath, "--json"])
+        #expect(settled.status == 0, "\(settled.output)")
+        let cycle = try #require(
+            try JSONSerialization.jsonObject(with: Data(settled.output.utf8)) as? [String: Any], "\(settled.output)")
+        #expect(cycle["instructions"] as? [String] == ["us-tx>us-wy/USD=1500"], "\(cycle)")
+        let usd = (cycle["tokens"] as? [String: Any])?["USD"] as? [String: String]
+        #expect(usd?["gross"] == "3500" && usd?["net"] == "1500" && usd?["efficiency"] == "2.33:1", "\(cycle)")
+        let stored = try await kdollar.get("/v1/cycles/1")
+        #expect(stored.status == 200 && stored.json["status"] as? String == "planned")
+        #expect((stored.json["record"] as? String)?.contains("instructions:us-tx>us-wy/USD=1500\n") == true)
+
+        // us-wy's key signs a second block 1: the alarm, and us-wy takes no part in the next cycle.
+        let equivocation = try await kdollar.post([
+            Self.signed(
+                Self.header("us-wy", height: 1, previous: BlockHeader.genesisPreviousHashHex, sealedAt: 1, supply: 7),
+                wyKey)
+        ])
+        #expect(equivocation.first?["status"] as? String == "equivocation", "\(equivocation)")
+        let alarms = try await kdollar.get("/v1/alarms")
+        #expect(alarms.json["halted_regions"] as? [String] == ["us-wy"])
+        #expect((alarms.json["alarms"] as? [[String: Any]])?.first?["height"] as? NSNumber == 1)
+        let halted = try AuditCommandTests.sdt(["global", "settle", "--data", kdollar.dataPath, "--json"])
+        let second = try #require(try JSONSerialization.jsonObject(with: Data(halted.output.utf8)) as? [String: Any])
+        #expect(second["instructions"] as? [String] == [], "\(second)")
+        #expect((second["deferred"] as? [String])?.sorted() == ["us-tx>us-wy/USD=2500", "us-wy>us-tx/USD=1000"])
+        let health = try await kdollar.get("/health")
+        #expect(health.json["alarms"] as? NSNumber == 1 && health.json["cycles"] as? NSNumber == 2, "\(health.json)")
+    }
+}
