@@ -105,7 +105,8 @@ let package = Package(
             name: "sdt",
             dependencies: [
                 "SDTCore", "SDTCrypto", "SDTLedger", "SDTNode", "SDTClient", "SDTCustody", "SDTRules", "SDTTesting",
-                "SDTAPI", "SDTBank", "SDTSimulation", "SDTGlobal",
+                "SDTAPI", "SDTBank", "SDTSimulation", "SDTGlobal", "SDTGlobalAPI",
+                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -60,8 +60,11 @@ struct DemoStory {
     var quorum: LocalQuorum?
     /// The second region: its node, its custodians, its config.
     var other: OtherRegion?
+    /// The K$ node the regions send their checkpoints to.
+    var kdollar: KDollarDemo?
 
     func stopNode() {
+        kdollar?.process?.stop()
         node?.stop()
         quorum?.stop()
         other?.node?.stop()
@@ -96,6 +99,8 @@ struct DemoStory {
 
         try await runCeremony(config: &config, passphrase: passphrase)
         try await prepareOtherRegion(counterpartPath, first: &config, passphrase: passphrase)
+        try prepareKDollar(first: &config)
+        try await startKDollar()
         try config.tomlText.write(toFile: path("\(config.region).toml"), atomically: true, encoding: .utf8)
         let process = try NodeProcess(
             arguments: ["node", "--region", path("\(config.region).toml"), "--data", path("node")], logPath: path("node.log")
@@ -207,6 +212,14 @@ struct DemoStory {
         try await settle(client, resilient, "with custodian 1 (ana) killed by kill -9, alice pays bob 1.00 USD")
 
         try await showTwoRegions(client, operations: &operations, alice: alice, bob: bob, region: config.region)
+        if let second = other?.client, let code = other?.config.region {
+            let region = config.region
+            try await showKDollar([(region, client), (code, second)]) { story in
+                let sent = try await story.transfer(client, alice, region, "alice", "bob", .usd, 100)
+                _ = try await client.waitUntilSettled(sent.signed.transactionId)
+                return "alice paid bob 1.00 USD in \(region)"
+            }
+        }
 
         try await redeemThroughTheBank(client, operations: &operations, bank: bank)
 
