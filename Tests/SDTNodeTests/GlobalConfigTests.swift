@@ -1,0 +1,41 @@
+import Foundation
+import SDTCrypto
+import SDTNode
+import Testing
+
+/// The K$ node's config: the committed file parses once it names a registry, and every bad value is
+/// refused with the field named.
+struct GlobalConfigTests {
+    static let committed = try! String(
+        contentsOf: RegionConfigTests.repository.appendingPathComponent("regions/kdollar.toml"), encoding: .utf8)
+    static let authority = SigningKey().publicKeyHex
+    static let registry = "\n[registry]\nfile = \"registry.toml\"\nauthority_key = \"\(authority)\"\n"
+
+    @Test func theCommittedConfigParsesOnceItNamesARegistry() throws {
+        #expect(throws: ConfigError.self) { try GlobalConfig.parse(Self.committed) }
+        let config = try GlobalConfig.parse(Self.committed + Self.registry)
+        #expect(config.name == "K$ Authority" && config.httpAddress == "127.0.0.1:8700")
+        #expect(config.registryAuthorityKey == Self.authority && config.settlementPeriodSeconds == 3_600)
+        #expect(config.allowedSkewMilliseconds == 60_000)
+        #expect(try GlobalConfig.parse(config.tomlText) == config)
+    }
+
+    @Test func badValuesAreRefusedNamingTheField() {
+        let base = Self.committed + Self.registry
+        for (bad, field) in [
+            (base.replacingOccurrences(of: "period_seconds = 3600", with: "period_seconds = -1"), "settlement.period_seconds"),
+            (base.replacingOccurrences(of: "allowed_skew_milliseconds = 60000", with: "allowed_skew_milliseconds = \"1\""),
+             "checkpoints.allowed_skew_milliseconds"),
+            (base.replacingOccurrences(of: "http = \"127.0.0.1:8700\"", with: "http = \"nowhere\""), "endpoints.http"),
+            (base.replacingOccurrences(of: Self.authority, with: String(repeating: "0", count: 64)), "registry.authority_key"),
+            (base + "\nsurprise = 1\n", "surprise"),
+        ] {
+            do {
+                _ = try GlobalConfig.parse(bad)
+                Issue.record("accepted a config with a bad \(field)")
+            } catch {
+                #expect("\(error)".contains(field), "\(error)")
+            }
+        }
+    }
+}
