@@ -62,6 +62,12 @@ public enum GlobalRunner {
                 parameters: try ContractParameters(contract: contract), logger: options.logger))
         try api.registerHandlers(on: router)
         let address = try HostAndPort(config.httpAddress)
+        // This version serves plain HTTP only, so only on loopback (a TLS front may terminate before it).
+        guard address.isLoopback else {
+            throw ConfigError(
+                "endpoints.http \(Echo.quoted(config.httpAddress)) is not a loopback address: the K$ node serves plain "
+                    + "HTTP on loopback only; put a TLS-terminating front before it")
+        }
         let name = config.name
         let regions = registry.entries.count
         let app = Application(
