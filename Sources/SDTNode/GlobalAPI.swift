@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import OpenAPIRuntime
 import SDTCore
 import SDTCrypto
@@ -93,6 +94,13 @@ public struct GlobalAPI: SDTGlobalAPI.APIProtocol {
             allowedSkewMilliseconds: config.allowedSkewMilliseconds)
         var out: [Schemas.CheckpointAnswer] = []
         for answer in answers {
+            let (status, code): (String, String) =
+                switch answer {
+                case .recorded: ("recorded", "-")
+                case .equivocation: ("equivocation", CheckpointRefusal.Code.equivocation.rawValue)
+                case .refused(let refusal, _, _): ("refused", refusal.code.rawValue)
+                }
+            Counter(label: MetricName.kdollarCheckpoints, dimensions: [("status", status), ("code", code)]).increment()
             switch answer {
             case .recorded(let checkpoint):
                 out.append(

@@ -9,6 +9,8 @@ import TOMLKit
 public struct GlobalConfig: Sendable, Equatable {
     public var name: String
     public var httpAddress: String
+    /// `[endpoints] metrics`: where `GET /metrics` is served, apart from the API; none without it.
+    public var metricsAddress: String?
     /// The registry file (absolute once loaded) and the hex key of the authority that signs it.
     public var registryPath: String
     public var registryAuthorityKey: String
@@ -57,7 +59,7 @@ public struct GlobalConfig: Sendable, Equatable {
         let table = try TOMLTable(string: text)
         try RegionConfig.refuseUnknown(
             table, allowed: ["name", "endpoints", "registry", "checkpoints", "settlement", "limits"], in: "top level")
-        let endpoints = try RegionConfig.subtable(table, "endpoints", allowed: ["http"])
+        let endpoints = try RegionConfig.subtable(table, "endpoints", allowed: ["http", "metrics"])
         guard table.contains(key: "registry") else {
             throw ConfigError(
                 "[registry] is missing: the K$ node checks every checkpoint against the signed registry of regions; "
@@ -79,6 +81,15 @@ public struct GlobalConfig: Sendable, Equatable {
             name: try RegionConfig.string(table, "name"), httpAddress: http,
             registryPath: try RegionConfig.string(registry, "file", in: "registry"), registryAuthorityKey: key,
             allowedSkewMilliseconds: 60_000, settlementPeriodSeconds: 0, requestBodyBytesMax: 1_048_576)
+        if endpoints.contains(key: "metrics") {
+            let metrics = try RegionConfig.string(endpoints, "metrics", in: "endpoints")
+            do {
+                _ = try HostAndPort(metrics)
+            } catch {
+                throw ConfigError("endpoints.metrics: \(error)")
+            }
+            config.metricsAddress = metrics
+        }
         if table.contains(key: "checkpoints") {
             let checkpoints = try RegionConfig.subtable(table, "checkpoints", allowed: ["allowed_skew_milliseconds"])
             guard let skew = checkpoints["allowed_skew_milliseconds"]?.int, (0...86_400_000).contains(skew) else {
@@ -111,6 +122,7 @@ public struct GlobalConfig: Sendable, Equatable {
 
         [endpoints]
         http = "\(httpAddress)"
+        \(metricsAddress.map { "metrics = \"\($0)\"" } ?? "")
 
         [registry]
         file = "\(registryPath)"

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
+import Metrics
 import OpenAPIHummingbird
 import SDTCore
 import SDTCrypto
@@ -45,6 +46,8 @@ public enum GlobalRunner {
     /// Runs until SIGINT or SIGTERM.
     public static func run(_ options: Options) async throws {
         let config = options.config
+        // Metrics are recorded only where they are served (else swift-metrics' handlers do nothing).
+        if config.metricsAddress != nil { _ = ProcessMetrics.registry() }
         guard let authority = Hex.decode(config.registryAuthorityKey) else {
             throw ConfigError("registry.authority_key is not hex")
         }
@@ -54,6 +57,7 @@ public enum GlobalRunner {
             config: config, registry: registry, store: store, clock: options.clock, logger: options.logger)
         let contract = String(decoding: PackageResources.global_yaml, as: UTF8.self)
         let router = Router()
+        if config.metricsAddress != nil { router.middlewares.add(MetricsMiddleware()) }
         router.middlewares.add(RequestIDMiddleware(random: options.random, logger: options.logger))
         router.middlewares.add(BrowserSafetyMiddleware())
         router.middlewares.add(
@@ -81,6 +85,20 @@ public enum GlobalRunner {
             logger: options.logger
         )
         var services: [any Service] = [app]
+        if let metrics = config.metricsAddress {
+            let logger = options.logger
+            let gauges = ScrapeGauges(reader: nil, custody: nil, waiting: nil) {
+                do {
+                    try GlobalMetrics.record(store)
+                } catch {
+                    logger.error("metrics: the store cannot be read: \(error)")
+                }
+            }
+            services.append(
+                try MetricsListener.application(
+                    address: metrics, tls: nil, gauges: gauges, logger: options.logger,
+                    announce: "sdt global metrics at"))
+        }
         if config.settlementPeriodSeconds > 0 {
             services.append(
                 SettlementTimer(
@@ -139,6 +157,27 @@ struct SettlementTimer: Service {
                     logger.error("settlement cycle not planned: \(error)")
                 }
             }
+        }
+    }
+}
+
+/// The K$ node's gauges, read from its store at each scrape (so they are the store's own figures).
+enum GlobalMetrics {
+    static func record(_ store: GlobalStore) throws {
+        for stored in try store.newestCheckpoints() {
+            Gauge(label: MetricName.kdollarCheckpointHeight, dimensions: [("region", stored.checkpoint.region)])
+                .record(stored.checkpoint.height)
+        }
+        let counts = try store.counts()
+        Gauge(label: MetricName.kdollarAlarms).record(counts.alarms)
+        Gauge(label: MetricName.kdollarCycles).record(counts.cycles)
+        guard let newest = try store.cycles(limit: 1).first else { return }
+        for token in Token.allCases {
+            let efficiency = newest.record.efficiency(token)
+            let dimensions = [("token", token.rawValue)]
+            // Gauges are 64-bit floats: exact below 2^53 minor units; the API gives the exact integers.
+            Gauge(label: MetricName.kdollarCycleGross, dimensions: dimensions).record(Double(efficiency.gross))
+            Gauge(label: MetricName.kdollarCycleNet, dimensions: dimensions).record(Double(efficiency.net))
         }
     }
 }

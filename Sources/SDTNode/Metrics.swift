@@ -62,6 +62,14 @@ public enum MetricName {
     public static let relayBacklog = "sdt_relay_backlog_messages"
     public static let custodianReachable = "sdt_custodian_reachable"
     public static let custodianRequests = CustodianDaemon.requestsMetric
+    /// The K$ node: checkpoints answered (by status and code), each region's newest checkpoint height,
+    /// alarms raised, cycles planned, and the newest cycle's gross and net per token.
+    public static let kdollarCheckpoints = "sdt_kdollar_checkpoints"
+    public static let kdollarCheckpointHeight = "sdt_kdollar_checkpoint_height"
+    public static let kdollarAlarms = "sdt_kdollar_alarms"
+    public static let kdollarCycles = "sdt_kdollar_cycles"
+    public static let kdollarCycleGross = "sdt_kdollar_cycle_gross_minor_units"
+    public static let kdollarCycleNet = "sdt_kdollar_cycle_net_minor_units"
 }
 
 /// What a scrape reads fresh: the ledger's head, supply, reserves and positions per token, the relay's
@@ -72,14 +80,21 @@ public struct ScrapeGauges: Sendable {
     let reader: LedgerReader?
     let custody: (@Sendable () -> Custody?)?
     let waiting: (@Sendable () -> Int)?
+    /// Records the gauges of a process that is not a region node (the K$ node's), at each scrape.
+    let other: (@Sendable () -> Void)?
 
-    public init(reader: LedgerReader?, custody: (@Sendable () -> Custody?)?, waiting: (@Sendable () -> Int)?) {
+    public init(
+        reader: LedgerReader?, custody: (@Sendable () -> Custody?)?, waiting: (@Sendable () -> Int)?,
+        other: (@Sendable () -> Void)? = nil
+    ) {
         self.reader = reader
         self.custody = custody
         self.waiting = waiting
+        self.other = other
     }
 
     func refresh() {
+        other?()
         if let waiting { Gauge(label: MetricName.frontWaiting).record(waiting()) }
         if let custody = custody?() {
             for custodian in custody.custodians {

@@ -20,11 +20,12 @@ import Testing
         let configPath: String
         let dataPath: String
         let baseURL: String
+        let metrics = "127.0.0.1:\(FreePort.next())"
 
         init(registry: RegionConfig.Registry) throws {
             directory = TemporaryDirectory("kdollar")
             let address = "127.0.0.1:\(FreePort.next())"
-            let config = GlobalConfig(
+            var config = GlobalConfig(
                 name: "K$ Authority", httpAddress: address, registryPath: registry.path,
                 registryAuthorityKey: registry.authorityKey, allowedSkewMilliseconds: 60_000,
                 settlementPeriodSeconds: 0,
@@ -32,6 +33,7 @@ import Testing
             configPath = directory.file("kdollar.toml")
             dataPath = directory.file("data")
             baseURL = "http://\(address)"
+            config.metricsAddress = metrics
             try config.tomlText.write(toFile: configPath, atomically: true, encoding: .utf8)
         }
 
@@ -190,5 +192,35 @@ import Testing
         #expect((second["deferred"] as? [String])?.sorted() == ["us-tx>us-wy/USD=2500", "us-wy>us-tx/USD=1000"])
         let health = try await kdollar.get("/health")
         #expect(health.json["alarms"] as? NSNumber == 1 && health.json["cycles"] as? NSNumber == 2, "\(health.json)")
+
+        // The K$ node's metrics, parsed by Prometheus' own parser: every refusal above counted under its
+        // code (since the restart), the gauges as the API gives them.
+        let samples = try await MetricsTests.scrape(kdollar.metrics)
+        for code in [
+            "checkpoint_signature_invalid", "region_unknown", "checkpoint_from_future", "checkpoint_out_of_order",
+            "checkpoint_malformed",
+        ] {
+            #expect(
+                MetricsTests.value(samples, "sdt_kdollar_checkpoints_total", ["status": "refused", "code": code]) == 1)
+        }
+        #expect(
+            MetricsTests.value(
+                samples, "sdt_kdollar_checkpoints_total", ["status": "equivocation", "code": "checkpoint_equivocation"])
+                == 1)
+        #expect(MetricsTests.total(samples, "sdt_kdollar_checkpoints_total", where: ["status": "recorded"]) >= 1)
+        for node in [tx, wy] {
+            let region = node.config.region
+            #expect(
+                MetricsTests.value(samples, "sdt_kdollar_checkpoint_height", ["region": region])
+                    == Double(try await kdollar.height(region)))
+        }
+        #expect(MetricsTests.value(samples, "sdt_kdollar_alarms") == 1)
+        #expect(MetricsTests.value(samples, "sdt_kdollar_cycles") == 2)
+        // The newest cycle moved nothing: everything was deferred.
+        #expect(MetricsTests.value(samples, "sdt_kdollar_cycle_net_minor_units", ["token": "USD"]) == 0)
+        #expect(
+            MetricsTests.total(
+                samples, "hb_requests_total", where: ["http_route": "/v1/checkpoints", "http_request_method": "POST"])
+                >= 4)
     }
 }
