@@ -90,7 +90,7 @@ let package = Package(
             ],
             resources: [
                 .embedInCode("Resources/openapi.yaml"), .embedInCode("Resources/global.yaml"),
-                .embedInCode("Resources/transparency.mustache"),
+                .embedInCode("Resources/transparency.mustache"), .embedInCode("Resources/kdollar.mustache"),
             ]
         ),
         .target(

@@ -72,6 +72,46 @@ import Testing
         }
     }
 
+    /// Loads the K$ page at 375 CSS pixels in headless Chromium and prints what a reader sees, as JSON.
+    static let browserScript = """
+        import json, sys
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+        from selenium.webdriver.common.by import By
+        url, shot = sys.argv[1:3]
+        options = Options()
+        options.binary_location = "/usr/bin/chromium"
+        for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=375,1400"]:
+            options.add_argument(argument)
+        options.add_experimental_option(
+            "mobileEmulation", {"deviceMetrics": {"width": 375, "height": 1400, "pixelRatio": 1.0}})
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        try:
+            driver.set_page_load_timeout(30)
+            driver.get(url)
+            tables = driver.find_elements(By.TAG_NAME, "table")
+            page = {
+                "title": driver.title,
+                "h1": [e.text for e in driver.find_elements(By.TAG_NAME, "h1")],
+                "h2": [e.text for e in driver.find_elements(By.TAG_NAME, "h2")],
+                "cells": {e.get_attribute("id"): e.text for e in driver.find_elements(By.CSS_SELECTOR, "td[id]")},
+                "halted": driver.find_element(By.ID, "halted").text,
+                "instructions": [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#instructions li")],
+                "tables": len(tables),
+                "tables_marked_up": all(t.find_elements(By.TAG_NAME, "caption") and
+                                        t.find_elements(By.CSS_SELECTOR, "th[scope]") for t in tables),
+                "scroll_width": driver.execute_script("return document.documentElement.scrollWidth"),
+                "inner_width": driver.execute_script("return window.innerWidth"),
+                "scripts": len(driver.find_elements(By.TAG_NAME, "script")),
+            }
+            driver.save_screenshot(shot)
+            print(json.dumps(page))
+        finally:
+            driver.quit()
+        """
+
     /// A header of `region` signed by `key`.
     static func signed(_ header: BlockHeader, _ key: SigningKey) -> [String: String] {
         ["header": Hex.encode(header.signingBytes), "signature": Hex.encode(key.sign(header.signingBytes))]
@@ -222,5 +262,33 @@ import Testing
             MetricsTests.total(
                 samples, "hb_requests_total", where: ["http_route": "/v1/checkpoints", "http_request_method": "POST"])
                 >= 4)
+
+        // The public page in a real browser at 375 px: the API's figures, the alarm, the cycles.
+        try FileManager.default.createDirectory(
+            atPath: TransparencyPageTests.screenshots, withIntermediateDirectories: true)
+        let shot = (TransparencyPageTests.screenshots as NSString).appendingPathComponent("kdollar-375.png")
+        try? FileManager.default.removeItem(atPath: shot)
+        let run = try runToCompletion("/usr/bin/python3", ["-c", Self.browserScript, kdollar.baseURL + "/", shot])
+        #expect(run.status == 0, "\(run.output)")
+        let json = try #require(run.output.split(separator: "\n").last { $0.hasPrefix("{") }, "\(run.output)")
+        let page = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(page["h1"] as? [String] == ["K$ Authority"])
+        #expect(
+            page["h2"] as? [String]
+                == ["The regions' newest signed checkpoints", "Equivocation alarms", "Settlement cycles"])
+        let cells = try #require(page["cells"] as? [String: String])
+        for node in [tx, wy] {
+            let region = node.config.region
+            #expect(cells["height-\(region)"] == String(try await kdollar.height(region)), "\(cells)")
+        }
+        #expect(cells["efficiency-1-USD"] == "2.33:1" && cells["efficiency-2-USD"] == "no obligations", "\(cells)")
+        #expect((page["halted"] as? String)?.contains("us-wy") == true)
+        #expect(page["instructions"] as? [String] == ["none: nothing to move"], "\(page)")
+        #expect(
+            (page["tables"] as? Int) == 3 && page["tables_marked_up"] as? Bool == true && page["scripts"] as? Int == 0)
+        let width = try #require(page["inner_width"] as? Int)
+        #expect(width <= 375 && (page["scroll_width"] as? Int ?? .max) <= width, "\(page["scroll_width"] ?? "")")
+        let png = try #require(FileManager.default.contents(atPath: shot))
+        #expect(png.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) && png.count > 10_000)
     }
 }
