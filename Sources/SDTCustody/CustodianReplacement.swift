@@ -4,17 +4,18 @@ import SDTCrypto
 
 /// Gives a new holder the share of a departing custodian k without changing the region key: t of the
 /// remaining custodians (the helpers: the t lowest identifiers other than k) each send λᵢ(k)·sᵢ, the
-/// Lagrange weight at x = k instead of 0, blinded so that only the sum means anything. The first
-/// helper draws a mask rⱼ for every other helper j, seals it to j, and adds Σ rⱼ to its part; helper j
-/// subtracts rⱼ. The new holder learns s_k = Σ λᵢ(k)·sᵢ and nothing else. The departing holder's copy
-/// stays valid until the next refresh, which must follow at once.
+/// Lagrange weight at x = k instead of 0, blinded so that only the sum means anything. The masks sum to
+/// zero and every helper draws its own: in round one each helper i draws a random rᵢⱼ for every other
+/// helper j and seals it to j; in round two it sends λᵢ(k)·sᵢ + Σⱼ rᵢⱼ − Σⱼ rⱼᵢ, sealed to the new holder.
+/// The parts add up to s_k; a part alone is uniformly random to anyone who lacks one of the masks in it,
+/// so the new holder together with fewer than t − 1 helpers learns no helper's share (t or more of them
+/// hold the key anyway). The departing holder's copy stays valid until the next refresh, which must
+/// follow at once.
 public enum CustodianReplacement {
-    /// What the first helper sends: a mask for each other helper (identifier → sealed to it) and its
-    /// own part for the new holder (sealed to the new holder).
+    /// A helper's round one: a mask for each other helper (identifier → the mask sealed to it).
     public struct Opening: Codable, Sendable {
         public var from: Int
         public var masks: [String: String]
-        public var part: String
     }
 
     /// The helpers of replacing `target`: the `transcript.threshold` lowest identifiers besides it.
@@ -27,6 +28,11 @@ public enum CustodianReplacement {
         _ current: CeremonyTranscript, replacing identifier: Int, name: String, identityKey: [UInt8]
     ) throws(CryptoError) -> CeremonyTranscript {
         try current.verify(requireAllSignatures: true)
+        guard current.threshold < current.custodians.count else {
+            throw CryptoError(
+                "a \(current.threshold)-of-\(current.custodians.count) key cannot replace a custodian: "
+                    + "\(current.threshold) helpers are needed and only \(current.custodians.count - 1) remain")
+        }
         guard let index = current.custodians.firstIndex(where: { $0.identifier == identifier }) else {
             throw CryptoError("custodian \(identifier) is not in the transcript")
         }
@@ -56,46 +62,50 @@ public enum CustodianReplacement {
         return field.multiply(numerator, inverse)
     }
 
-    /// The first helper's step: its blinded part and the masks for the other helpers.
+    /// A helper's round one: the opening to send, and the masks it drew (kept for its round two).
     public static func open(
-        share: [UInt8], identifier: Int, target: Int, next: CeremonyTranscript
-    ) throws(CryptoError) -> Opening {
+        identifier: Int, target: Int, next: CeremonyTranscript
+    ) throws(CryptoError) -> (opening: Opening, drawn: [Int: BigInteger]) {
         let helpers = helpers(replacing: target, in: next)
-        guard helpers.first == identifier else {
-            throw CryptoError("custodian \(identifier) is not the first helper of replacing \(target) (\(helpers))")
+        guard helpers.contains(identifier) else {
+            throw CryptoError("custodian \(identifier) is not a helper of replacing \(target) (\(helpers))")
+        }
+        var masks: [String: String] = [:]
+        var drawn: [Int: BigInteger] = [:]
+        for other in helpers where other != identifier {
+            let mask = BigInteger(littleEndian: Ed25519Group.randomScalar())
+            drawn[other] = mask
+            masks[String(other)] = Hex.encode(
+                try SealedBox.seal(mask.littleEndianBytes(count: 32), to: identityKey(other, next)))
+        }
+        return (Opening(from: identifier, masks: masks), drawn)
+    }
+
+    /// A helper's round two: its weighted share plus the masks it drew less the masks the other helpers
+    /// drew for it (from their openings, one from each), sealed to the new holder.
+    public static func part(
+        share: [UInt8], identifier: Int, identity: SigningKey, drawn: [Int: BigInteger], openings: [Opening],
+        target: Int, next: CeremonyTranscript
+    ) throws(CryptoError) -> String {
+        let helpers = helpers(replacing: target, in: next)
+        let others = helpers.filter { $0 != identifier }
+        guard helpers.contains(identifier), drawn.keys.sorted() == others else {
+            throw CryptoError("custodian \(identifier) is not a helper of replacing \(target), or drew the wrong masks")
+        }
+        guard openings.map(\.from).sorted() == others else {
+            throw CryptoError(
+                "round two needs one opening from each other helper (\(others)), got \(openings.map(\.from).sorted())")
         }
         let field = PrimeField.ed25519Order
         var part = field.multiply(
             try weight(identifier, remaining: helpers, target: target), BigInteger(littleEndian: share))
-        var masks: [String: String] = [:]
-        for other in helpers.dropFirst() {
-            let mask = BigInteger(littleEndian: Ed25519Group.randomScalar())
-            part = field.add(part, mask)
-            masks[String(other)] = Hex.encode(
-                try SealedBox.seal(mask.littleEndianBytes(count: 32), to: identityKey(other, next)))
+        for mask in drawn.values { part = field.add(part, mask) }
+        for opening in openings {
+            guard let sealed = opening.masks[String(identifier)].flatMap(Hex.decode) else {
+                throw CryptoError("custodian \(opening.from)'s opening carries no mask for custodian \(identifier)")
+            }
+            part = field.subtract(part, BigInteger(littleEndian: try identity.open(sealed: sealed)))
         }
-        return Opening(
-            from: identifier, masks: masks,
-            part: Hex.encode(try SealedBox.seal(part.littleEndianBytes(count: 32), to: identityKey(target, next))))
-    }
-
-    /// Another helper's step: its part for the new holder, sealed, with its mask from the opening taken off.
-    public static func answer(
-        share: [UInt8], identifier: Int, identity: SigningKey, opening: Opening, target: Int, next: CeremonyTranscript
-    ) throws(CryptoError) -> String {
-        let helpers = helpers(replacing: target, in: next)
-        guard helpers.dropFirst().contains(identifier), opening.from == helpers.first else {
-            throw CryptoError(
-                "custodian \(identifier) is not a helper answering \(helpers.first ?? 0) for replacing \(target)")
-        }
-        guard let sealedMask = opening.masks[String(identifier)].flatMap(Hex.decode) else {
-            throw CryptoError("the opening carries no mask for custodian \(identifier)")
-        }
-        let field = PrimeField.ed25519Order
-        let mask = BigInteger(littleEndian: try identity.open(sealed: sealedMask))
-        let part = field.subtract(
-            field.multiply(try weight(identifier, remaining: helpers, target: target), BigInteger(littleEndian: share)),
-            mask)
         return Hex.encode(try SealedBox.seal(part.littleEndianBytes(count: 32), to: identityKey(target, next)))
     }
 

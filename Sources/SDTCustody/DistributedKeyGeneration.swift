@@ -105,7 +105,13 @@ public final class DistributedKeyGeneration: @unchecked Sendable {
                                  publicKey: sender.identityKey)
             else { throw CryptoError("custodian \(message.from)'s round-one message is not signed by its identity key") }
             let points = message.commitments.compactMap { Hex.decode($0) }
-            guard points.count == threshold, points.allSatisfy(Ed25519Group.isValidElement),
+            guard points.count == threshold else {
+                throw CryptoError(
+                    "custodian \(message.from) committed to a \(points.count)-of-\(participants.count) sharing; "
+                        + "this run is \(threshold)-of-\(participants.count): "
+                        + "every custodian must give the same --threshold")
+            }
+            guard points.allSatisfy(Ed25519Group.isValidElement),
                   let proofCommitment = Hex.decode(message.proofCommitment), Ed25519Group.isValidElement(proofCommitment),
                   let response = Hex.decode(message.proofResponse), Ed25519Group.isCanonicalScalar(response)
             else { throw CryptoError("custodian \(message.from)'s commitments or proof are malformed") }

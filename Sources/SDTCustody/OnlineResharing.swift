@@ -23,7 +23,7 @@ public enum OnlineResharing {
         return (signed, file)
     }
 
-    /// What a helper other than the first sends the newcomer.
+    /// What a helper sends the newcomer: its blinded part, sealed to the newcomer.
     struct Answer: Codable {
         var from: Int
         var part: String
@@ -41,24 +41,23 @@ public enum OnlineResharing {
         let helpers = CustodianReplacement.helpers(replacing: target, in: current)
         let (file, signature): (CustodianShareFile, [UInt8])
         if me == target {
-            let opening = try channel.collect(1, CustodianReplacement.Opening.self, count: 1)[0]
-            let answers = try channel.collect(2, Answer.self, count: helpers.count - 1)
+            let answers = try channel.collect(2, Answer.self, count: helpers.count)
             (file, signature) = try CustodianReplacement.finish(
-                identity: identity, target: target, parts: [opening.part] + answers.map(\.part), next: next,
-                passphrase: passphrase)
+                identity: identity, target: target, parts: answers.sorted { $0.from < $1.from }.map(\.part),
+                next: next, passphrase: passphrase)
         } else {
             guard let shareFile, current.custodians.contains(where: { $0.identifier == me }) else {
                 throw CryptoError("a remaining custodian needs its share file")
             }
             var share = try shareFile.open(passphrase: passphrase, transcript: current)
             defer { share.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
-            if me == helpers[0] {
-                let opening = try CustodianReplacement.open(share: share, identifier: me, target: target, next: next)
+            if helpers.contains(me) {
+                let (opening, drawn) = try CustodianReplacement.open(identifier: me, target: target, next: next)
                 try channel.broadcast(1, opening)
-            } else if helpers.contains(me) {
-                let opening = try channel.collect(1, CustodianReplacement.Opening.self, count: 1)[0]
-                let part = try CustodianReplacement.answer(
-                    share: share, identifier: me, identity: identity, opening: opening, target: target, next: next)
+                let openings = try channel.collect(1, CustodianReplacement.Opening.self, count: helpers.count - 1)
+                let part = try CustodianReplacement.part(
+                    share: share, identifier: me, identity: identity, drawn: drawn, openings: openings, target: target,
+                    next: next)
                 try channel.broadcast(2, Answer(from: me, part: part))
             }
             (file, signature) = try CustodianShareFile.make(share: share, identifier: me, transcript: next, identity: identity, passphrase: passphrase)

@@ -74,11 +74,11 @@ import Testing
         let ceremony = try Ceremony()
         let newcomer = SigningKey()
         var next = try CustodianReplacement.nextTranscript(ceremony.transcript, replacing: 3, name: "dee", identityKey: newcomer.publicKey)
-        let opening = try CustodianReplacement.open(share: ceremony.shares[1]!, identifier: 1, target: 3, next: next)
-        let answer = try CustodianReplacement.answer(share: ceremony.shares[2]!, identifier: 2, identity: ceremony.identities[1],
-                                                     opening: opening, target: 3, next: next)
-        let (file, signature) = try CustodianReplacement.finish(identity: newcomer, target: 3, parts: [opening.part, answer], next: next,
-                                                               passphrase: Ceremony.passphrase)
+        let parts = try ThresholdShapeTests.replacementParts(
+            target: 3, shares: ceremony.shares, identities: [1: ceremony.identities[0], 2: ceremony.identities[1]],
+            next: next)
+        let (file, signature) = try CustodianReplacement.finish(
+            identity: newcomer, target: 3, parts: parts.map(\.value), next: next, passphrase: Ceremony.passphrase)
         let inherited = try file.keystore.openSecret(passphrase: Ceremony.passphrase)
         #expect(inherited == ceremony.shares[3])
         next.signatures["3"] = Hex.encode(signature)
@@ -88,7 +88,9 @@ import Testing
         #expect(next.groupPublicKey == ceremony.transcript.groupPublicKey)
         // A wrong part is refused by the newcomer.
         #expect(throws: CryptoError.self) {
-            try CustodianReplacement.finish(identity: newcomer, target: 3, parts: [opening.part, opening.part], next: next, passphrase: Ceremony.passphrase)
+            try CustodianReplacement.finish(
+                identity: newcomer, target: 3, parts: [parts[1]!, parts[1]!], next: next,
+                passphrase: Ceremony.passphrase)
         }
         // The refresh that follows makes the departing holder's copy useless.
         let identities = [1: ceremony.identities[0], 2: ceremony.identities[1], 3: newcomer]
