@@ -196,8 +196,12 @@ public final class GlobalStore: Sendable {
 
     // MARK: Cycles
 
-    /// Plans the next cycle from every region's newest checkpoint, leaving out regions with an alarm,
-    /// and records it. Nothing is recorded if planning fails.
+    /// Plans the next cycle from every region's newest checkpoint, leaving out regions with an alarm and
+    /// what earlier cycles cover, and records it. Nothing is recorded if planning fails, or if the cycle
+    /// would settle nothing (the error says what waits, and why).
+    ///
+    /// Every recorded cycle counts as planned and not applied: the regions do not apply settlement
+    /// entries yet, so what a cycle covers stays taken off the regions' obligations in every later cycle.
     public func settle(nowMilliseconds: Int64) throws(LedgerError) -> StoredCycle {
         try connection.withLock { (connection) throws(LedgerError) -> StoredCycle in
             try connection.transaction { () throws(LedgerError) -> StoredCycle in
@@ -211,11 +215,27 @@ public final class GlobalStore: Sendable {
                     """
                 ).map { row throws(LedgerError) in try StoredCheckpoint(row).checkpoint }
                 let halted = Set(try connection.query("SELECT DISTINCT region FROM alarms").map { $0.text(0) })
+                var planned: [Obligation] = []
+                for row in try connection.query("SELECT number, record FROM cycles ORDER BY number") {
+                    do {
+                        planned += try SettlementCycle.Recorded(recordBytes: row.blob(1)).covered
+                    } catch {
+                        throw LedgerError(.invariant, "stored cycle \(row.int(0)) does not parse: \(error)")
+                    }
+                }
                 let cycle: SettlementCycle
                 do {
-                    cycle = try SettlementCycle.plan(number: number, checkpoints: newest, halted: halted)
+                    cycle = try SettlementCycle.plan(
+                        number: number, checkpoints: newest, halted: halted, planned: planned)
                 } catch {
                     throw LedgerError(.usage, "cycle \(number) cannot be planned: \(error)")
+                }
+                guard !cycle.covered.isEmpty else {
+                    let waiting = cycle.deferred.map { "\($0.obligation.text) (\($0.reason))" }
+                    throw LedgerError(
+                        .usage,
+                        "nothing to settle: every obligation the regions' newest checkpoints show is in an earlier "
+                            + "cycle" + (waiting.isEmpty ? "" : ", or waits: " + waiting.joined(separator: "; ")))
                 }
                 let deferred = cycle.deferred.map { "\($0.obligation.text)|\($0.reason)" }.joined(separator: "\n")
                 try connection.query(

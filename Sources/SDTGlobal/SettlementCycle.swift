@@ -35,9 +35,12 @@ public struct SettlementCycle: Sendable, Hashable {
     public let result: NettingResult
 
     /// Plans cycle `number` from each region's newest checkpoint. Regions in `halted` (an equivocation
-    /// alarm is open) take no part: obligations to or from them are deferred.
+    /// alarm is open) take no part: obligations to or from them are deferred. `planned` lists what
+    /// earlier cycles the regions have not applied yet already cover: it is taken off first, so no
+    /// obligation is ever in two cycles (a region's checkpoints show an obligation until it applies the
+    /// cycle that settles it).
     public static func plan(
-        number: Int64, checkpoints: [Checkpoint], halted: Set<String>
+        number: Int64, checkpoints: [Checkpoint], halted: Set<String>, planned: [Obligation] = []
     ) throws(NettingError) -> SettlementCycle {
         guard number >= 1 else { throw NettingError("cycle numbers start at 1, not \(number)") }
         var newest: [String: Checkpoint] = [:]
@@ -46,13 +49,22 @@ public struct SettlementCycle: Sendable, Hashable {
                 throw NettingError("two checkpoints of \(checkpoint.region) were given; a cycle takes one per region")
             }
         }
+        var alreadyPlanned: [String: Int64] = [:]
+        for obligation in planned {
+            let key = "\(obligation.payer)>\(obligation.payee)/\(obligation.token.rawValue)"
+            let (sum, overflow) = alreadyPlanned[key, default: 0].addingReportingOverflow(obligation.amount)
+            guard !overflow else { throw NettingError("the planned amounts of \(key) overflow 64 bits") }
+            alreadyPlanned[key] = sum
+        }
         var covered: [Obligation] = []
         var deferred: [Deferred] = []
         for region in newest.keys.sorted() {
             let payer = newest[region]!
             for counterpart in payer.header.obligations.keys.sorted() {
                 for token in Token.allCases.sorted() {
-                    let owed = payer.header.obligations[counterpart]?[token] ?? 0
+                    let outstanding = payer.header.obligations[counterpart]?[token] ?? 0
+                    let inEarlier = alreadyPlanned["\(region)>\(counterpart)/\(token.rawValue)"] ?? 0
+                    let owed = outstanding - min(outstanding, inEarlier)
                     guard owed > 0 else { continue }
                     let whole = Obligation(payer: region, payee: counterpart, token: token, amount: owed)
                     if halted.contains(region) || halted.contains(counterpart) {
@@ -67,7 +79,8 @@ public struct SettlementCycle: Sendable, Hashable {
                         deferred.append(Deferred(obligation: whole, reason: "no checkpoint of \(counterpart) yet"))
                         continue
                     }
-                    let confirmed = payee.header.claims[region]?[token] ?? 0
+                    let claimed = payee.header.claims[region]?[token] ?? 0
+                    let confirmed = claimed - min(claimed, inEarlier)
                     let settled = min(owed, confirmed)
                     if settled > 0 {
                         covered.append(Obligation(payer: region, payee: counterpart, token: token, amount: settled))
@@ -77,7 +90,9 @@ public struct SettlementCycle: Sendable, Hashable {
                             Deferred(
                                 obligation: Obligation(
                                     payer: region, payee: counterpart, token: token, amount: owed - settled),
-                                reason: "\(counterpart)'s block \(payee.height) confirms a claim of \(confirmed)"))
+                                reason:
+                                    "\(counterpart)'s block \(payee.height) confirms a claim of \(claimed)"
+                                    + (inEarlier > 0 ? ", \(inEarlier) of it in an earlier cycle" : "")))
                     }
                 }
             }

@@ -153,6 +153,8 @@ struct SettlementTimer: Service {
                 do {
                     let cycle = try store.settle(nowMilliseconds: clock.nowMilliseconds())
                     logger.notice("\(GlobalRunner.summary(cycle))")
+                } catch let error as LedgerError where error.code == .usage {
+                    logger.info("no settlement cycle this period: \(error.message)")
                 } catch {
                     logger.error("settlement cycle not planned: \(error)")
                 }

@@ -55,7 +55,14 @@ struct GlobalCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: path) else {
                 throw fail("\(path) does not exist: give the --data of a K$ node (sdt global serve)")
             }
-            let cycle = try GlobalStore(path: path).settle(nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+            let store = try GlobalStore(path: path)
+            let planned = Result { () throws(LedgerError) -> StoredCycle in
+                try store.settle(nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+            }
+            guard case .success(let cycle) = planned else {
+                if case .failure(let error) = planned { throw fail(error.message) }
+                return
+            }
             if output.json {
                 let record = cycle.record
                 return try output.printJSON([

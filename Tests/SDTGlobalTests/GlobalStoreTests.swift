@@ -78,15 +78,31 @@ struct GlobalStoreTests {
         #expect(try reopened.alarms() == memory.alarms)
         #expect(try reopened.counts() == (regions: 2, alarms: 1, cycles: 0))
 
-        // us-tx has an alarm: its obligation to us-wy is deferred, nothing moves.
-        let cycle = try reopened.settle(nowMilliseconds: Self.now)
-        #expect(cycle.record.number == 1 && cycle.record.instructions.isEmpty)
-        #expect(cycle.deferred.map(\.obligation.text) == ["us-tx>us-wy/USD=700"])
-        let planned = try SettlementCycle.plan(
-            number: 1, checkpoints: memory.newestCheckpoints, halted: memory.haltedRegions)
+        // us-tx has an alarm: its obligation to us-wy waits, so there is nothing to settle and nothing
+        // is recorded; the error says what waits and why.
+        do {
+            _ = try reopened.settle(nowMilliseconds: Self.now)
+            Issue.record("a cycle was recorded that settles nothing")
+        } catch {
+            #expect("\(error)".contains("nothing to settle") && "\(error)".contains("us-tx>us-wy/USD=700"), "\(error)")
+            #expect("\(error)".contains("equivocation alarm"))
+        }
+        #expect(try reopened.counts().cycles == 0)
+
+        // Without the alarm (another store, the same chains) the cycle is recorded and reads back as planned.
+        let clean = try GlobalStore(path: folder.file("clean.sqlite"))
+        _ = try clean.submit(
+            [first, second, wyFirst].map { ($0.headerBytes, $0.signature) }, blockKeys: keys, nowMilliseconds: Self.now,
+            allowedSkewMilliseconds: 0)
+        let cycle = try clean.settle(nowMilliseconds: Self.now)
+        #expect(cycle.record.number == 1 && cycle.record.instructions == [NettingTests.owe("us-tx", "us-wy", 700)])
+        let planned = try SettlementCycle.plan(number: 1, checkpoints: [second, wyFirst], halted: [])
         #expect(cycle.record.bytes == planned.signingBytes)
-        #expect(try reopened.cycle(1) == cycle)
-        #expect(try reopened.cycles(limit: 5) == [cycle])
+        #expect(try clean.cycle(1) == cycle)
+        #expect(try clean.cycles(limit: 5) == [cycle])
+        // The same checkpoints again: all of it is in cycle 1, so nothing is recorded.
+        #expect(throws: LedgerError.self) { try clean.settle(nowMilliseconds: Self.now) }
+        #expect(try clean.counts().cycles == 1)
     }
 
     @Test func aCycleRecordReadsBackAndItsSumsAreChecked() throws {

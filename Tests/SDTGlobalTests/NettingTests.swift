@@ -152,6 +152,30 @@ struct SettlementCycleTests {
         #expect(cycle.result.instructions == [NettingTests.owe("us-ca", "us-tx", 200)])
     }
 
+    @Test func whatAnEarlierCycleCoversIsNeverSettledAgain() throws {
+        let (tx, wy, ca) = Self.chains()
+        let first = try SettlementCycle.plan(number: 1, checkpoints: [tx, wy, ca], halted: [])
+        // The same checkpoints again: everything is in cycle 1 but the 1.00 us-ca has not confirmed.
+        let second = try SettlementCycle.plan(number: 2, checkpoints: [tx, wy, ca], halted: [], planned: first.covered)
+        #expect(second.covered.isEmpty && second.result.instructions.isEmpty)
+        #expect(second.deferred.map(\.obligation) == [NettingTests.owe("us-wy", "us-ca", 100)])
+        #expect(second.deferred.first?.reason.contains("200 of it in an earlier cycle") == true, "\(second.deferred)")
+        // us-ca's next block confirms the last 1.00 and us-tx owes us-wy 5.00 more: only those are new.
+        var caChain = RegionChain("us-ca", keyByte: 3)
+        _ = caChain.next(claims: ["us-wy": [.usd: 200]], obligations: ["us-tx": [.usd: 200]])
+        let caLater = caChain.next(claims: ["us-wy": [.usd: 300]], obligations: ["us-tx": [.usd: 200]])
+        var txChain = RegionChain("us-tx", keyByte: 1)
+        let txLater = txChain.next(
+            claims: ["us-wy": [.usd: 600], "us-ca": [.usd: 200]], obligations: ["us-wy": [.usd: 1_500]])
+        var wyChain = RegionChain("us-wy", keyByte: 2)
+        let wyLater = wyChain.next(
+            claims: ["us-tx": [.usd: 1_500]], obligations: ["us-tx": [.usd: 600], "us-ca": [.usd: 300]])
+        let third = try SettlementCycle.plan(
+            number: 3, checkpoints: [txLater, wyLater, caLater], halted: [], planned: first.covered)
+        #expect(third.covered == [NettingTests.owe("us-tx", "us-wy", 500), NettingTests.owe("us-wy", "us-ca", 100)])
+        #expect(third.deferred.isEmpty)
+    }
+
     @Test func aCounterpartWithoutACheckpointIsWaitedFor() throws {
         let (tx, wy, _) = Self.chains()
         let cycle = try SettlementCycle.plan(number: 1, checkpoints: [tx, wy], halted: [])
