@@ -26,6 +26,10 @@ public struct Checkpoint: Sendable, Hashable {
         } catch {
             throw CheckpointRefusal(.malformed, "the header is not a canonical block header: \(error)")
         }
+        guard header.claims[header.region] == nil, header.obligations[header.region] == nil else {
+            throw CheckpointRefusal(
+                .malformed, "the header of \(header.region) lists \(header.region) itself as a counterpart")
+        }
         self.headerBytes = headerBytes
         self.signature = signature
         hashHex = Hex.encode(SHA3.hash256(headerBytes))
@@ -49,9 +53,7 @@ public struct CheckpointRefusal: Error, Sendable, Equatable, CustomStringConvert
         /// Not the next height of the region's chain (a gap, or a first checkpoint above height 1), or
         /// sealed earlier than the checkpoint before it.
         case outOfOrder = "checkpoint_out_of_order"
-        /// The header's previous hash is not the hash of the region's recorded checkpoint below it.
-        case chainBroken = "checkpoint_chain_broken"
-        /// A second, different signed header for a height already recorded: the alarm is raised.
+        /// A validly signed header that contradicts the region's recorded chain: the alarm is raised.
         case equivocation = "checkpoint_equivocation"
     }
 
@@ -66,12 +68,21 @@ public struct CheckpointRefusal: Error, Sendable, Equatable, CustomStringConvert
     public var description: String { "\(code.rawValue): \(message)" }
 }
 
-/// Two different headers for one height of one region, both signed by that region's quorum: proof that
-/// the region (or its custodians) signed two histories. The region's settlement stops until governance
-/// clears the alarm.
+/// Proof, signed twice by one region's quorum, that the region signed two histories: two different
+/// headers for one height, or a header for the next height that links to another block than the one
+/// recorded at that height. The region's settlement stops until governance clears the alarm.
 public struct EquivocationAlarm: Sendable, Hashable {
+    public enum Evidence: String, Sendable {
+        /// `conflicting` is another header at `recorded`'s height.
+        case twoHeadersOneHeight = "two_headers_one_height"
+        /// `conflicting` is the next height's header, and its previous hash is not `recorded`'s hash.
+        case linkToAnotherBlock = "link_to_another_block"
+    }
+
     public let region: String
+    /// The height at which the region has two blocks: `recorded`'s.
     public let height: Int64
+    public let evidence: Evidence
     /// The checkpoint recorded first, and the one that contradicts it.
     public let recorded: Checkpoint
     public let conflicting: Checkpoint
@@ -81,6 +92,7 @@ public struct EquivocationAlarm: Sendable, Hashable {
     public init(recorded: Checkpoint, conflicting: Checkpoint, raisedAtMilliseconds: Int64) {
         self.region = recorded.region
         self.height = recorded.height
+        self.evidence = conflicting.height == recorded.height ? .twoHeadersOneHeight : .linkToAnotherBlock
         self.recorded = recorded
         self.conflicting = conflicting
         self.raisedAtMilliseconds = raisedAtMilliseconds
@@ -109,9 +121,11 @@ public enum CheckpointBook {
     }
 
     /// Decides `checkpoint` against the registry's block keys and what is recorded, in this order:
-    /// region known, signature, not from the future, not already recorded (identical: replayed;
-    /// different: equivocation), the next height, the chain link, time not going back. Throws a
-    /// `CheckpointRefusal` for a refused checkpoint, and the state's error when it cannot read.
+    /// region known, signature, not already recorded (identical: replayed; different: equivocation), the
+    /// next height, the link to the recorded block below it (another: equivocation), not from the
+    /// future, time not going back. Evidence of equivocation needs only valid signatures, so it is
+    /// looked for before the checks of time. Throws a `CheckpointRefusal` for a refused checkpoint, and
+    /// the state's error when it cannot read.
     /// - Parameters:
     ///   - blockKeys: region code → the block public key the registry lists for it.
     ///   - nowMilliseconds: the K$ node's clock, injected.
@@ -128,13 +142,6 @@ public enum CheckpointBook {
             throw CheckpointRefusal(
                 .signatureInvalid, "the signature does not verify with \(region)'s block key in the registry")
         }
-        let sealedAt = checkpoint.header.sealedAtMilliseconds
-        guard sealedAt <= nowMilliseconds.addingClamped(allowedSkewMilliseconds) else {
-            throw CheckpointRefusal(
-                .fromFuture,
-                "block \(checkpoint.height) of \(region) was sealed at \(sealedAt) ms, more than "
-                    + "\(allowedSkewMilliseconds) ms after this node's clock (\(nowMilliseconds) ms)")
-        }
         if let recorded = try state.checkpoint(of: region, at: checkpoint.height) {
             guard recorded.headerBytes == checkpoint.headerBytes else {
                 return .equivocation(
@@ -144,7 +151,18 @@ public enum CheckpointBook {
             throw CheckpointRefusal(
                 .replayed, "block \(checkpoint.height) of \(region) (\(checkpoint.hashHex)) is already recorded")
         }
-        guard let newest = try state.newest(of: region) else {
+        let newest = try state.newest(of: region)
+        if let newest {
+            guard checkpoint.height == newest.height + 1 else {
+                throw CheckpointRefusal(
+                    .outOfOrder,
+                    "the next checkpoint of \(region) is block \(newest.height + 1), not block \(checkpoint.height)")
+            }
+            guard checkpoint.header.previousHashHex == newest.hashHex else {
+                return .equivocation(
+                    EquivocationAlarm(recorded: newest, conflicting: checkpoint, raisedAtMilliseconds: nowMilliseconds))
+            }
+        } else {
             guard checkpoint.height == 1, checkpoint.header.previousHashHex == BlockHeader.genesisPreviousHashHex
             else {
                 throw CheckpointRefusal(
@@ -152,20 +170,15 @@ public enum CheckpointBook {
                     "the first checkpoint of \(region) must be its block 1 (with the genesis previous hash), "
                         + "not block \(checkpoint.height)")
             }
-            return .record(checkpoint)
         }
-        guard checkpoint.height == newest.height + 1 else {
+        let sealedAt = checkpoint.header.sealedAtMilliseconds
+        guard sealedAt <= nowMilliseconds.addingClamped(allowedSkewMilliseconds) else {
             throw CheckpointRefusal(
-                .outOfOrder,
-                "the next checkpoint of \(region) is block \(newest.height + 1), not block \(checkpoint.height)")
+                .fromFuture,
+                "block \(checkpoint.height) of \(region) was sealed at \(sealedAt) ms, more than "
+                    + "\(allowedSkewMilliseconds) ms after this node's clock (\(nowMilliseconds) ms)")
         }
-        guard checkpoint.header.previousHashHex == newest.hashHex else {
-            throw CheckpointRefusal(
-                .chainBroken,
-                "block \(checkpoint.height) of \(region) links to \(checkpoint.header.previousHashHex), "
-                    + "but block \(newest.height) is \(newest.hashHex)")
-        }
-        guard sealedAt >= newest.header.sealedAtMilliseconds else {
+        if let newest, sealedAt < newest.header.sealedAtMilliseconds {
             throw CheckpointRefusal(
                 .outOfOrder,
                 "block \(checkpoint.height) of \(region) was sealed at \(sealedAt) ms, before block "

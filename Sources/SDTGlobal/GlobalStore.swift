@@ -15,7 +15,9 @@ public final class GlobalStore: Sendable {
     /// How one submitted checkpoint ended.
     public enum Answer: Sendable, Equatable {
         case recorded(Checkpoint)
-        case equivocation(EquivocationAlarm)
+        /// The alarm this checkpoint proves; `new` is false when the same evidence was already recorded
+        /// (the alarm then carries the time it was first raised).
+        case equivocation(EquivocationAlarm, new: Bool)
         /// Refused with a reason; `nextHeight` is what the node expects next from the region, when known.
         case refused(CheckpointRefusal, region: String?, nextHeight: Int64?)
     }
@@ -42,7 +44,7 @@ public final class GlobalStore: Sendable {
             );
             CREATE TABLE alarms (
                 id INTEGER PRIMARY KEY,
-                kind TEXT NOT NULL CHECK (kind = 'equivocation'),
+                evidence TEXT NOT NULL CHECK (evidence IN ('two_headers_one_height', 'link_to_another_block')),
                 region TEXT NOT NULL,
                 height INTEGER NOT NULL,
                 recorded_header BLOB NOT NULL,
@@ -112,18 +114,34 @@ public final class GlobalStore: Sendable {
                                 ])
                             answers.append(.recorded(checkpoint))
                         case .equivocation(let alarm):
+                            let earlier = try connection.query(
+                                """
+                                SELECT raised_at_ms FROM alarms
+                                WHERE region = ? AND height = ? AND conflicting_header = ?
+                                """,
+                                [.text(alarm.region), .integer(alarm.height), .blob(alarm.conflicting.headerBytes)]
+                            ).first?.int(0)
+                            if let earlier {
+                                answers.append(
+                                    .equivocation(
+                                        EquivocationAlarm(
+                                            recorded: alarm.recorded, conflicting: alarm.conflicting,
+                                            raisedAtMilliseconds: earlier), new: false))
+                                continue
+                            }
                             try connection.query(
                                 """
-                                INSERT OR IGNORE INTO alarms (kind, region, height, recorded_header, recorded_signature,
+                                INSERT INTO alarms (evidence, region, height, recorded_header, recorded_signature,
                                     conflicting_header, conflicting_signature, raised_at_ms)
-                                VALUES ('equivocation', ?, ?, ?, ?, ?, ?, ?)
+                                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                                 """,
                                 [
-                                    .text(alarm.region), .integer(alarm.height), .blob(alarm.recorded.headerBytes),
-                                    .blob(alarm.recorded.signature), .blob(alarm.conflicting.headerBytes),
-                                    .blob(alarm.conflicting.signature), .integer(alarm.raisedAtMilliseconds),
+                                    .text(alarm.evidence.rawValue), .text(alarm.region), .integer(alarm.height),
+                                    .blob(alarm.recorded.headerBytes), .blob(alarm.recorded.signature),
+                                    .blob(alarm.conflicting.headerBytes), .blob(alarm.conflicting.signature),
+                                    .integer(alarm.raisedAtMilliseconds),
                                 ])
-                            answers.append(.equivocation(alarm))
+                            answers.append(.equivocation(alarm, new: true))
                         }
                     } catch let refusal as CheckpointRefusal {
                         let next = (try state.newest(of: checkpoint.region)?.height ?? 0) + 1

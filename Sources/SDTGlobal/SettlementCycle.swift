@@ -150,7 +150,8 @@ public struct SettlementCycle: Sendable, Hashable {
 
 extension SettlementCycle {
     /// A cycle's canonical record read back: what the K$ quorum signs and a region applies. Parsing
-    /// checks the form and that the gross and net lines are the sums of the lists they summarise.
+    /// checks the form, that basis and covered are sorted without repeats, that the instructions are
+    /// exactly what netting the covered obligations gives, and that gross and net are their sums.
     public struct Recorded: Sendable, Hashable {
         public let number: Int64
         public let basis: [Basis]
@@ -205,12 +206,23 @@ extension SettlementCycle {
             let instructions = try list(values[3], "instructions")
             let gross = try sums(values[4], "gross")
             let net = try sums(values[5], "net")
-            for token in Token.allCases {
-                let coveredSum = covered.filter { $0.token == token }.reduce(Int128(0)) { $0 + Int128($1.amount) }
-                let movedSum = instructions.filter { $0.token == token }.reduce(Int128(0)) { $0 + Int128($1.amount) }
-                guard gross[token] == coveredSum, net[token] == movedSum else {
-                    throw RecordError("gross or net of \(token.rawValue) is not the sum of its list")
-                }
+            guard zip(basis, basis.dropFirst()).allSatisfy({ $0.region < $1.region }) else {
+                throw RecordError("basis: regions must be sorted, each once")
+            }
+            guard zip(covered, covered.dropFirst()).allSatisfy({ Obligation.precedes($0, $1) }) else {
+                throw RecordError("covered: obligations must be sorted by payer, payee and token, each once")
+            }
+            let netted: NettingResult
+            do {
+                netted = try MultilateralNetting.net(covered)
+            } catch {
+                throw RecordError("covered: \(error)")
+            }
+            guard netted.instructions == instructions else {
+                throw RecordError("instructions: not what netting the covered obligations gives")
+            }
+            guard netted.gross == gross, netted.net == net else {
+                throw RecordError("gross or net is not the sum of the covered obligations or of the instructions")
             }
             (self.number, self.basis, self.covered, self.instructions) = (number, basis, covered, instructions)
             (self.gross, self.net, self.bytes) = (gross, net, bytes)

@@ -15,7 +15,10 @@ import ServiceLifecycle
 /// Sends this region's signed block headers to the K$ node, in height order, as they are signed. The
 /// outbox is the ledger: the K$ node's newest checkpoint of this region says where to go on, so a
 /// restart of either side loses nothing and keeps no cursor of its own; a header sent twice is answered
-/// `checkpoint_replayed` and counts as delivered.
+/// `checkpoint_replayed` and counts as delivered. When the K$ node answers with an equivocation alarm
+/// for this region, the relay stops (logged as critical): the region's chain and the K$ node's record
+/// disagree, nothing it sends could be recorded, and only governance clearing the alarm (then a restart
+/// of this node) mends that.
 public final class CheckpointRelay: Service, Sendable {
     let region: String
     let reader: LedgerReader
@@ -51,6 +54,7 @@ public final class CheckpointRelay: Service, Sendable {
                 let start: Int64
                 if let next { start = next } else { start = try await newestAtTheKDollarNode() + 1 }
                 let sent = try await send(from: start)
+                if sent.parked { return }
                 next = sent.next
                 backoff = 0
                 if !sent.progressed { try? await Task.sleep(nanoseconds: Self.idleMilliseconds * 1_000_000) }
@@ -74,15 +78,15 @@ public final class CheckpointRelay: Service, Sendable {
 
     /// Sends the signed blocks from height `start` on, up to `batchMax`; returns the next height to send
     /// and whether anything was recorded.
-    func send(from start: Int64) async throws -> (next: Int64, progressed: Bool) {
+    func send(from start: Int64) async throws -> (next: Int64, progressed: Bool, parked: Bool) {
         let final = try reader.head().finalHeight
-        guard start <= final else { return (start, false) }
+        guard start <= final else { return (start, false, false) }
         var headers: [SDTGlobalAPI.Components.Schemas.SignedHeader] = []
         for height in start...min(final, start + Int64(Self.batchMax) - 1) {
             guard let block = try reader.block(height: height), let signature = block.signature else { break }
             headers.append(.init(header: Hex.encode(block.headerBytes), signature: Hex.encode(signature)))
         }
-        guard !headers.isEmpty else { return (start, false) }
+        guard !headers.isEmpty else { return (start, false, false) }
         let output = try await client.submitCheckpoints(body: .json(.init(checkpoints: headers)))
         guard case .ok(let ok) = output else { throw RelayError("POST /v1/checkpoints answered \(output)") }
         var next = start
@@ -95,20 +99,21 @@ public final class CheckpointRelay: Service, Sendable {
             case .refused where answer.code == "checkpoint_replayed":
                 next += 1
             case .equivocation:
-                // The K$ node holds another header for this height: its alarm is raised; nothing here
-                // can mend it, and the next heights link to this region's chain, not that one.
-                logger.critical(
-                    "the K$ node raised an equivocation alarm for \(region) block \(next): \(answer.detail ?? "")")
-                return (next + 1, progressed)
+                let line =
+                    "the K$ node holds an equivocation alarm against \(region) at block \(next): "
+                    + "\(answer.detail ?? ""); this node stops sending checkpoints until governance clears the alarm "
+                    + "and it is restarted"
+                logger.critical("\(line)")
+                return (next, progressed, true)
             case .refused:
                 // Out of order (the K$ node lost or never had earlier ones) or refused for a reason:
                 // start again from what the K$ node says it expects.
                 logger.error("the K$ node refused \(region) block \(next): \(answer.code ?? "") \(answer.detail ?? "")")
-                if let expected = answer.nextHeight, expected != next { return (expected, progressed) }
+                if let expected = answer.nextHeight, expected != next { return (expected, progressed, false) }
                 throw RelayError("block \(next) refused: \(answer.code ?? "")")
             }
         }
-        return (next, progressed)
+        return (next, progressed, false)
     }
 }
 

@@ -97,7 +97,8 @@ public struct GlobalAPI: SDTGlobalAPI.APIProtocol {
             let (status, code): (String, String) =
                 switch answer {
                 case .recorded: ("recorded", "-")
-                case .equivocation: ("equivocation", CheckpointRefusal.Code.equivocation.rawValue)
+                case .equivocation(_, let new):
+                    (new ? "equivocation" : "equivocation_known", CheckpointRefusal.Code.equivocation.rawValue)
                 case .refused(let refusal, _, _): ("refused", refusal.code.rawValue)
                 }
             Counter(label: MetricName.kdollarCheckpoints, dimensions: [("status", status), ("code", code)]).increment()
@@ -107,19 +108,29 @@ public struct GlobalAPI: SDTGlobalAPI.APIProtocol {
                     .init(
                         status: .recorded, region: checkpoint.region, height: checkpoint.height,
                         hash: checkpoint.hashHex, nextHeight: checkpoint.height + 1))
-            case .equivocation(let alarm):
-                let line =
-                    "equivocation: \(alarm.region)'s quorum signed two headers for block \(alarm.height) "
-                    + "(\(alarm.recorded.hashHex) recorded, \(alarm.conflicting.hashHex) now); "
-                    + "its settlement is stopped until governance clears the alarm"
-                logger.error("\(line)")
+            case .equivocation(let alarm, let new):
+                let evidence =
+                    alarm.evidence == .twoHeadersOneHeight
+                    ? "two headers for block \(alarm.height) (\(alarm.recorded.hashHex) recorded, "
+                        + "\(alarm.conflicting.hashHex) now)"
+                    : "block \(alarm.conflicting.height) (\(alarm.conflicting.hashHex)) links to "
+                        + "\(alarm.conflicting.header.previousHashHex), not to block \(alarm.height) as recorded "
+                        + "(\(alarm.recorded.hashHex))"
+                if new {
+                    let line =
+                        "equivocation: \(alarm.region)'s quorum signed \(evidence); "
+                        + "its settlement is stopped until governance clears the alarm"
+                    logger.error("\(line)")
+                }
                 out.append(
                     .init(
-                        status: .equivocation, region: alarm.region, height: alarm.height,
+                        status: .equivocation, region: alarm.region, height: alarm.conflicting.height,
                         hash: alarm.conflicting.hashHex, code: CheckpointRefusal.Code.equivocation.rawValue,
-                        detail:
-                            "\(alarm.region) already signed block \(alarm.height) as \(alarm.recorded.hashHex); "
-                            + "the alarm is raised and \(alarm.region)'s settlement is stopped"))
+                        detail: new
+                            ? "\(alarm.region)'s quorum signed \(evidence): the alarm is raised and "
+                                + "\(alarm.region)'s settlement is stopped"
+                            : "this evidence against \(alarm.region) is already recorded: the alarm was raised at "
+                                + "\(alarm.raisedAtMilliseconds) ms"))
             case .refused(let refusal, let region, let next):
                 if refusal.code != .replayed {
                     logger.warning("checkpoint refused: \(refusal)")
@@ -166,7 +177,8 @@ public struct GlobalAPI: SDTGlobalAPI.APIProtocol {
                     .init(
                         alarms: alarms.map {
                             .init(
-                                kind: .equivocation, region: $0.region, height: $0.height,
+                                kind: .equivocation, evidence: .init(rawValue: $0.evidence.rawValue)!,
+                                region: $0.region, height: $0.height,
                                 raisedAtMs: $0.raisedAtMilliseconds, recorded: signed($0.recorded),
                                 conflicting: signed($0.conflicting))
                         }, haltedRegions: Set(alarms.map(\.region)).sorted()))))

@@ -223,6 +223,33 @@ import Testing
                 wyKey)
         ])
         #expect(equivocation.first?["status"] as? String == "equivocation", "\(equivocation)")
+        let evidence = try await kdollar.post([
+            Self.signed(
+                Self.header("us-wy", height: 1, previous: BlockHeader.genesisPreviousHashHex, sealedAt: 1, supply: 7),
+                wyKey)
+        ])
+        #expect((evidence.first?["detail"] as? String)?.contains("already recorded") == true, "\(evidence)")
+
+        // us-wy's key signs a block ahead of its node (valid, so recorded): when the node's own block of
+        // that height arrives, the K$ node answers with an alarm and us-wy's relay stops sending.
+        let wyHeight = try await kdollar.height("us-wy")
+        let wyTop = try #require(try await kdollar.get("/v1/checkpoints/us-wy").json["hash"] as? String)
+        let ahead = try await kdollar.post([
+            Self.signed(
+                Self.header("us-wy", height: wyHeight + 1, previous: wyTop, sealedAt: SystemClock().nowMilliseconds()),
+                wyKey)
+        ])
+        #expect(ahead.first?["status"] as? String == "recorded", "\(ahead)")
+        let dana = try await wy.holder("dana", jurisdiction: "US-WY")
+        _ = dana
+        let log = wy.directory.file("node-0.log")
+        try await InterRegionTests.eventually("us-wy's relay stopping") {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            return text.contains("stops sending checkpoints")
+        }
+        let wyAlarms = try await kdollar.get("/v1/alarms")
+        #expect((wyAlarms.json["alarms"] as? [[String: Any]])?.count == 2)
+        #expect(try await kdollar.height("us-wy") == wyHeight + 1)
         let alarms = try await kdollar.get("/v1/alarms")
         #expect(alarms.json["halted_regions"] as? [String] == ["us-wy"])
         #expect((alarms.json["alarms"] as? [[String: Any]])?.first?["height"] as? NSNumber == 1)
@@ -230,7 +257,7 @@ import Testing
         let again = try AuditCommandTests.sdt(["global", "settle", "--data", kdollar.dataPath])
         #expect(again.status != 0 && again.output.contains("nothing to settle"), "\(again.output)")
         let health = try await kdollar.get("/health")
-        #expect(health.json["alarms"] as? NSNumber == 1 && health.json["cycles"] as? NSNumber == 1, "\(health.json)")
+        #expect(health.json["alarms"] as? NSNumber == 2 && health.json["cycles"] as? NSNumber == 1, "\(health.json)")
 
         // The K$ node's metrics, parsed by Prometheus' own parser: every refusal above counted under its
         // code (since the restart), the gauges as the API gives them.
@@ -245,7 +272,11 @@ import Testing
         #expect(
             MetricsTests.value(
                 samples, "sdt_kdollar_checkpoints_total", ["status": "equivocation", "code": "checkpoint_equivocation"])
-                == 1)
+                == 2)
+        #expect(
+            MetricsTests.value(
+                samples, "sdt_kdollar_checkpoints_total",
+                ["status": "equivocation_known", "code": "checkpoint_equivocation"]) == 1)
         #expect(MetricsTests.total(samples, "sdt_kdollar_checkpoints_total", where: ["status": "recorded"]) >= 1)
         for node in [tx, wy] {
             let region = node.config.region
@@ -253,7 +284,7 @@ import Testing
                 MetricsTests.value(samples, "sdt_kdollar_checkpoint_height", ["region": region])
                     == Double(try await kdollar.height(region)))
         }
-        #expect(MetricsTests.value(samples, "sdt_kdollar_alarms") == 1)
+        #expect(MetricsTests.value(samples, "sdt_kdollar_alarms") == 2)
         #expect(MetricsTests.value(samples, "sdt_kdollar_cycles") == 1)
         #expect(MetricsTests.value(samples, "sdt_kdollar_cycle_gross_minor_units", ["token": "USD"]) == 3_500)
         #expect(MetricsTests.value(samples, "sdt_kdollar_cycle_net_minor_units", ["token": "USD"]) == 1_500)

@@ -71,6 +71,17 @@ struct GlobalStoreTests {
                 [(Array("not a header\n".utf8), first.signature)], blockKeys: keys, nowMilliseconds: Self.now,
                 allowedSkewMilliseconds: 0)
             #expect(malformed.map(Self.code) == ["checkpoint_malformed"])
+            // The same evidence again: answered as the alarm it is, with its first time, and not recorded twice.
+            let again = try store.submit(
+                [(submissions[4].headerBytes, submissions[4].signature)], blockKeys: keys,
+                nowMilliseconds: Self.now + 5,
+                allowedSkewMilliseconds: 0)
+            guard case .equivocation(let alarm, let new)? = again.first else {
+                Issue.record("the evidence sent again was answered \(again)")
+                return
+            }
+            #expect(!new && alarm.raisedAtMilliseconds == Self.now)
+            #expect(try store.alarms().count == 1)
         }
         let reopened = try GlobalStore(path: path)
         #expect(try reopened.newestCheckpoints().map(\.checkpoint) == memory.newestCheckpoints)
@@ -112,6 +123,16 @@ struct GlobalStoreTests {
         #expect(recorded.number == 3 && recorded.basis == cycle.basis && recorded.covered == cycle.covered)
         #expect(recorded.instructions == cycle.result.instructions)
         #expect(recorded.gross == cycle.result.gross && recorded.net == cycle.result.net)
+        // Instructions that do not settle what is covered (the totals still match) are refused.
+        let swapped = String(decoding: cycle.signingBytes, as: UTF8.self).replacingOccurrences(
+            of: "instructions:us-tx>us-wy/USD=200", with: "instructions:us-ca>us-tx/USD=200")
+        #expect(throws: RecordError.self) { try SettlementCycle.Recorded(recordBytes: Array(swapped.utf8)) }
+        // Covered obligations out of order are not the canonical record.
+        let reordered = String(decoding: cycle.signingBytes, as: UTF8.self).replacingOccurrences(
+            of: "covered:us-ca>us-tx/USD=200,us-tx>us-wy/USD=1000",
+            with: "covered:us-tx>us-wy/USD=1000,us-ca>us-tx/USD=200")
+        #expect(reordered != String(decoding: cycle.signingBytes, as: UTF8.self))
+        #expect(throws: RecordError.self) { try SettlementCycle.Recorded(recordBytes: Array(reordered.utf8)) }
         // A net line that is not the sum of the instructions is refused.
         let text = String(decoding: cycle.signingBytes, as: UTF8.self).replacingOccurrences(
             of: "net:GOLD=0,USD=200", with: "net:GOLD=0,USD=201")
