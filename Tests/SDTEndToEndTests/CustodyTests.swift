@@ -129,6 +129,11 @@ final class CustodiedNode: @unchecked Sendable {
         for id in acknowledged.keys {
             #expect(try await node.client.waitUntilSettled(id, timeout: .seconds(20)).state == .final)
         }
+        // One more transfer after the kill, so that a block is certainly signed after it (on a fast run
+        // every submission can be in before the kill).
+        let after = try await node.signedTransfer(keys[0], "h0", "h1", 1)
+        _ = try await node.client.submit(after)
+        #expect(try await node.client.waitUntilSettled(after.transactionId, timeout: .seconds(20)).state == .final)
         let region = try await node.client.region()
         #expect(region.blockPublicKey == Hex.encode(custodied.groupPublicKey))
         // The newest block was signed without the killed custodian: the node records who signed, with
