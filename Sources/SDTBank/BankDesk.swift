@@ -125,14 +125,6 @@ enum BankDeskSchema {
     ]
 
     static func migrate(_ connection: SQLiteConnection) throws(LedgerError) {
-        try connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)")
-        for (name, sql) in migrations {
-            try connection.transaction { () throws(LedgerError) in
-                guard try connection.query("SELECT 1 FROM schema_migrations WHERE name = ?", [.text(name)]).isEmpty
-                else { return }
-                try connection.execute(sql)
-                try connection.query("INSERT INTO schema_migrations (name) VALUES (?)", [.text(name)])
-            }
-        }
+        try connection.applyMigrations(migrations)
     }
 }

@@ -6,7 +6,8 @@ import SDTCrypto
 /// remaining custodians (the helpers: the t lowest identifiers other than k) each send λᵢ(k)·sᵢ, the
 /// Lagrange weight at x = k instead of 0, blinded so that only the sum means anything. The masks sum to
 /// zero and every helper draws its own: in round one each helper i draws a random rᵢⱼ for every other
-/// helper j and seals it to j; in round two it sends λᵢ(k)·sᵢ + Σⱼ rᵢⱼ − Σⱼ rⱼᵢ, sealed to the new holder.
+/// helper j and seals it to j; in round two it sends λᵢ(k)·sᵢ + Σⱼ rᵢⱼ − Σⱼ rⱼᵢ, sealed to the new
+/// holder.
 /// The parts add up to s_k; a part alone is uniformly random to anyone who lacks one of the masks in it,
 /// so the new holder together with fewer than t − 1 helpers learns no helper's share (t or more of them
 /// hold the key anyway). The departing holder's copy stays valid until the next refresh, which must

@@ -24,7 +24,7 @@ public final class GlobalStore: Sendable {
 
     public init(path: String) throws(LedgerError) {
         let opened = try SQLiteConnection(path: path)
-        try Self.migrate(opened)
+        try opened.applyMigrations(Self.migrations)
         connection = Mutex(opened)
         self.path = path
     }
@@ -63,18 +63,6 @@ public final class GlobalStore: Sendable {
             """
         )
     ]
-
-    static func migrate(_ connection: SQLiteConnection) throws(LedgerError) {
-        try connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)")
-        for (name, sql) in migrations {
-            try connection.transaction { () throws(LedgerError) in
-                guard try connection.query("SELECT 1 FROM schema_migrations WHERE name = ?", [.text(name)]).isEmpty
-                else { return }
-                try connection.execute(sql)
-                try connection.query("INSERT INTO schema_migrations (name) VALUES (?)", [.text(name)])
-            }
-        }
-    }
 
     // MARK: Checkpoints
 

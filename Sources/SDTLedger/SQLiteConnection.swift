@@ -85,6 +85,20 @@ package final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
+    /// Runs each of `migrations` (named, append-only, in order) not yet recorded in `schema_migrations`,
+    /// each in its own transaction with its record: the stores beside the ledger (the bank desk's, the K$
+    /// node's) migrate this way; the ledger's own runner adds its checks.
+    package func applyMigrations(_ migrations: [(name: String, sql: String)]) throws(LedgerError) {
+        try execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)")
+        for (name, sql) in migrations {
+            try transaction { () throws(LedgerError) in
+                guard try query("SELECT 1 FROM schema_migrations WHERE name = ?", [.text(name)]).isEmpty else { return }
+                try execute(sql)
+                try query("INSERT INTO schema_migrations (name) VALUES (?)", [.text(name)])
+            }
+        }
+    }
+
     package func transaction<Result>(_ body: () throws(LedgerError) -> Result) throws(LedgerError) -> Result {
         try execute("BEGIN IMMEDIATE")
         do {

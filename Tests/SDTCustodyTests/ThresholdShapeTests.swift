@@ -105,7 +105,8 @@ import Testing
         }
         let field = PrimeField.ed25519Order
         // Helper 1 colludes: it knows r₁₂, r₁₃ (drawn) and r₂₁, r₃₁ (sealed to it). Helper 3's part is
-        // λ₃s₃ + r₃₁ + r₃₂ − r₁₃ − r₂₃: the pair can take off r₃₁ and r₁₃, never r₃₂ or r₂₃.
+        // λ₃s₃ + r₃₁ + r₃₂ − r₁₃ − r₂₃: the pair can take off r₃₁ and r₁₃,
+        // never r₃₂ or r₂₃.
         let fromThree = openings.first { $0.from == 3 }!
         let r31 = BigInteger(littleEndian: try identities[1]!.open(sealed: Hex.decode(fromThree.masks["1"]!)!))
         let r13 = drawn[1]![3]!

@@ -22,12 +22,15 @@ struct GlobalConfigTests {
 
     @Test func badValuesAreRefusedNamingTheField() {
         let base = Self.committed + Self.registry
+        func replacing(_ old: String, _ new: String) -> String { base.replacingOccurrences(of: old, with: new) }
         for (bad, field) in [
-            (base.replacingOccurrences(of: "period_seconds = 3600", with: "period_seconds = -1"), "settlement.period_seconds"),
-            (base.replacingOccurrences(of: "allowed_skew_milliseconds = 60000", with: "allowed_skew_milliseconds = \"1\""),
-             "checkpoints.allowed_skew_milliseconds"),
-            (base.replacingOccurrences(of: "http = \"127.0.0.1:8700\"", with: "http = \"nowhere\""), "endpoints.http"),
-            (base.replacingOccurrences(of: Self.authority, with: String(repeating: "0", count: 64)), "registry.authority_key"),
+            (replacing("period_seconds = 3600", "period_seconds = -1"), "settlement.period_seconds"),
+            (
+                replacing("allowed_skew_milliseconds = 60000", "allowed_skew_milliseconds = \"1\""),
+                "checkpoints.allowed_skew_milliseconds"
+            ),
+            (replacing("http = \"127.0.0.1:8700\"", "http = \"nowhere\""), "endpoints.http"),
+            (replacing(Self.authority, String(repeating: "0", count: 64)), "registry.authority_key"),
             (base + "\nsurprise = 1\n", "surprise"),
         ] {
             do {
