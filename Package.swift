@@ -49,7 +49,7 @@ let package = Package(
             exclude: ["Resources/README.md"],
             resources: [
                 .embedInCode("Resources/camt.054.001.08.xsd"), .embedInCode("Resources/pacs.008.001.09.xsd"),
-                .embedInCode("Resources/pacs.002.001.11.xsd"),
+                .embedInCode("Resources/pacs.002.001.11.xsd"), .embedInCode("Resources/pacs.009.001.09.xsd"),
             ]
         ),
         .target(
@@ -144,8 +144,8 @@ let package = Package(
         .testTarget(
             name: "SDTNodeTests",
             dependencies: [
-                "SDTNode", "SDTLedger", "SDTCore", "SDTCrypto", "SDTCustody", "SDTQueue",
-                .product(name: "Logging", package: "swift-log"),
+                "SDTNode", "SDTLedger", "SDTCore", "SDTCrypto", "SDTCustody", "SDTQueue", "SDTBank", "SDTGlobal",
+                "SDTTesting", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -437,5 +437,5 @@ private struct ImportRun {
     }
 
     /// `YYYY-MM-DD` (UTC) of a time in milliseconds.
-    static func date(_ milliseconds: Int64) -> String { String(BankDesk.timestamp(milliseconds).prefix(10)) }
+    static func date(_ milliseconds: Int64) -> String { ISOIdentifiers.date(milliseconds) }
 }

@@ -264,11 +264,11 @@ extension BankDesk {
         let endToEnd =
             withdrawal.reference.count <= 35 && !taken ? withdrawal.reference : "\(region)-W\(withdrawal.sequence)"
         let bytes = random.bytes(16)
-        let uetr = Self.uuidV4(bytes)
+        let uetr = ISOIdentifiers.uetr(bytes)
         let messageID = "\(region)-P\(withdrawal.sequence)"
         let now = clock.nowMilliseconds()
         let document = CreditTransferWriter.document(
-            messageID: messageID, createdAt: Self.timestamp(now), endToEndID: endToEnd, uetr: uetr,
+            messageID: messageID, createdAt: ISOIdentifiers.timestamp(now), endToEndID: endToEnd, uetr: uetr,
             cents: withdrawal.amount,
             settlementDate: withdrawal.valueDate,
             parties: PaymentParties(
@@ -325,24 +325,5 @@ extension BankDesk {
                 try store.query("UPDATE bank_payments SET written = 1 WHERE message_id = ?", [.text(messageID)])
             }
         }
-    }
-
-    /// A version 4 (random) UUID of 16 random bytes, in the lowercase form ISO 20022's UETR takes.
-    static func uuidV4(_ random: [UInt8]) -> String {
-        var bytes = random
-        bytes[6] = (bytes[6] & 0x0F) | 0x40
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = Hex.encode(bytes)
-        let characters = Array(hex)
-        func part(_ range: Range<Int>) -> String { String(characters[range]) }
-        return [part(0..<8), part(8..<12), part(12..<16), part(16..<20), part(20..<32)].joined(separator: "-")
-    }
-
-    /// ISO 8601 UTC with seconds, e.g. `2026-12-01T21:30:00Z`.
-    static func timestamp(_ milliseconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(milliseconds / 1000)))
     }
 }

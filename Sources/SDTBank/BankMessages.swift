@@ -198,6 +198,82 @@ public enum CreditTransferWriter {
     }
 }
 
+/// One bank-to-bank payment of a pacs.009: the debtor bank pays the creditor bank from one account to another.
+public struct InterbankTransfer: Sendable, Hashable {
+    public var endToEndID: String
+    public var uetr: String
+    public var cents: Int64
+    public var debtorBIC: String
+    public var debtorAccount: String
+    public var creditorBIC: String
+    public var creditorAccount: String
+    public var remittance: String
+
+    public init(
+        endToEndID: String, uetr: String, cents: Int64, debtorBIC: String, debtorAccount: String,
+        creditorBIC: String, creditorAccount: String, remittance: String
+    ) {
+        self.endToEndID = endToEndID
+        self.uetr = uetr
+        self.cents = cents
+        self.debtorBIC = debtorBIC
+        self.debtorAccount = debtorAccount
+        self.creditorBIC = creditorBIC
+        self.creditorAccount = creditorAccount
+        self.remittance = remittance
+    }
+}
+
+/// Writes a pacs.009 (FinancialInstitutionCreditTransfer): the K$ node's settlement instructions between
+/// the regions' reserve banks, one transaction per USD instruction of a cycle.
+public enum InterbankTransferWriter {
+    /// The document of `transfers` (at least one), all in USD; `createdAt` is ISO 8601 UTC, `settlementDate`
+    /// YYYY-MM-DD. The group header states the count and the total, so a bank can check it has them all.
+    public static func document(
+        messageID: String, createdAt: String, settlementDate: String, transfers: [InterbankTransfer]
+    ) -> [UInt8] {
+        precondition(!transfers.isEmpty, "a pacs.009 carries at least one transaction")
+        func leaf(_ name: String, _ text: String, _ attributes: [String: String] = [:]) -> XMLElement {
+            XMLElement(name, attributes: attributes, text: text)
+        }
+        func node(_ name: String, _ children: [XMLElement]) -> XMLElement { XMLElement(name, children: children) }
+        func bank(_ name: String, _ bic: String) -> XMLElement {
+            node(name, [node("FinInstnId", [leaf("BICFI", bic)])])
+        }
+        func account(_ name: String, _ id: String) -> XMLElement {
+            node(name, [node("Id", [node("Othr", [leaf("Id", id)])])])
+        }
+        let total = transfers.reduce(Int128(0)) { $0 + Int128($1.cents) }
+        let transactions = transfers.map { transfer in
+            node(
+                "CdtTrfTxInf",
+                [
+                    node(
+                        "PmtId",
+                        [
+                            leaf("InstrId", transfer.endToEndID), leaf("EndToEndId", transfer.endToEndID),
+                            leaf("UETR", transfer.uetr),
+                        ]),
+                    leaf("IntrBkSttlmAmt", ISOAmount.text(transfer.cents), ["Ccy": "USD"]),
+                    leaf("IntrBkSttlmDt", settlementDate),
+                    bank("Dbtr", transfer.debtorBIC), account("DbtrAcct", transfer.debtorAccount),
+                    bank("Cdtr", transfer.creditorBIC), account("CdtrAcct", transfer.creditorAccount),
+                    node("RmtInf", [leaf("Ustrd", transfer.remittance)]),
+                ])
+        }
+        let header = node(
+            "GrpHdr",
+            [
+                leaf("MsgId", messageID), leaf("CreDtTm", createdAt), leaf("NbOfTxs", String(transfers.count)),
+                leaf("TtlIntrBkSttlmAmt", ISOAmount.text(total), ["Ccy": "USD"]),
+                leaf("IntrBkSttlmDt", settlementDate), node("SttlmInf", [leaf("SttlmMtd", "INDA")]),
+            ])
+        let body = node("FICdtTrf", [header] + transactions)
+        let document = XMLElement("Document", namespace: ISO20022Message.pacs009.namespace, children: [body])
+        return XMLDocumentIO.serialise(document)
+    }
+}
+
 /// Writes the messages a custodian bank sends (camt.054, pacs.002): what `sdt demo` plays the bank
 /// with, and what tests send. A region never sends these itself.
 public enum BankSideWriter {

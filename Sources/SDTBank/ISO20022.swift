@@ -1,3 +1,4 @@
+import Foundation
 import SDTCore
 
 /// The ISO 20022 messages the region exchanges with its custodian bank, each with its namespace and
@@ -9,6 +10,9 @@ public enum ISO20022Message: String, Sendable, CaseIterable {
     case pacs008 = "pacs.008.001.09"
     /// FIToFIPaymentStatusReport: the bank's status of such a payment.
     case pacs002 = "pacs.002.001.11"
+    /// FinancialInstitutionCreditTransfer: the K$ node's instruction that one region's reserve bank pay
+    /// another's, for a settlement cycle's USD instructions.
+    case pacs009 = "pacs.009.001.09"
 
     public var namespace: String { "urn:iso:std:iso:20022:tech:xsd:\(rawValue)" }
 
@@ -18,6 +22,7 @@ public enum ISO20022Message: String, Sendable, CaseIterable {
         case .camt054: "BkToCstmrDbtCdtNtfctn"
         case .pacs008: "FIToFICstmrCdtTrf"
         case .pacs002: "FIToFIPmtStsRpt"
+        case .pacs009: "FICdtTrf"
         }
     }
 
@@ -26,6 +31,7 @@ public enum ISO20022Message: String, Sendable, CaseIterable {
         case .camt054: Schemas.camt054
         case .pacs008: Schemas.pacs008
         case .pacs002: Schemas.pacs002
+        case .pacs009: Schemas.pacs009
         }
     }
 
@@ -67,6 +73,7 @@ private enum Schemas {
     static let camt054 = CompiledSchema(PackageResources.camt_054_001_08_xsd, name: "camt.054.001.08")
     static let pacs008 = CompiledSchema(PackageResources.pacs_008_001_09_xsd, name: "pacs.008.001.09")
     static let pacs002 = CompiledSchema(PackageResources.pacs_002_001_11_xsd, name: "pacs.002.001.11")
+    static let pacs009 = CompiledSchema(PackageResources.pacs_009_001_09_xsd, name: "pacs.009.001.09")
 }
 
 /// US dollar amounts as ISO 20022 writes them (`1250.00`), to and from cents, exactly.
@@ -92,10 +99,36 @@ public enum ISOAmount {
     }
 
     /// `cents` as `units.cc`.
-    public static func text(_ cents: Int64) -> String {
+    public static func text<Cents: BinaryInteger>(_ cents: Cents) -> String {
         let minor = cents % 100
         return "\(cents / 100).\(minor < 10 ? "0" : "")\(minor)"
     }
+}
+
+/// The identifiers and times ISO 20022 messages carry, in the forms the schemas take.
+public enum ISOIdentifiers {
+    /// A UETR: a version 4 UUID made of 16 bytes (random ones, or a digest where the same payment must
+    /// always get the same UETR), in the lowercase form the schemas take.
+    public static func uetr(_ sixteenBytes: [UInt8]) -> String {
+        precondition(sixteenBytes.count == 16, "a UUID is 16 bytes")
+        var bytes = sixteenBytes
+        bytes[6] = (bytes[6] & 0x0F) | 0x40
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let characters = Array(Hex.encode(bytes))
+        func part(_ range: Range<Int>) -> String { String(characters[range]) }
+        return [part(0..<8), part(8..<12), part(12..<16), part(16..<20), part(20..<32)].joined(separator: "-")
+    }
+
+    /// ISO 8601 UTC with seconds, e.g. `2026-12-01T21:30:00Z`.
+    public static func timestamp(_ milliseconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(milliseconds / 1000)))
+    }
+
+    /// The UTC date, `YYYY-MM-DD`.
+    public static func date(_ milliseconds: Int64) -> String { String(timestamp(milliseconds).prefix(10)) }
 }
 
 extension Character {

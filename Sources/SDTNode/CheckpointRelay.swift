@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import OpenAPIRuntime
 import OpenAPIURLSession
 import SDTCore
@@ -49,12 +50,29 @@ public final class CheckpointRelay: Service, Sendable {
     private func relayUntilCancelled() async {
         var next: Int64?
         var backoff: UInt64 = 0
+        // What the K$ node holds of this region, and whether the relay has stopped on an alarm: an operator
+        // sees both on the metrics page, not only in the log.
+        let delivered = Gauge(label: MetricName.checkpointRelayHeight)
+        let stopped = Gauge(label: MetricName.checkpointRelayStopped)
+        stopped.record(0)
         while !Task.isCancelled {
             do {
                 let start: Int64
-                if let next { start = next } else { start = try await newestAtTheKDollarNode() + 1 }
+                if let next {
+                    start = next
+                } else {
+                    start = try await newestAtTheKDollarNode() + 1
+                    delivered.record(start - 1)
+                }
                 let sent = try await send(from: start)
-                if sent.parked { return }
+                delivered.record(sent.next - 1)
+                if sent.parked {
+                    // Stopped, not finished: a service that returns would shut the whole node down with it,
+                    // and the region goes on working; only the checkpoints wait for governance.
+                    stopped.record(1)
+                    while !Task.isCancelled { try? await Task.sleep(nanoseconds: 3_600_000_000_000) }
+                    return
+                }
                 next = sent.next
                 backoff = 0
                 if !sent.progressed { try? await Task.sleep(nanoseconds: Self.idleMilliseconds * 1_000_000) }

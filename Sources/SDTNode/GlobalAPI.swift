@@ -69,7 +69,8 @@ public struct GlobalAPI: SDTGlobalAPI.APIProtocol {
                         regions: registry.entries.map {
                             .init(
                                 code: $0.code, name: $0.name, blockPublicKey: Hex.encode($0.blockPublicKey),
-                                sealingPublicKey: Hex.encode($0.sealingPublicKey), endpoint: $0.endpoint)
+                                sealingPublicKey: Hex.encode($0.sealingPublicKey), endpoint: $0.endpoint,
+                                settlementBic: $0.settlement?.bic, settlementAccount: $0.settlement?.account)
                         }))))
     }
 
@@ -194,12 +195,31 @@ public struct GlobalAPI: SDTGlobalAPI.APIProtocol {
         -> SDTGlobalAPI.Operations.GetCycle.Output
     {
         guard let cycle = try store.cycle(input.path.number) else {
-            return .notFound(
-                .init(
-                    body: .applicationProblemJson(Self.problem(404, "not_found", "No cycle \(input.path.number) here."))
-                ))
+            return .notFound(Self.noCycle(input.path.number))
         }
         return .ok(.init(body: .json(Self.view(cycle))))
+    }
+
+    /// The 404 of a cycle number that has none.
+    static func noCycle(_ number: Int64) -> SDTGlobalAPI.Components.Responses.NotFound {
+        .init(body: .applicationProblemJson(problem(404, "not_found", "No cycle \(number) here.")))
+    }
+
+    public func getCyclePacs009(_ input: SDTGlobalAPI.Operations.GetCyclePacs009.Input) async throws
+        -> SDTGlobalAPI.Operations.GetCyclePacs009.Output
+    {
+        guard let cycle = try store.cycle(input.path.number) else {
+            return .notFound(Self.noCycle(input.path.number))
+        }
+        switch SettlementMessages.pacs009(cycle, registry: registry) {
+        case .success(let written):
+            return .ok(.init(body: .xml(HTTPBody(written.document))))
+        case .failure(let error) where error.code == "message_invalid":
+            throw error
+        case .failure(let error):
+            return .conflict(
+                .init(body: .applicationProblemJson(Self.problem(409, error.code, error.description + "."))))
+        }
     }
 
     // MARK: Views

@@ -43,15 +43,20 @@ public enum GlobalRunner {
         return try GlobalStore(path: storePath(dataDirectory))
     }
 
+    /// The registry `config` names, only if its signature verifies with the authority key it names.
+    public static func loadRegistry(_ config: GlobalConfig) throws -> RegionRegistry {
+        guard let authority = Hex.decode(config.registryAuthorityKey) else {
+            throw ConfigError("registry.authority_key is not hex")
+        }
+        return try RegionRegistry.load(path: config.registryPath, authorityKey: authority)
+    }
+
     /// Runs until SIGINT or SIGTERM.
     public static func run(_ options: Options) async throws {
         let config = options.config
         // Metrics are recorded only where they are served (else swift-metrics' handlers do nothing).
         if config.metricsAddress != nil { _ = ProcessMetrics.registry() }
-        guard let authority = Hex.decode(config.registryAuthorityKey) else {
-            throw ConfigError("registry.authority_key is not hex")
-        }
-        let registry = try RegionRegistry.load(path: config.registryPath, authorityKey: authority)
+        let registry = try loadRegistry(config)
         let store = try openStore(options.dataDirectory)
         let api = GlobalAPI(
             config: config, registry: registry, store: store, clock: options.clock, logger: options.logger)

@@ -60,6 +60,10 @@ public enum MetricName {
     public static let claims = "sdt_claims_minor_units"
     public static let obligations = "sdt_obligations_minor_units"
     public static let relayBacklog = "sdt_relay_backlog_messages"
+    /// The checkpoint relay: the newest of this region's own blocks the K$ node has recorded (as far as this
+    /// node knows), and 1 once the relay has stopped on an equivocation alarm (0 while it runs).
+    public static let checkpointRelayHeight = "sdt_checkpoint_relay_height"
+    public static let checkpointRelayStopped = "sdt_checkpoint_relay_stopped"
     public static let custodianReachable = "sdt_custodian_reachable"
     public static let custodianRequests = CustodianDaemon.requestsMetric
     /// The K$ node: checkpoints answered (by status and code), each region's newest checkpoint height,

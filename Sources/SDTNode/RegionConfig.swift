@@ -252,13 +252,11 @@ public struct RegionConfig: Sendable, Equatable {
             throw ConfigError("bank.name: must be 1-200 printable ASCII characters, as mint_usd's bank field takes")
         }
         let bic = try string(table, "bic", in: "bank")
-        let bicPattern = #/[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?/#
-        guard bic.wholeMatch(of: bicPattern) != nil else {
+        guard RegionRegistry.isBIC(bic) else {
             throw ConfigError("bank.bic: \(Echo.quoted(bic)) is not a BIC (8 or 11 characters, e.g. CUSTUS33XXX)")
         }
         let account = try string(table, "reserve_account", in: "bank")
-        let allowed = account.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
-        guard (1...34).contains(account.count), allowed else {
+        guard RegionRegistry.isAccountID(account) else {
             throw ConfigError("bank.reserve_account: 1-34 letters, digits or '-', as the bank writes the account id")
         }
         let outbox = table.contains(key: "outbox") ? try string(table, "outbox", in: "bank") : nil

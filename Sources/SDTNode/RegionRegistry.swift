@@ -14,6 +14,22 @@ public struct RegionRegistry: Sendable, Equatable {
         public let blockPublicKey: [UInt8]
         public let sealingPublicKey: [UInt8]
         public let endpoint: String
+        /// Where the region's USD reserves are held, for the K$ node's pacs.009 settlement instructions;
+        /// nil when the authority has not listed them (then no USD instruction to or from it can be written).
+        public let settlement: SettlementAccount?
+    }
+
+    /// A region's USD reserve account at its custodian bank, as the authority attests it.
+    public struct SettlementAccount: Sendable, Equatable {
+        /// The bank's BIC (ISO 9362).
+        public let bic: String
+        /// The reserve account's identifier at that bank.
+        public let account: String
+
+        public init(bic: String, account: String) {
+            self.bic = bic
+            self.account = account
+        }
     }
 
     public let version: Int64
@@ -77,7 +93,10 @@ public struct RegionRegistry: Sendable, Equatable {
         for (index, element) in regions.enumerated() {
             let place = "regions[\(index)]"
             guard let region = element.table else { throw ConfigError("\(place): a table is required") }
-            let allowed: Set<String> = ["code", "name", "block_public_key", "sealing_public_key", "endpoint"]
+            let allowed: Set<String> = [
+                "code", "name", "block_public_key", "sealing_public_key", "endpoint", "settlement_bic",
+                "settlement_account",
+            ]
             for key in region.keys where !allowed.contains(key) {
                 throw ConfigError(
                     "\(place): unknown key \(Echo.quoted(key)); allowed: \(allowed.sorted().joined(separator: ", "))")
@@ -107,10 +126,31 @@ public struct RegionRegistry: Sendable, Equatable {
             guard Ed25519Group.isValidElement(blockKey) else {
                 throw ConfigError("\(place).block_public_key: not an Ed25519 public key of the prime-order subgroup")
             }
+            var settlement: SettlementAccount?
+            switch (region["settlement_bic"], region["settlement_account"]) {
+            case (nil, nil): settlement = nil
+            case (.some, .some):
+                let bic = try text("settlement_bic")
+                guard Self.isBIC(bic) else {
+                    throw ConfigError(
+                        "\(place).settlement_bic: \(Echo.quoted(bic)) is not a BIC (8 or 11 characters, "
+                            + "e.g. CUSTUS33XXX)")
+                }
+                let account = try text("settlement_account")
+                guard Self.isAccountID(account) else {
+                    throw ConfigError(
+                        "\(place).settlement_account: 1-34 letters, digits or '-', as the bank writes the account id")
+                }
+                settlement = SettlementAccount(bic: bic, account: account)
+            default:
+                throw ConfigError(
+                    "\(place): settlement_bic and settlement_account go together (the region's USD reserve account)")
+            }
             entries.append(
                 Entry(
                     code: code, name: try text("name"), blockPublicKey: blockKey,
-                    sealingPublicKey: try key("sealing_public_key"), endpoint: try text("endpoint")))
+                    sealingPublicKey: try key("sealing_public_key"), endpoint: try text("endpoint"),
+                    settlement: settlement))
         }
         guard !entries.isEmpty else { throw ConfigError("[[regions]]: at least one region is required") }
         return RegionRegistry(version: Int64(version), entries: entries)
@@ -118,17 +158,32 @@ public struct RegionRegistry: Sendable, Equatable {
 
     /// `[[regions]]` lines for one region, as `sdt registry entry` prints them for the authority.
     public static func entryText(
-        code: String, name: String, blockPublicKey: [UInt8], sealingPublicKey: [UInt8], endpoint: String
+        code: String, name: String, blockPublicKey: [UInt8], sealingPublicKey: [UInt8], endpoint: String,
+        settlement: SettlementAccount? = nil
     ) -> String {
-        """
-        [[regions]]
-        code = "\(code)"
-        name = "\(name)"
-        block_public_key = "\(Hex.encode(blockPublicKey))"
-        sealing_public_key = "\(Hex.encode(sealingPublicKey))"
-        endpoint = "\(endpoint)"
+        var text = """
+            [[regions]]
+            code = "\(code)"
+            name = "\(name)"
+            block_public_key = "\(Hex.encode(blockPublicKey))"
+            sealing_public_key = "\(Hex.encode(sealingPublicKey))"
+            endpoint = "\(endpoint)"
 
-        """
+            """
+        if let settlement {
+            text += "settlement_bic = \"\(settlement.bic)\"\nsettlement_account = \"\(settlement.account)\"\n"
+        }
+        return text
+    }
+
+    /// An ISO 9362 BIC: 8 or 11 characters.
+    public static func isBIC(_ text: String) -> Bool {
+        text.wholeMatch(of: #/[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?/#) != nil
+    }
+
+    /// An account identifier as the banks here write it: 1-34 letters, digits or '-'.
+    public static func isAccountID(_ text: String) -> Bool {
+        (1...34).contains(text.count) && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
     }
 }
 

@@ -14,15 +14,46 @@ extension DemoStory {
     )
         async throws
     {
-        let reference = "FRST-20261120-0001"
+        let deposit = try await deposit(
+            client, operations: &operations, bank: bank,
+            .init(account: "alice", holder: "Alice Demo-Holder", cents: 10_000_000, prefix: "FRST"))
+        say(
+            "The custodian bank reports a deposit (ISO 20022 camt.054)",
+            "\(bank.name) notifies a credit of \(deposit.credit) to reserve account \(bank.reserveAccount): "
+                + deposit.file,
+            "the node checked it against the official camt.054.001.08 schema and proposed: \(deposit.proposal)",
+            "sent again: \(deposit.duplicate ? "a duplicate, nothing applied twice" : "applied again (wrong!)")",
+            "the operator approved it with a signed mint_usd (reference \(deposit.reference)): credit is now "
+                + "\(deposit.state) — no bank message alone creates money"
+        )
+    }
+
+    /// A wire into the reserve account for one holder, as the demo's bank reports it.
+    struct BankDeposit {
+        var account: String
+        var holder: String
+        var cents: Int64
+        /// Starts the bank's references, e.g. `FRST`.
+        var prefix: String
+    }
+
+    /// Plays the bank: writes its camt.054 of `deposit` and sends it twice (the second is a duplicate);
+    /// the operator then approves the proposed credit with a signed mint_usd. Returns what happened.
+    mutating func deposit(
+        _ client: NodeClient, operations: inout DemoOperations, bank: RegionConfig.Bank, _ deposit: BankDeposit
+    ) async throws -> (
+        file: String, reference: String, credit: String, proposal: String, duplicate: Bool, state: String
+    ) {
+        let reference = "\(deposit.prefix)-20261120-0001"
+        let messageID = "\(deposit.prefix)-N-20261120-01"
         let notification = BankSideWriter.notification(
-            messageID: "FRST-N-20261120-01", createdAt: "2026-11-20T15:00:00Z", account: bank.reserveAccount,
+            messageID: messageID, createdAt: "2026-11-20T15:00:00Z", account: bank.reserveAccount,
             entries: [
                 .init(
-                    reference: reference, cents: 10_000_000, valueDate: "2026-11-20",
-                    remittance: "wire from Alice Demo-Holder for sdt:alice")
+                    reference: reference, cents: deposit.cents, valueDate: "2026-11-20",
+                    remittance: "wire from \(deposit.holder) for sdt:\(deposit.account)")
             ])
-        let file = path("bank/camt054-FRST-N-20261120-01.xml")
+        let file = path("bank/camt054-\(messageID).xml")
         try FileManager.default.createDirectory(atPath: path("bank"), withIntermediateDirectories: true)
         try Data(notification).write(to: URL(fileURLWithPath: file))
         let imported = try await client.importBankMessage(notification)
@@ -39,14 +70,9 @@ extension DemoStory {
                 .valueDate: credit.valueDate,
             ])
         let minted = try await client.bankCredits().credits.first { $0.reference == reference }
-        say(
-            "The custodian bank reports a deposit (ISO 20022 camt.054)",
-            "\(bank.name) notifies a credit of \(credit.display) to reserve account \(bank.reserveAccount): \(file)",
-            "the node checked it against the official camt.054.001.08 schema and proposed: \(line.detail)",
-            "sent again: \(again.duplicate ? "a duplicate, nothing applied twice" : "applied again (wrong!)")",
-            "the operator approved it with a signed mint_usd (reference \(reference)): credit is now "
-                + "\(minted?.state.rawValue ?? "?") at sequence \(minted?.mintSequence ?? 0) — no bank message alone "
-                + "creates money"
+        return (
+            file, reference, credit.display, line.detail, again.duplicate,
+            "\(minted?.state.rawValue ?? "?") at sequence \(minted?.mintSequence ?? 0)"
         )
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import OpenAPIURLSession
+import SDTBank
 import SDTClient
 import SDTCore
 import SDTCrypto
@@ -127,6 +128,37 @@ extension DemoStory {
                 + "record SHA3 \(published.recordSha3.prefix(16))…, "
                 + "status \(published.status.rawValue) (signing by the K$ quorum and the regions' settlement "
                 + "entries come next)")
+        try await showPacs009(node, cycle: cycle.record.number)
+    }
+
+    /// The cycle's USD instructions as the pacs.009 the K$ node serves, read back and checked.
+    private mutating func showPacs009(_ node: KDollarDemo, cycle number: Int64) async throws {
+        let answer = try await node.client.getCyclePacs009(path: .init(number: number))
+        guard case .ok(let ok) = answer else {
+            throw DemoError("GET /v1/cycles/\(number)/pacs009 answered \(answer)")
+        }
+        let document = Array(try await Data(collecting: try ok.body.xml, upTo: 1 << 20))
+        let file = path("kdollar-cycle-\(number)-pacs009.xml")
+        try Data(document).write(to: URL(fileURLWithPath: file))
+        let body = try ISO20022Message.read(document, accepting: [.pacs009]).body
+        func text(_ element: XMLElement?, _ names: String...) -> String {
+            names.reduce(element) { $0?.child($1) }?.text ?? "?"
+        }
+        let lines = body.children.filter { $0.name == "CdtTrfTxInf" }.map { item in
+            "\(text(item, "PmtId", "EndToEndId")): \(text(item, "IntrBkSttlmAmt")) USD from "
+                + "\(text(item, "DbtrAcct", "Id", "Othr", "Id")) at \(text(item, "Dbtr", "FinInstnId", "BICFI")) to "
+                + "\(text(item, "CdtrAcct", "Id", "Othr", "Id")) at \(text(item, "Cdtr", "FinInstnId", "BICFI")), "
+                + "UETR \(text(item, "PmtId", "UETR"))"
+        }
+        let count = text(body, "GrpHdr", "NbOfTxs")
+        say(
+            "The cycle's USD settlement for the banks (ISO 20022 pacs.009)",
+            "\(node.baseURL)/v1/cycles/\(number)/pacs009 → \(file): \(text(body, "GrpHdr", "MsgId")), "
+                + "\(count) transaction\(count == "1" ? "" : "s"), \(text(body, "GrpHdr", "TtlIntrBkSttlmAmt")) USD, "
+                + "valid against the official pacs.009.001.09 schema",
+            lines.joined(separator: "\n   "),
+            "each between the reserve accounts the signed registry lists; the same cycle gives the same bytes, "
+                + "so a bank that receives it twice sees the same MsgId and UETRs")
     }
 
     /// Waits (bounded) until the K$ node holds every region's newest signed block.

@@ -58,21 +58,22 @@ extension DemoStory {
 
         let authority = SigningKey()
         var registry = "version = 1\n\n"
-        for (region, name, address, blockKey, data) in [
+        for (region, name, address, blockKey, data, bank) in [
             (
                 first.region, first.name, first.httpAddress,
-                Hex.decode(self.quorum?.transcript.groupPublicKey ?? "") ?? [], path("node")
+                Hex.decode(self.quorum?.transcript.groupPublicKey ?? "") ?? [], path("node"), first.bank
             ),
             (
                 config.region, config.name, config.httpAddress, Hex.decode(quorum.transcript.groupPublicKey) ?? [],
-                path("node-\(config.region)")
+                path("node-\(config.region)"), config.bank
             ),
         ] {
             let sealing = try NodeData(directory: data).sealingKey().publicKey
             registry +=
                 RegionRegistry.entryText(
                     code: region, name: name, blockPublicKey: blockKey, sealingPublicKey: sealing,
-                    endpoint: "http://\(address)") + "\n"
+                    endpoint: "http://\(address)",
+                    settlement: bank.map { .init(bic: $0.bic, account: $0.reserveAccount) }) + "\n"
         }
         let registryPath = path("registry.toml")
         try registry.write(toFile: registryPath, atomically: true, encoding: .utf8)
@@ -84,7 +85,8 @@ extension DemoStory {
         try config.tomlText.write(toFile: written, atomically: true, encoding: .utf8)
         say(
             "A registry of regions, signed",
-            "\(registryPath): for each region its block key (its quorum's), an X25519 sealing key and its endpoint",
+            "\(registryPath): for each region its block key (its quorum's), an X25519 sealing key, its endpoint "
+                + "and its USD reserve account",
             "signed by a registry authority key \(authority.publicKeyHex.prefix(16))… "
                 + "(\(registryPath).sig); each node starts only if it verifies",
             "and lists its own keys")
@@ -134,12 +136,12 @@ extension DemoStory {
                 .account: "dana", .jurisdiction: second.config.jurisdiction, .kycTier: "3",
                 .deviceKey: dana.publicKeyHex,
             ])
-        try await remoteOperations.perform(
-            .mintUSD,
-            [
-                .account: "dana", .amount: "50000", .bank: "First Interstate Bank",
-                .reference: "DEP-\(there.uppercased())-0001", .valueDate: "2026-11-20",
-            ])
+        guard let wyBank = second.config.bank else {
+            throw DemoError("\(second.configPath) has no [bank] table: the demo's deposit for dana comes from the bank")
+        }
+        let danaDeposit = try await deposit(
+            remote, operations: &remoteOperations, bank: wyBank,
+            .init(account: "dana", holder: "Dana Demo-Holder", cents: 50_000, prefix: "FIBK"))
         guard let rulesFile = second.config.rulesPath else { throw DemoError("\(there) has no rules file") }
         let rulesText = try String(contentsOfFile: rulesFile, encoding: .utf8)
         let current = try await remote.rules()
@@ -155,8 +157,9 @@ extension DemoStory {
             ], rulesText: newer)
         say(
             "The other region's holder and its own rule",
-            "\(there): dana (\(second.config.jurisdiction), KYC tier 3), 500.00 USD minted against "
-                + "DEP-\(there.uppercased())-0001",
+            "\(there): dana (\(second.config.jurisdiction), KYC tier 3), \(danaDeposit.credit) minted against "
+                + "\(wyBank.name)'s camt.054 credit \(danaDeposit.reference) (\(danaDeposit.file)), approved by "
+                + "\(there)'s operator",
             "\(there)'s operator puts rule set version \(rules.version) in force, adding "
                 + "\(rules.rules.last?.id ?? ""): "
                 + "dollars from \(region) senders below KYC tier 3 are refused on arrival")

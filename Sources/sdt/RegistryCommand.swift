@@ -28,7 +28,8 @@ struct RegistryCommand: ParsableCommand {
     struct Entry: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Print this region's [[regions]] entry (its block key and sealing key) for the registry authority."
+                "Print this region's [[regions]] entry (block key, sealing key, USD reserve account) for the "
+                + "registry authority."
         )
         @Option(help: "The region config.") var region: String
         @Option(help: "The node's data directory (its sealing key is created there if missing).") var data: String
@@ -43,7 +44,8 @@ struct RegistryCommand: ParsableCommand {
                 print(
                     RegionRegistry.entryText(
                         code: config.region, name: config.name, blockPublicKey: try NodeRunner.blockPublicKey(options),
-                        sealingPublicKey: try options.data.sealingKey().publicKey, endpoint: endpoint
+                        sealingPublicKey: try options.data.sealingKey().publicKey, endpoint: endpoint,
+                        settlement: config.bank.map { .init(bic: $0.bic, account: $0.reserveAccount) }
                     ), terminator: "")
             } catch {
                 throw fail("\(error)")

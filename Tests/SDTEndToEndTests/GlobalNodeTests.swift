@@ -1,4 +1,5 @@
 import Foundation
+import SDTBank
 import SDTClient
 import SDTCore
 import SDTCrypto
@@ -128,8 +129,17 @@ import Testing
     }
 
     @Test func checkpointsReachTheKDollarNodeWhichRefusesForgeriesAndNetsTheRegions() async throws {
-        let (tx, wy) = try await InterRegionTests.twoRegions()
+        // Each region's [bank] gives its registry entry the USD reserve account the pacs.009 pays between.
+        let (tx, wy) = try await InterRegionTests.twoRegions { node in
+            let texas = node.config.region == "us-tx"
+            node.config.bank = .init(
+                name: texas ? "Frost Bank" : "First Interstate Bank", bic: texas ? "FRSTUS44XXX" : "FIBKUS55",
+                reserveAccount: texas ? "TX-RESERVE-0001" : "WY-RESERVE-0001", outbox: nil)
+            try node.saveConfig()
+        }
         let kdollar = try KDollarNode(registry: try #require(tx.config.registry))
+        let wyMetrics = "127.0.0.1:\(FreePort.next())"
+        wy.config.metricsAddress = wyMetrics
         for node in [tx, wy] {
             node.config.kdollarEndpoint = kdollar.baseURL
             try node.saveConfig()
@@ -216,6 +226,35 @@ import Testing
         #expect(stored.status == 200 && stored.json["status"] as? String == "planned")
         #expect((stored.json["record"] as? String)?.contains("instructions:us-tx>us-wy/USD=1500\n") == true)
 
+        // The instruction as a pacs.009 from Texas's reserve bank to Wyoming's: valid for xmllint against
+        // the official schema, and the same bytes from the API and from the command line.
+        let (xml, response) = try await URLSession.shared.data(
+            from: URL(string: kdollar.baseURL + "/v1/cycles/1/pacs009")!)
+        let http = try #require(response as? HTTPURLResponse)
+        #expect(http.statusCode == 200 && http.value(forHTTPHeaderField: "Content-Type") == "application/xml")
+        let checked = try xmllint(Array(xml), schemaPath: BankDeskEndToEndTests.schema(.pacs009))
+        #expect(checked.status == 0, "\(checked.output)")
+        let body = try ISO20022Message.read(Array(xml), accepting: [.pacs009]).body
+        let transaction = try #require(body.child("CdtTrfTxInf"))
+        #expect(body.child("GrpHdr")?.child("NbOfTxs")?.text == "1")
+        #expect(transaction.child("IntrBkSttlmAmt")?.text == "15.00")
+        #expect(transaction.child("Dbtr")?.child("FinInstnId")?.child("BICFI")?.text == "FRSTUS44XXX")
+        #expect(transaction.child("DbtrAcct")?.child("Id")?.child("Othr")?.child("Id")?.text == "TX-RESERVE-0001")
+        #expect(transaction.child("Cdtr")?.child("FinInstnId")?.child("BICFI")?.text == "FIBKUS55")
+        #expect(transaction.child("CdtrAcct")?.child("Id")?.child("Othr")?.child("Id")?.text == "WY-RESERVE-0001")
+        let file = kdollar.directory.file("cycle-1.xml")
+        let exported = try AuditCommandTests.sdt([
+            "global", "pacs009", "--config", kdollar.configPath, "--data", kdollar.dataPath, "--cycle", "1", "--out",
+            file,
+        ])
+        #expect(exported.status == 0 && exported.output.contains("KD-CYCLE-1, 1 transaction, 15.00 USD"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == xml)
+        #expect(try await kdollar.get("/v1/cycles/9/pacs009").status == 404)
+        let none = try AuditCommandTests.sdt([
+            "global", "pacs009", "--config", kdollar.configPath, "--data", kdollar.dataPath, "--cycle", "9",
+        ])
+        #expect(none.status != 0 && none.output.contains("no cycle 9"), "\(none.output)")
+
         // us-wy's key signs a second block 1: the alarm, and us-wy takes no part in the next cycle.
         let equivocation = try await kdollar.post([
             Self.signed(
@@ -247,6 +286,12 @@ import Testing
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             return text.contains("stops sending checkpoints")
         }
+        // us-wy goes on working (only its checkpoints stop), and the stop is on its metrics page, with
+        // the newest of its own blocks the K$ node holds.
+        #expect(try await wy.client.head().finalHeight > wyHeight)
+        let wySamples = try await MetricsTests.scrape(wyMetrics)
+        #expect(MetricsTests.value(wySamples, "sdt_checkpoint_relay_stopped", [:]) == 1)
+        #expect(MetricsTests.value(wySamples, "sdt_checkpoint_relay_height", [:]) == Double(wyHeight))
         let wyAlarms = try await kdollar.get("/v1/alarms")
         #expect((wyAlarms.json["alarms"] as? [[String: Any]])?.count == 2)
         #expect(try await kdollar.height("us-wy") == wyHeight + 1)
