@@ -6,10 +6,14 @@ import SDTCrypto
 /// same time and they exchange messages over a `CeremonyChannel`.
 public enum OnlineResharing {
     /// One custodian's side of a proactive refresh. Returns the next transcript (same region key,
-    /// signed by every custodian) and this custodian's new share file.
+    /// signed by every custodian) and this custodian's new share file. `progress` hears how many of the
+    /// peers' messages (a contribution and a signature from each) have arrived, of how many.
     public static func refresh(
-        current: CeremonyTranscript, shareFile: CustodianShareFile, identity: SigningKey, passphrase: String, channel: CeremonyChannel
+        current: CeremonyTranscript, shareFile: CustodianShareFile, identity: SigningKey, passphrase: String,
+        channel: CeremonyChannel, progress: ((_ received: Int, _ expected: Int) -> Void)? = nil
     ) throws -> (CeremonyTranscript, CustodianShareFile) {
+        let expected = 2 * (current.custodians.count - 1)
+        if let progress { channel.onReceive = { progress($0, expected) } }
         var share = try shareFile.open(passphrase: passphrase, transcript: current)
         defer { share.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         let mine = try ProactiveRefresh.contribute(from: shareFile.identifier, transcript: current)
@@ -32,13 +36,18 @@ public enum OnlineResharing {
     /// One participant's side of replacing custodian `target`: every remaining custodian passes
     /// `shareFile`; the newcomer passes nil. The helpers (`CustodianReplacement.helpers`) send their
     /// parts; every participant signs. Returns the next transcript (signed by all of them) and the
-    /// participant's share file for it.
+    /// participant's share file for it. `progress` hears how many of the peers' messages have arrived,
+    /// of how many: each helper's opening and part (to everyone), and every participant's signature.
     public static func replace(
         current: CeremonyTranscript, target: Int, newName: String, newIdentityKey: [UInt8], me: Int, shareFile: CustodianShareFile?,
-        identity: SigningKey, passphrase: String, channel: CeremonyChannel
+        identity: SigningKey, passphrase: String, channel: CeremonyChannel,
+        progress: ((_ received: Int, _ expected: Int) -> Void)? = nil
     ) throws -> (CeremonyTranscript, CustodianShareFile) {
         let next = try CustodianReplacement.nextTranscript(current, replacing: target, name: newName, identityKey: newIdentityKey)
         let helpers = CustodianReplacement.helpers(replacing: target, in: current)
+        let otherHelpers = helpers.filter { $0 != me }.count
+        let expected = 2 * otherHelpers + current.custodians.count - 1
+        if let progress { channel.onReceive = { progress($0, expected) } }
         let (file, signature): (CustodianShareFile, [UInt8])
         if me == target {
             let answers = try channel.collect(2, Answer.self, count: helpers.count)

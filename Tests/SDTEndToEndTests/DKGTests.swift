@@ -47,17 +47,21 @@ import Testing
         let receipt = try await node.client.receipt(signed.transactionId)
         _ = try Signing.verify(receipt: receipt, blockPublicKey: transcripts[0].groupPublicKeyBytes)
 
-        // Refresh, run by the three custodians as processes; the custodians restart on the new shares.
+        // Refresh, run by the three custodians as processes (ana's on a terminal, drawing the others'
+        // contributions and signatures as they come); the custodians restart on the new shares.
         node.stopAll()
         for process in custodians { process.stop() }
         custodians = []
         let refreshEndpoints = names.map { _ in "tcp://127.0.0.1:\(FreePort.next())" }.joined(separator: ",")
-        try await Self.runTogether(names.indices.map { index in
+        let refreshDrawn = try await Self.runTogether(names.indices.map { index in
             ["ceremony", "refresh", "--transcript", node.directory.file("dkg-\(names[index])/transcript.json"), "--me", String(index + 1),
              "--share", node.directory.file("dkg-\(names[index])/share-\(index + 1)-\(names[index]).json"),
              "--identity", node.directory.file("\(names[index])-id.json"), "--endpoints", refreshEndpoints,
              "--out", node.directory.file("refresh-\(names[index])")]
-        }, passphrase: passphrase)
+        }, passphrase: passphrase, onTerminal: 0)
+        #expect(
+            refreshDrawn.contains("refresh: messages from the other custodians [")
+                && refreshDrawn.contains("4/4 messages"), "\(refreshDrawn)")
         let refreshed = try CeremonyTranscript.read(from: node.directory.file("refresh-ana/transcript.json"))
         try refreshed.verify(requireAllSignatures: true)
         #expect(refreshed.groupPublicKey == transcripts[0].groupPublicKey)
@@ -130,7 +134,8 @@ import Testing
         custodians = []
         let replaceEndpoints = names.map { _ in "tcp://127.0.0.1:\(FreePort.next())" }.joined(separator: ",")
         let after = names.prefix(4) + ["eve"]
-        try await Self.runTogether(
+        // eve's runs on a terminal: three helpers' openings and parts, and four signatures, come to her.
+        let replaceDrawn = try await Self.runTogether(
             after.indices.map { index in
                 var arguments = [
                     "ceremony", "replace", "--transcript", node.directory.file("dkg-ana/transcript.json"),
@@ -144,7 +149,10 @@ import Testing
                     arguments += ["--share", node.directory.file(share)]
                 }
                 return arguments
-            }, passphrase: passphrase)
+            }, passphrase: passphrase, onTerminal: 4)
+        #expect(
+            replaceDrawn.contains("replace: messages from the others [") && replaceDrawn.contains("10/10 messages"),
+            "\(replaceDrawn)")
         let replaced = try CeremonyTranscript.read(from: node.directory.file("replace-eve/transcript.json"))
         try replaced.verify(requireAllSignatures: true)
         #expect(replaced.groupPublicKey == transcript.groupPublicKey && replaced.custodians[4].name == "eve")
