@@ -186,8 +186,8 @@ struct CeremonyCommand: ParsableCommand {
                     unit: "messages")
                 let (next, file) = try OnlineResharing.refresh(
                     current: current, shareFile: try CustodianShareFile.read(from: share), identity: key,
-                    passphrase: secret, channel: options.channel(), progress: { received, _ in line.set(done: received) }
-                )
+                    passphrase: secret, channel: options.channel(),
+                    progress: { received, _ in line.set(done: received) })
                 line.finish()
                 let path = try options.write(next, file, name: current.custodians[options.me - 1].name)
                 print("custodian \(options.me): refreshed; region key \(next.groupPublicKey) unchanged; new share \(path); destroy the old one")
