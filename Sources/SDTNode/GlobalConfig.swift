@@ -19,6 +19,9 @@ public struct GlobalConfig: Sendable, Equatable {
     public var settlementPeriodSeconds: Int64
     /// Request bodies above this are refused (413) before they are read.
     public var requestBodyBytesMax: Int
+    /// `[tls]`: the K$ node's certificate and key (PEM, TLS 1.3 only), and optionally the CA whose client
+    /// certificates it requires; without it the node serves plain HTTP, on loopback only.
+    public var tls: RegionConfig.TLS?
 
     public init(
         name: String, httpAddress: String, registryPath: String, registryAuthorityKey: String,
@@ -40,12 +43,17 @@ public struct GlobalConfig: Sendable, Equatable {
         }
         do {
             var config = try parse(text)
-            if !config.registryPath.hasPrefix("/") {
-                let absolute =
-                    path.hasPrefix("/")
-                    ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
-                config.registryPath = ((absolute as NSString).deletingLastPathComponent as NSString)
-                    .appendingPathComponent(config.registryPath)
+            let file =
+                path.hasPrefix("/")
+                ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+            let folder = (file as NSString).deletingLastPathComponent as NSString
+            func absolute(_ path: String) -> String { path.hasPrefix("/") ? path : folder.appendingPathComponent(path) }
+            config.registryPath = absolute(config.registryPath)
+            if var tls = config.tls {
+                tls.certificatePath = absolute(tls.certificatePath)
+                tls.privateKeyPath = absolute(tls.privateKeyPath)
+                tls.clientCAPath = tls.clientCAPath.map(absolute)
+                config.tls = tls
             }
             return config
         } catch let error as ConfigError {
@@ -58,7 +66,8 @@ public struct GlobalConfig: Sendable, Equatable {
     public static func parse(_ text: String) throws -> GlobalConfig {
         let table = try TOMLTable(string: text)
         try RegionConfig.refuseUnknown(
-            table, allowed: ["name", "endpoints", "registry", "checkpoints", "settlement", "limits"], in: "top level")
+            table, allowed: ["name", "endpoints", "registry", "checkpoints", "settlement", "limits", "tls"],
+            in: "top level")
         let endpoints = try RegionConfig.subtable(table, "endpoints", allowed: ["http", "metrics"])
         guard table.contains(key: "registry") else {
             throw ConfigError(
@@ -112,7 +121,28 @@ public struct GlobalConfig: Sendable, Equatable {
             }
             config.requestBodyBytesMax = bytes
         }
+        if table.contains(key: "tls") {
+            let tls = try RegionConfig.subtable(table, "tls", allowed: ["certificate", "private_key", "client_ca"])
+            config.tls = RegionConfig.TLS(
+                certificatePath: try RegionConfig.string(tls, "certificate", in: "tls"),
+                privateKeyPath: try RegionConfig.string(tls, "private_key", in: "tls"),
+                clientCAPath: tls.contains(key: "client_ca")
+                    ? try RegionConfig.string(tls, "client_ca", in: "tls") : nil)
+        }
+        try config.checkHTTPSecurity()
         return config
+    }
+
+    /// Refuses plain HTTP on an address other than loopback, for the API and for the metrics listener
+    /// (checked again after `--http` overrides the config).
+    public func checkHTTPSecurity() throws {
+        guard tls == nil else { return }
+        for (field, address) in [("http", httpAddress), ("metrics", metricsAddress)] {
+            guard let address, !(try HostAndPort(address).isLoopback) else { continue }
+            throw ConfigError(
+                "endpoints.\(field) \(Echo.quoted(address)) is not a loopback address, and plain HTTP is served on "
+                    + "loopback only: add a [tls] table with certificate and private_key (PEM files)")
+        }
     }
 
     /// The config as TOML, for tests and the demo that write one.
@@ -138,5 +168,9 @@ public struct GlobalConfig: Sendable, Equatable {
         request_body_bytes_max = \(requestBodyBytesMax)
 
         """
+            + (tls.map { tls in
+                "\n[tls]\ncertificate = \"\(tls.certificatePath)\"\nprivate_key = \"\(tls.privateKeyPath)\"\n"
+                    + (tls.clientCAPath.map { "client_ca = \"\($0)\"\n" } ?? "")
+            } ?? "")
     }
 }

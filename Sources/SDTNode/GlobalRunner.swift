@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import Metrics
 import OpenAPIHummingbird
@@ -71,20 +72,33 @@ public enum GlobalRunner {
                 parameters: try ContractParameters(contract: contract), logger: options.logger))
         try api.registerHandlers(on: router)
         let address = try HostAndPort(config.httpAddress)
-        // This version serves plain HTTP only, so only on loopback (a TLS front may terminate before it).
-        guard address.isLoopback else {
-            throw ConfigError(
-                "endpoints.http \(Echo.quoted(config.httpAddress)) is not a loopback address: the K$ node serves plain "
-                    + "HTTP on loopback only; put a TLS-terminating front before it")
-        }
+        try config.checkHTTPSecurity()
+        // The region front's guards against slow and greedy clients, with its default limits.
+        let limits = RegionConfig.Limits()
+        let plain = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: [
+                    ConnectionGuard(requestSecondsMax: limits.httpRequestSecondsMax, logger: options.logger)
+                ],
+                idleTimeout: .seconds(Int64(limits.httpIdleTimeoutSeconds)),
+                httpDecoderConfiguration: .init(
+                    maxHeaderFieldSize: limits.httpHeaderBytesMax, maxHeaderListSize: limits.httpHeaderBytesMax)))
+        let server =
+            try config.tls.map {
+                try HTTPServerBuilder.tls(plain, tlsConfiguration: try NodeRunner.tlsConfiguration($0))
+            } ?? plain
+        let scheme = config.tls == nil ? "http" : "https"
         let name = config.name
         let regions = registry.entries.count
         let app = Application(
-            router: router,
-            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "sdt-global"),
+            router: router, server: server,
+            configuration: .init(
+                address: .hostname(address.host, port: address.port), serverName: "sdt-global",
+                availableConnectionsDelegate: MaximumAvailableConnections(
+                    limits.httpConnectionsMax, logger: options.logger)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? address.port
-                let line = "sdt global (\(name), \(regions) regions) listening on http://\(address.host):\(port)\n"
+                let line = "sdt global (\(name), \(regions) regions) listening on \(scheme)://\(address.host):\(port)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             },
             logger: options.logger
@@ -101,7 +115,8 @@ public enum GlobalRunner {
             }
             services.append(
                 try MetricsListener.application(
-                    address: metrics, tls: nil, gauges: gauges, logger: options.logger,
+                    address: metrics, tls: try config.tls.map(NodeRunner.tlsConfiguration), gauges: gauges,
+                    logger: options.logger,
                     announce: "sdt global metrics at"))
         }
         if config.settlementPeriodSeconds > 0 {

@@ -1,4 +1,5 @@
 import Foundation
+import SDTCrypto
 import SDTNode
 import SDTTesting
 import Testing
@@ -98,5 +99,50 @@ import Testing
         let failed = try AuditCommandTests.sdt(["node", "--region", node.configPath, "--data", node.dataPath])
         #expect(failed.status != 0)
         #expect(failed.output.contains("tls.certificate: cannot read"), "\(failed.output)")
+    }
+
+    /// The K$ node with `[tls]`: TLS 1.3 only, nothing in plain HTTP or TLS 1.2, and a certificate it
+    /// cannot read refused at start with the field named.
+    @Test func theKDollarNodeServesTLS13OnlyWhenConfigured() async throws {
+        let directory = TemporaryDirectory("kdollar-tls")
+        try Self.makeCertificates(directory, ca: "ca", leaf: "server")
+        let authority = SigningKey()
+        let registry =
+            "version = 1\n\n"
+            + RegionRegistry.entryText(
+                code: "us-tx", name: "Texas State Depository", blockPublicKey: SigningKey().publicKey,
+                sealingPublicKey: SealingKey().publicKey, endpoint: "https://us-tx.example:8443")
+        let registryPath = directory.file("registry.toml")
+        try registry.write(toFile: registryPath, atomically: true, encoding: .utf8)
+        try RegistrySignature.sign(Array(registry.utf8), with: authority).text.write(
+            toFile: RegionRegistry.signaturePath(of: registryPath), atomically: true, encoding: .utf8)
+        var config = GlobalConfig(
+            name: "K$ Authority", httpAddress: "127.0.0.1:\(FreePort.next())", registryPath: registryPath,
+            registryAuthorityKey: authority.publicKeyHex)
+        config.tls = .init(certificatePath: directory.file("server.pem"), privateKeyPath: directory.file("server.key"))
+        let configPath = directory.file("kdollar.toml")
+        try config.tomlText.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let process = try NodeProcess(
+            arguments: ["global", "serve", "--config", configPath, "--data", directory.file("data")],
+            logPath: directory.file("kdollar.log"))
+        let line = try await process.start(marker: "listening on")
+        defer { process.stop() }
+        #expect(line.contains("https://127.0.0.1:"), "\(line)")
+        let url = "https://\(config.httpAddress)/health"
+        let served = try Self.run("curl", ["-sS", "--cacert", directory.file("ca.pem"), "--tlsv1.3", url])
+        #expect(served.status == 0 && served.output.contains("\"status\""), "\(served.output)")
+        let old = try Self.run(
+            "curl", ["-sS", "--cacert", directory.file("ca.pem"), "--tlsv1.2", "--tls-max", "1.2", url])
+        #expect(old.status != 0, "TLS 1.2 was served: \(old.output)")
+        let plain = try Self.run("curl", ["-sS", "--max-time", "5", "http://\(config.httpAddress)/health"])
+        #expect(plain.status != 0 || !plain.output.contains("\"status\""), "plain HTTP was served on the TLS port")
+        process.stop()
+
+        config.tls = .init(certificatePath: directory.file("missing.pem"), privateKeyPath: directory.file("server.key"))
+        try config.tomlText.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let failed = try AuditCommandTests.sdt([
+            "global", "serve", "--config", configPath, "--data", directory.file("data"),
+        ])
+        #expect(failed.status != 0 && failed.output.contains("tls.certificate: cannot read"), "\(failed.output)")
     }
 }

@@ -20,6 +20,24 @@ struct GlobalConfigTests {
         #expect(try GlobalConfig.parse(config.tomlText) == config)
     }
 
+    @Test func withTLSTheNodeMayListenBeyondLoopbackAndTheFilesAreBesideTheConfig() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kdollar-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let text =
+            Self.committed.replacingOccurrences(of: "http = \"127.0.0.1:8700\"", with: "http = \"0.0.0.0:8700\"")
+            + Self.registry + "\n[tls]\ncertificate = \"node.pem\"\nprivate_key = \"/etc/sdt/node.key\"\n"
+            + "client_ca = \"regions-ca.pem\"\n"
+        let path = folder.appendingPathComponent("kdollar.toml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let config = try GlobalConfig.load(path: path)
+        #expect(config.httpAddress == "0.0.0.0:8700")
+        #expect(config.tls?.certificatePath == folder.appendingPathComponent("node.pem").path)
+        #expect(config.tls?.privateKeyPath == "/etc/sdt/node.key")
+        #expect(config.tls?.clientCAPath == folder.appendingPathComponent("regions-ca.pem").path)
+        #expect(try GlobalConfig.parse(config.tomlText) == config)
+    }
+
     @Test func badValuesAreRefusedNamingTheField() {
         let base = Self.committed + Self.registry
         func replacing(_ old: String, _ new: String) -> String { base.replacingOccurrences(of: old, with: new) }
@@ -32,6 +50,10 @@ struct GlobalConfigTests {
             (replacing("http = \"127.0.0.1:8700\"", "http = \"nowhere\""), "endpoints.http"),
             (replacing(Self.authority, String(repeating: "0", count: 64)), "registry.authority_key"),
             (base + "\nsurprise = 1\n", "surprise"),
+            (replacing("http = \"127.0.0.1:8700\"", "http = \"0.0.0.0:8700\""), "[tls]"),
+            (replacing("http = \"127.0.0.1:8700\"", "http = \"127.0.0.1:8700\"\nmetrics = \"0.0.0.0:9470\""), "[tls]"),
+            (base + "\n[tls]\ncertificate = \"node.pem\"\n", "tls.private_key"),
+            (base + "\n[tls]\ncertificate = \"a\"\nprivate_key = \"b\"\nchain = \"c\"\n", "chain"),
         ] {
             do {
                 _ = try GlobalConfig.parse(bad)
