@@ -198,34 +198,50 @@ public enum CreditTransferWriter {
     }
 }
 
-/// One bank-to-bank payment of a pacs.009: the debtor bank pays the creditor bank from one account to another.
+/// One side of a pacs.009 payment: the institution whose account is debited or credited (for the K$
+/// node, a region's depository, named and identified by its region code), its account, and the bank
+/// that holds the account.
+public struct InterbankParty: Sendable, Hashable {
+    public var name: String
+    public var identifier: String
+    public var account: String
+    public var agentBIC: String
+
+    public init(name: String, identifier: String, account: String, agentBIC: String) {
+        self.name = name
+        self.identifier = identifier
+        self.account = account
+        self.agentBIC = agentBIC
+    }
+}
+
+/// One payment of a pacs.009: the debtor institution pays the creditor institution, from its account at
+/// its bank (the debtor agent, also the instructed agent that is to settle it) to the creditor's account
+/// at the creditor's bank.
 public struct InterbankTransfer: Sendable, Hashable {
     public var endToEndID: String
     public var uetr: String
     public var cents: Int64
-    public var debtorBIC: String
-    public var debtorAccount: String
-    public var creditorBIC: String
-    public var creditorAccount: String
+    public var debtor: InterbankParty
+    public var creditor: InterbankParty
     public var remittance: String
 
     public init(
-        endToEndID: String, uetr: String, cents: Int64, debtorBIC: String, debtorAccount: String,
-        creditorBIC: String, creditorAccount: String, remittance: String
+        endToEndID: String, uetr: String, cents: Int64, debtor: InterbankParty, creditor: InterbankParty,
+        remittance: String
     ) {
         self.endToEndID = endToEndID
         self.uetr = uetr
         self.cents = cents
-        self.debtorBIC = debtorBIC
-        self.debtorAccount = debtorAccount
-        self.creditorBIC = creditorBIC
-        self.creditorAccount = creditorAccount
+        self.debtor = debtor
+        self.creditor = creditor
         self.remittance = remittance
     }
 }
 
 /// Writes a pacs.009 (FinancialInstitutionCreditTransfer): the K$ node's settlement instructions between
-/// the regions' reserve banks, one transaction per USD instruction of a cycle.
+/// the regions, one transaction per USD instruction of a cycle. Each transaction names its debtor bank
+/// as the instructed agent, which settles it (`SttlmMtd` `INDA`) by debiting the debtor's account.
 public enum InterbankTransferWriter {
     /// The document of `transfers` (at least one), all in USD; `createdAt` is ISO 8601 UTC, `settlementDate`
     /// YYYY-MM-DD. The group header states the count and the total, so a bank can check it has them all.
@@ -239,6 +255,9 @@ public enum InterbankTransferWriter {
         func node(_ name: String, _ children: [XMLElement]) -> XMLElement { XMLElement(name, children: children) }
         func bank(_ name: String, _ bic: String) -> XMLElement {
             node(name, [node("FinInstnId", [leaf("BICFI", bic)])])
+        }
+        func institution(_ name: String, _ party: InterbankParty) -> XMLElement {
+            node(name, [node("FinInstnId", [leaf("Nm", party.name), node("Othr", [leaf("Id", party.identifier)])])])
         }
         func account(_ name: String, _ id: String) -> XMLElement {
             node(name, [node("Id", [node("Othr", [leaf("Id", id)])])])
@@ -256,8 +275,10 @@ public enum InterbankTransferWriter {
                         ]),
                     leaf("IntrBkSttlmAmt", ISOAmount.text(transfer.cents), ["Ccy": "USD"]),
                     leaf("IntrBkSttlmDt", settlementDate),
-                    bank("Dbtr", transfer.debtorBIC), account("DbtrAcct", transfer.debtorAccount),
-                    bank("Cdtr", transfer.creditorBIC), account("CdtrAcct", transfer.creditorAccount),
+                    bank("InstdAgt", transfer.debtor.agentBIC),
+                    institution("Dbtr", transfer.debtor), account("DbtrAcct", transfer.debtor.account),
+                    bank("DbtrAgt", transfer.debtor.agentBIC), bank("CdtrAgt", transfer.creditor.agentBIC),
+                    institution("Cdtr", transfer.creditor), account("CdtrAcct", transfer.creditor.account),
                     node("RmtInf", [leaf("Ustrd", transfer.remittance)]),
                 ])
         }

@@ -168,12 +168,11 @@ public struct RegionRegistry: Sendable, Equatable {
             block_public_key = "\(Hex.encode(blockPublicKey))"
             sealing_public_key = "\(Hex.encode(sealingPublicKey))"
             endpoint = "\(endpoint)"
-
             """
         if let settlement {
-            text += "settlement_bic = \"\(settlement.bic)\"\nsettlement_account = \"\(settlement.account)\"\n"
+            text += "\nsettlement_bic = \"\(settlement.bic)\"\nsettlement_account = \"\(settlement.account)\""
         }
-        return text
+        return text + "\n"
     }
 
     /// An ISO 9362 BIC: 8 or 11 characters.

@@ -13,13 +13,15 @@ public struct SettlementMessageError: Error, CustomStringConvertible, Sendable {
 
 /// The pacs.009 of a settlement cycle: one FinancialInstitutionCreditTransfer whose transactions are the
 /// cycle's USD instructions, in netting order, each paying from the payer region's reserve account to the
-/// payee region's, at the banks the signed registry lists for them. GOLD instructions are not payments
-/// between banks and are not in it.
+/// payee region's, at the banks the signed registry lists for them (the debtor's bank is the instructed
+/// agent that settles it). GOLD instructions are not payments between banks and are not in it.
 ///
-/// The document is a function of the cycle alone: its MsgId is `KD-CYCLE-<n>`, each EndToEndId
-/// `KD-C<n>-<i>`, each UETR a digest of the cycle's record and the transaction's place, and its creation
-/// time and settlement date are the cycle's planning time. Exporting a cycle twice gives the same bytes,
-/// so a bank that sees it twice recognises the same payments and does not pay them twice.
+/// The document is a function of the cycle and of the accounts it pays between: its MsgId is
+/// `KD-CYCLE-<n>-<6 hex of a digest of the accounts>`, each EndToEndId `KD-C<n>-<i>`, each UETR the first
+/// 16 bytes of a SHA-512 of the cycle's record, the accounts and the transaction's place (with the version
+/// 4 bits set), and its creation time and settlement date are the cycle's planning time. Exporting a
+/// cycle twice gives the same bytes, so a bank that sees it twice recognises the same payments; a
+/// registry that changes an account changes the identifiers with it.
 public enum SettlementMessages {
     /// The document and what it carries.
     public struct Written: Sendable {
@@ -31,6 +33,7 @@ public enum SettlementMessages {
     }
 
     static let uetrDomain = "SDT-PACS009-UETR-V1\n"
+    static let accountsDomain = "SDT-PACS009-ACCOUNTS-V1\n"
 
     /// Writes the pacs.009 of a stored cycle with the reserve accounts of `registry`.
     public static func pacs009(_ cycle: StoredCycle, registry: RegionRegistry) -> Result<
@@ -56,11 +59,20 @@ public enum SettlementMessages {
                 SettlementMessageError(
                     code: "nothing_to_pay", description: "cycle \(record.number) has no USD instruction\(rest)"))
         }
-        var transfers: [InterbankTransfer] = []
-        for (index, instruction) in usd.enumerated() {
-            var accounts: [RegionRegistry.SettlementAccount] = []
+        var parties: [(debtor: InterbankParty, creditor: InterbankParty)] = []
+        for instruction in usd {
+            var sides: [InterbankParty] = []
             for region in [instruction.payer, instruction.payee] {
-                guard let account = registry.entry(region)?.settlement else {
+                guard let entry = registry.entry(region) else {
+                    return .failure(
+                        SettlementMessageError(
+                            code: "settlement_account_unknown",
+                            description:
+                                "\(region) is not in the registry (version \(registry.version)) any more: the "
+                                + "registry authority lists it again, with settlement_bic and settlement_account, "
+                                + "until its settlement is done"))
+                }
+                guard let account = entry.settlement else {
                     return .failure(
                         SettlementMessageError(
                             code: "settlement_account_unknown",
@@ -69,20 +81,35 @@ public enum SettlementMessages {
                                 + "(settlement_bic and settlement_account): the registry authority adds them to its "
                                 + "entry (sdt registry entry prints them from the region's [bank]) and signs it again"))
                 }
-                accounts.append(account)
+                sides.append(
+                    InterbankParty(
+                        name: String(entry.name.prefix(140)), identifier: region, account: account.account,
+                        agentBIC: account.bic))
             }
+            parties.append((sides[0], sides[1]))
+        }
+        // The identifiers follow the cycle and the accounts it pays between: the same cycle over the same
+        // accounts always gives the same MsgId and UETRs, and if the registry changes an account, both change
+        // too, so no bank sees one UETR with two different accounts.
+        let accounts = Array(
+            parties.map { pair in
+                [pair.debtor, pair.creditor].map { "\($0.identifier) \($0.agentBIC) \($0.account)" }
+                    .joined(separator: " > ")
+            }.joined(separator: "\n").utf8)
+        let accountsDigest = Hex.encode(Ed25519Group.sha512(Array(accountsDomain.utf8), accounts).prefix(3))
+        var transfers: [InterbankTransfer] = []
+        for (index, (instruction, pair)) in zip(usd, parties).enumerated() {
             let place = index + 1
-            let digest = Ed25519Group.sha512(Array(uetrDomain.utf8), record.bytes, Array("\n\(place)".utf8))
+            let digest = Ed25519Group.sha512(
+                Array(uetrDomain.utf8), record.bytes, accounts, Array("\n\(place)".utf8))
             transfers.append(
                 InterbankTransfer(
                     endToEndID: "KD-C\(record.number)-\(place)", uetr: ISOIdentifiers.uetr(Array(digest.prefix(16))),
-                    cents: instruction.amount, debtorBIC: accounts[0].bic, debtorAccount: accounts[0].account,
-                    creditorBIC: accounts[1].bic, creditorAccount: accounts[1].account,
+                    cents: instruction.amount, debtor: pair.debtor, creditor: pair.creditor,
                     remittance:
-                        "SDT K$ settlement cycle \(record.number): \(instruction.payer) pays \(instruction.payee)"
-                ))
+                        "SDT K$ settlement cycle \(record.number): \(instruction.payer) pays \(instruction.payee)"))
         }
-        let messageID = "KD-CYCLE-\(record.number)"
+        let messageID = "KD-CYCLE-\(record.number)-\(accountsDigest)"
         let document = InterbankTransferWriter.document(
             messageID: messageID, createdAt: ISOIdentifiers.timestamp(plannedAtMilliseconds),
             settlementDate: ISOIdentifiers.date(plannedAtMilliseconds), transfers: transfers)

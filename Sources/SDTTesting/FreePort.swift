@@ -24,7 +24,7 @@ public enum FreePort {
                 given.insert(port)
                 return port
             }
-            preconditionFailure("no free TCP port on 127.0.0.1 in \(range)")
+            preconditionFailure("no TCP port on 127.0.0.1 in \(range) is free and not handed out already")
         }
     }
 

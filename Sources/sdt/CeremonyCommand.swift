@@ -178,20 +178,21 @@ struct CeremonyCommand: ParsableCommand {
         func run() throws {
             let current = try options.current()
             let key = try passphrase.openKey(options.identity)
+            // On a terminal: how many of the other custodians' messages have come, while it waits on them.
+            let line = ProgressLine(
+                "refresh: messages from the other custodians", total: 2 * (current.custodians.count - 1),
+                unit: "messages")
             do {
+                let shareFile = try CustodianShareFile.read(from: share)
                 let secret = try passphrase.passphrase(prompt: "Passphrase for the share: ")
-                // On a terminal: how many of the other custodians' messages have come, while it waits on them.
-                let line = ProgressLine(
-                    "refresh: messages from the other custodians", total: 2 * (current.custodians.count - 1),
-                    unit: "messages")
                 let (next, file) = try OnlineResharing.refresh(
-                    current: current, shareFile: try CustodianShareFile.read(from: share), identity: key,
-                    passphrase: secret, channel: options.channel(),
-                    progress: { received, _ in line.set(done: received) })
+                    current: current, shareFile: shareFile, identity: key, passphrase: secret,
+                    channel: options.channel(), progress: { received, _ in line.set(done: received) })
                 line.finish()
                 let path = try options.write(next, file, name: current.custodians[options.me - 1].name)
                 print("custodian \(options.me): refreshed; region key \(next.groupPublicKey) unchanged; new share \(path); destroy the old one")
             } catch {
+                line.finish()
                 throw fail("refresh aborted: \(error)")
             }
         }
@@ -213,12 +214,13 @@ struct CeremonyCommand: ParsableCommand {
             let current = try options.current()
             guard let newKey = Hex.decode(newIdentityKey), newKey.count == 32 else { throw ValidationError("--new-identity-key must be 64 hex") }
             let key = try passphrase.openKey(options.identity)
+            var line: ProgressLine?
             do {
+                let shareFile = try share.map { try CustodianShareFile.read(from: $0) }
                 let secret = try passphrase.passphrase(prompt: "Passphrase for the share: ")
-                var line: ProgressLine?
                 let (next, file) = try OnlineResharing.replace(
                     current: current, target: replace, newName: newName, newIdentityKey: newKey, me: options.me,
-                    shareFile: try share.map { try CustodianShareFile.read(from: $0) }, identity: key,
+                    shareFile: shareFile, identity: key,
                     passphrase: secret, channel: options.channel(),
                     progress: { received, expected in
                         // On a terminal: the other participants' messages, while it waits on them.
@@ -232,6 +234,7 @@ struct CeremonyCommand: ParsableCommand {
                 let path = try options.write(next, file, name: next.custodians[options.me - 1].name)
                 print("custodian \(options.me): custodian \(replace) is now \(newName); region key unchanged; share file \(path). Run a refresh now.")
             } catch {
+                line?.finish()
                 throw fail("replacement aborted: \(error)")
             }
         }

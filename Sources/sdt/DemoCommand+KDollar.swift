@@ -146,8 +146,9 @@ extension DemoStory {
         }
         let lines = body.children.filter { $0.name == "CdtTrfTxInf" }.map { item in
             "\(text(item, "PmtId", "EndToEndId")): \(text(item, "IntrBkSttlmAmt")) USD from "
-                + "\(text(item, "DbtrAcct", "Id", "Othr", "Id")) at \(text(item, "Dbtr", "FinInstnId", "BICFI")) to "
-                + "\(text(item, "CdtrAcct", "Id", "Othr", "Id")) at \(text(item, "Cdtr", "FinInstnId", "BICFI")), "
+                + "\(text(item, "Dbtr", "FinInstnId", "Nm"))'s \(text(item, "DbtrAcct", "Id", "Othr", "Id")) at "
+                + "\(text(item, "DbtrAgt", "FinInstnId", "BICFI")) to \(text(item, "Cdtr", "FinInstnId", "Nm"))'s "
+                + "\(text(item, "CdtrAcct", "Id", "Othr", "Id")) at \(text(item, "CdtrAgt", "FinInstnId", "BICFI")), "
                 + "UETR \(text(item, "PmtId", "UETR"))"
         }
         let count = text(body, "GrpHdr", "NbOfTxs")
@@ -157,8 +158,9 @@ extension DemoStory {
                 + "\(count) transaction\(count == "1" ? "" : "s"), \(text(body, "GrpHdr", "TtlIntrBkSttlmAmt")) USD, "
                 + "valid against the official pacs.009.001.09 schema",
             lines.joined(separator: "\n   "),
-            "each between the reserve accounts the signed registry lists; the same cycle gives the same bytes, "
-                + "so a bank that receives it twice sees the same MsgId and UETRs")
+            "each between the reserve accounts the signed registry lists, to be settled by the payer's bank; the "
+                + "same cycle over the same accounts gives the same bytes, so a bank that receives it twice sees "
+                + "the same MsgId and UETRs")
     }
 
     /// Waits (bounded) until the K$ node holds every region's newest signed block.

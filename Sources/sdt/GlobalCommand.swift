@@ -136,9 +136,10 @@ struct GlobalCommand: AsyncParsableCommand {
                     + "\(written.transfers.count == 1 ? "" : "s"), \(ISOAmount.text(total)) USD")
             for transfer in written.transfers {
                 print(
-                    "  \(transfer.endToEndID): \(transfer.debtorBIC) \(transfer.debtorAccount) pays "
-                        + "\(transfer.creditorBIC) \(transfer.creditorAccount) \(ISOAmount.text(transfer.cents)) USD "
-                        + "(UETR \(transfer.uetr))")
+                    "  \(transfer.endToEndID): \(transfer.debtor.identifier) pays \(transfer.creditor.identifier) "
+                        + "\(ISOAmount.text(transfer.cents)) USD, from \(transfer.debtor.account) at "
+                        + "\(transfer.debtor.agentBIC) to \(transfer.creditor.account) at "
+                        + "\(transfer.creditor.agentBIC) (UETR \(transfer.uetr))")
             }
             if !written.notCarried.isEmpty {
                 print("  not in it (not bank payments): " + written.notCarried.map(\.text).joined(separator: ", "))

@@ -72,32 +72,40 @@ import Testing
         let (message, body) = try ISO20022Message.read(written.document, accepting: [.pacs009])
         #expect(message == .pacs009)
         let header = try #require(body.child("GrpHdr"))
-        #expect(header.child("MsgId")?.text == "KD-CYCLE-7")
+        #expect(header.child("MsgId")?.text == written.messageID && written.messageID.hasPrefix("KD-CYCLE-7-"))
+        #expect(written.messageID.count == "KD-CYCLE-7-".count + 6)
         #expect(header.child("CreDtTm")?.text == "2026-12-01T09:30:00Z")
         #expect(header.child("NbOfTxs")?.text == "2")
         #expect(header.child("TtlIntrBkSttlmAmt")?.text == "25.00")
         #expect(header.child("TtlIntrBkSttlmAmt")?.attributes["Ccy"] == "USD")
         let transactions = body.children.filter { $0.name == "CdtTrfTxInf" }
         struct Payment: Equatable {
-            let id, amount, debtorBIC, debtorAccount, creditorBIC, creditorAccount: String?
+            let id, amount, instructed, debtor, debtorAccount, debtorBank, creditorBank, creditor,
+                creditorAccount: String?
         }
         let payments = transactions.map { item in
             Payment(
                 id: item.child("PmtId")?.child("EndToEndId")?.text, amount: item.child("IntrBkSttlmAmt")?.text,
-                debtorBIC: item.child("Dbtr")?.child("FinInstnId")?.child("BICFI")?.text,
+                instructed: item.child("InstdAgt")?.child("FinInstnId")?.child("BICFI")?.text,
+                debtor: item.child("Dbtr")?.child("FinInstnId")?.child("Othr")?.child("Id")?.text,
                 debtorAccount: item.child("DbtrAcct")?.child("Id")?.child("Othr")?.child("Id")?.text,
-                creditorBIC: item.child("Cdtr")?.child("FinInstnId")?.child("BICFI")?.text,
+                debtorBank: item.child("DbtrAgt")?.child("FinInstnId")?.child("BICFI")?.text,
+                creditorBank: item.child("CdtrAgt")?.child("FinInstnId")?.child("BICFI")?.text,
+                creditor: item.child("Cdtr")?.child("FinInstnId")?.child("Othr")?.child("Id")?.text,
                 creditorAccount: item.child("CdtrAcct")?.child("Id")?.child("Othr")?.child("Id")?.text)
         }
         #expect(
             payments == [
                 Payment(
-                    id: "KD-C7-1", amount: "10.00", debtorBIC: "FRSTUS44XXX", debtorAccount: "TX-RESERVE-0001",
-                    creditorBIC: "BOFAUS3NXXX", creditorAccount: "CA-RESERVE-7"),
+                    id: "KD-C7-1", amount: "10.00", instructed: "FRSTUS44XXX", debtor: "us-tx",
+                    debtorAccount: "TX-RESERVE-0001", debtorBank: "FRSTUS44XXX", creditorBank: "BOFAUS3NXXX",
+                    creditor: "us-ca", creditorAccount: "CA-RESERVE-7"),
                 Payment(
-                    id: "KD-C7-2", amount: "15.00", debtorBIC: "FRSTUS44XXX", debtorAccount: "TX-RESERVE-0001",
-                    creditorBIC: "FIBKUS55", creditorAccount: "WY-RESERVE-0001"),
+                    id: "KD-C7-2", amount: "15.00", instructed: "FRSTUS44XXX", debtor: "us-tx",
+                    debtorAccount: "TX-RESERVE-0001", debtorBank: "FRSTUS44XXX", creditorBank: "FIBKUS55",
+                    creditor: "us-wy", creditorAccount: "WY-RESERVE-0001"),
             ])
+        #expect(transactions.first?.child("Dbtr")?.child("FinInstnId")?.child("Nm")?.text == "Depository us-tx")
         // The parts sum to the cycle's USD net, and the gold is named as not carried.
         #expect(Int128(written.transfers.map(\.cents).reduce(0, +)) == record.net[.usd])
         #expect(written.notCarried == [Obligation(payer: "us-wy", payee: "us-tx", token: .gold, amount: 40)])
@@ -112,6 +120,22 @@ import Testing
             try Self.cycle(8, covered), plannedAtMilliseconds: Self.plannedAt, registry: registry
         ).get()
         #expect(Set(later.transfers.map(\.uetr)).isDisjoint(with: uetrs))
+
+        // us-wy's account moves: the same cycle pays the new one, under another MsgId and other UETRs.
+        let moved = try RegionRegistry.parse(
+            "version = 5\n\n"
+                + ["us-ca", "us-tx", "us-wy"].map { code in
+                    RegionRegistry.entryText(
+                        code: code, name: "Depository \(code)", blockPublicKey: SigningKey().publicKey,
+                        sealingPublicKey: SealingKey().publicKey, endpoint: "https://\(code).example:8443",
+                        settlement: code == "us-wy"
+                            ? .init(bic: "FIBKUS55", account: "WY-RESERVE-0002") : Self.accounts[code])
+                }.joined(separator: "\n"))
+        let repaid = try SettlementMessages.pacs009(record, plannedAtMilliseconds: Self.plannedAt, registry: moved)
+            .get()
+        #expect(repaid.messageID.hasPrefix("KD-CYCLE-7-") && repaid.messageID != written.messageID)
+        #expect(repaid.transfers[1].creditor.account == "WY-RESERVE-0002")
+        #expect(Set(repaid.transfers.map(\.uetr)).isDisjoint(with: uetrs))
     }
 
     @Test func aCycleThatCannotBePaidSaysWhy() throws {
