@@ -196,7 +196,7 @@ struct BlockMaker {
 
     @Test func withOneCustodianLeftNothingIsSignedUntilAnotherReturns() async throws {
         let quorum = try Quorum()
-        let signer = try quorum.signer(timeoutMilliseconds: 200)
+        let signer = try quorum.signer()
         let maker = BlockMaker()
         quorum.stop(1)
         quorum.stop(2)
