@@ -159,12 +159,6 @@ public enum CreditTransferWriter {
         messageID: String, createdAt: String, endToEndID: String, uetr: String, cents: Int64, settlementDate: String,
         parties: PaymentParties, remittance: String
     ) -> [UInt8] {
-        func leaf(_ name: String, _ text: String, _ attributes: [String: String] = [:]) -> XMLElement {
-            XMLElement(name, attributes: attributes, text: text)
-        }
-        func node(_ name: String, _ children: [XMLElement]) -> XMLElement { XMLElement(name, children: children) }
-        func agent(_ bic: String) -> XMLElement { node("FinInstnId", [leaf("BICFI", bic)]) }
-        func account(_ id: String) -> XMLElement { node("Id", [node("Othr", [leaf("Id", id)])]) }
         let amount = ISOAmount.text(cents)
         let transaction = node(
             "CdtTrfTxInf",
@@ -174,11 +168,11 @@ public enum CreditTransferWriter {
                 leaf("IntrBkSttlmDt", settlementDate),
                 leaf("ChrgBr", "SLEV"),
                 node("Dbtr", [leaf("Nm", parties.debtorName)]),
-                node("DbtrAcct", [account(parties.debtorAccount)]),
-                node("DbtrAgt", [agent(parties.debtorAgentBIC)]),
-                node("CdtrAgt", [agent(parties.creditorAgentBIC)]),
+                node("DbtrAcct", [accountID(parties.debtorAccount)]),
+                node("DbtrAgt", [institutionID(bic: parties.debtorAgentBIC)]),
+                node("CdtrAgt", [institutionID(bic: parties.creditorAgentBIC)]),
                 node("Cdtr", [leaf("Nm", parties.creditorName)]),
-                node("CdtrAcct", [account(parties.creditorAccount)]),
+                node("CdtrAcct", [accountID(parties.creditorAccount)]),
                 node("RmtInf", [leaf("Ustrd", remittance)]),
             ])
         let body = node(
@@ -249,18 +243,8 @@ public enum InterbankTransferWriter {
         messageID: String, createdAt: String, settlementDate: String, transfers: [InterbankTransfer]
     ) -> [UInt8] {
         precondition(!transfers.isEmpty, "a pacs.009 carries at least one transaction")
-        func leaf(_ name: String, _ text: String, _ attributes: [String: String] = [:]) -> XMLElement {
-            XMLElement(name, attributes: attributes, text: text)
-        }
-        func node(_ name: String, _ children: [XMLElement]) -> XMLElement { XMLElement(name, children: children) }
-        func bank(_ name: String, _ bic: String) -> XMLElement {
-            node(name, [node("FinInstnId", [leaf("BICFI", bic)])])
-        }
         func institution(_ name: String, _ party: InterbankParty) -> XMLElement {
             node(name, [node("FinInstnId", [leaf("Nm", party.name), node("Othr", [leaf("Id", party.identifier)])])])
-        }
-        func account(_ name: String, _ id: String) -> XMLElement {
-            node(name, [node("Id", [node("Othr", [leaf("Id", id)])])])
         }
         let total = transfers.reduce(Int128(0)) { $0 + Int128($1.cents) }
         let transactions = transfers.map { transfer in
@@ -275,10 +259,11 @@ public enum InterbankTransferWriter {
                         ]),
                     leaf("IntrBkSttlmAmt", ISOAmount.text(transfer.cents), ["Ccy": "USD"]),
                     leaf("IntrBkSttlmDt", settlementDate),
-                    bank("InstdAgt", transfer.debtor.agentBIC),
-                    institution("Dbtr", transfer.debtor), account("DbtrAcct", transfer.debtor.account),
-                    bank("DbtrAgt", transfer.debtor.agentBIC), bank("CdtrAgt", transfer.creditor.agentBIC),
-                    institution("Cdtr", transfer.creditor), account("CdtrAcct", transfer.creditor.account),
+                    node("InstdAgt", [institutionID(bic: transfer.debtor.agentBIC)]),
+                    institution("Dbtr", transfer.debtor), node("DbtrAcct", [accountID(transfer.debtor.account)]),
+                    node("DbtrAgt", [institutionID(bic: transfer.debtor.agentBIC)]),
+                    node("CdtrAgt", [institutionID(bic: transfer.creditor.agentBIC)]),
+                    institution("Cdtr", transfer.creditor), node("CdtrAcct", [accountID(transfer.creditor.account)]),
                     node("RmtInf", [leaf("Ustrd", transfer.remittance)]),
                 ])
         }
@@ -325,13 +310,6 @@ public enum BankSideWriter {
         }
     }
 
-    private static func leaf(_ name: String, _ text: String, _ attributes: [String: String] = [:]) -> XMLElement {
-        XMLElement(name, attributes: attributes, text: text)
-    }
-
-    private static func node(_ name: String, _ children: [XMLElement]) -> XMLElement {
-        XMLElement(name, children: children)
-    }
 
     /// A camt.054.001.08 of `entries` on `account`.
     public static func notification(messageID: String, createdAt: String, account: String, entries: [Entry]) -> [UInt8]
@@ -404,3 +382,19 @@ public enum BankSideWriter {
             XMLElement("Document", namespace: ISO20022Message.pacs002.namespace, children: [body]))
     }
 }
+
+// The element builders every writer here shares.
+
+/// An element holding text.
+private func leaf(_ name: String, _ text: String, _ attributes: [String: String] = [:]) -> XMLElement {
+    XMLElement(name, attributes: attributes, text: text)
+}
+
+/// An element holding elements.
+private func node(_ name: String, _ children: [XMLElement]) -> XMLElement { XMLElement(name, children: children) }
+
+/// `<FinInstnId><BICFI>…` of a bank.
+private func institutionID(bic: String) -> XMLElement { node("FinInstnId", [leaf("BICFI", bic)]) }
+
+/// `<Id><Othr><Id>…` of an account.
+private func accountID(_ id: String) -> XMLElement { node("Id", [node("Othr", [leaf("Id", id)])]) }

@@ -75,18 +75,7 @@ public enum GlobalRunner {
         try config.checkHTTPSecurity()
         // The region front's guards against slow and greedy clients, with its default limits.
         let limits = RegionConfig.Limits()
-        let plain = HTTPServerBuilder.http1(
-            configuration: .init(
-                additionalChannelHandlers: [
-                    ConnectionGuard(requestSecondsMax: limits.httpRequestSecondsMax, logger: options.logger)
-                ],
-                idleTimeout: .seconds(Int64(limits.httpIdleTimeoutSeconds)),
-                httpDecoderConfiguration: .init(
-                    maxHeaderFieldSize: limits.httpHeaderBytesMax, maxHeaderListSize: limits.httpHeaderBytesMax)))
-        let server =
-            try config.tls.map {
-                try HTTPServerBuilder.tls(plain, tlsConfiguration: try NodeRunner.tlsConfiguration($0))
-            } ?? plain
+        let server = try NodeRunner.guardedServer(limits: limits, tls: config.tls, logger: options.logger)
         let scheme = config.tls == nil ? "http" : "https"
         let name = config.name
         let regions = registry.entries.count

@@ -227,12 +227,7 @@ public enum NodeRunner {
         let limits = config.limits
         let logger = options.logger
         try config.checkHTTPSecurity()
-        let plain = HTTPServerBuilder.http1(configuration: .init(
-            additionalChannelHandlers: [ConnectionGuard(requestSecondsMax: limits.httpRequestSecondsMax, logger: logger)],
-            idleTimeout: .seconds(Int64(limits.httpIdleTimeoutSeconds)),
-            httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.httpHeaderBytesMax, maxHeaderListSize: limits.httpHeaderBytesMax)
-        ))
-        let server = try config.tls.map { try HTTPServerBuilder.tls(plain, tlsConfiguration: try tlsConfiguration($0)) } ?? plain
+        let server = try guardedServer(limits: limits, tls: config.tls, logger: logger)
         let scheme = config.tls == nil ? "http" : "https"
         let app = Application(
             router: router, server: server,
@@ -309,6 +304,22 @@ public enum NodeRunner {
 
     /// TLS 1.3 only, with the config's certificate chain and key; with `client_ca`, every client must
     /// present a certificate that CA signed (mutual TLS).
+    /// HTTP/1.1 with the guards against slow and greedy clients (request and idle timeouts, header size),
+    /// over TLS when `tls` is given: the region front's server, and the K$ node's.
+    static func guardedServer(
+        limits: RegionConfig.Limits, tls: RegionConfig.TLS?, logger: Logger
+    ) throws -> HTTPServerBuilder {
+        let plain = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: [
+                    ConnectionGuard(requestSecondsMax: limits.httpRequestSecondsMax, logger: logger)
+                ],
+                idleTimeout: .seconds(Int64(limits.httpIdleTimeoutSeconds)),
+                httpDecoderConfiguration: .init(
+                    maxHeaderFieldSize: limits.httpHeaderBytesMax, maxHeaderListSize: limits.httpHeaderBytesMax)))
+        return try tls.map { try HTTPServerBuilder.tls(plain, tlsConfiguration: try tlsConfiguration($0)) } ?? plain
+    }
+
     static func tlsConfiguration(_ tls: RegionConfig.TLS) throws -> TLSConfiguration {
         func read<T>(_ what: String, _ path: String, _ load: () throws -> T) throws -> T {
             do {

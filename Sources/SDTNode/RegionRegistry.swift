@@ -146,9 +146,13 @@ public struct RegionRegistry: Sendable, Equatable {
                 throw ConfigError(
                     "\(place): settlement_bic and settlement_account go together (the region's USD reserve account)")
             }
+            let name = try text("name")
+            guard Identifier.isValidText(name[...], lengthMax: 140) else {
+                throw ConfigError("\(place).name: 1-140 printable ASCII characters are required")
+            }
             entries.append(
                 Entry(
-                    code: code, name: try text("name"), blockPublicKey: blockKey,
+                    code: code, name: name, blockPublicKey: blockKey,
                     sealingPublicKey: try key("sealing_public_key"), endpoint: try text("endpoint"),
                     settlement: settlement))
         }

@@ -83,7 +83,7 @@ public enum SettlementMessages {
                 }
                 sides.append(
                     InterbankParty(
-                        name: String(entry.name.prefix(140)), identifier: region, account: account.account,
+                        name: entry.name, identifier: region, account: account.account,
                         agentBIC: account.bic))
             }
             parties.append((sides[0], sides[1]))

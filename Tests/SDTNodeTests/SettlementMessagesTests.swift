@@ -173,6 +173,12 @@ import Testing
             }
         }
         #expect(refusal("settlement_bic = \"FRSTUS44XXX\"\n").contains("go together"))
+        // A name the pacs.009 carries as Nm (Max140Text) and people read: 1-140 printable characters.
+        for name in ["", String(repeating: "x", count: 141)] {
+            let text =
+                "version = 1\n\n" + block.replacingOccurrences(of: "name = \"Texas\"", with: "name = \"\(name)\"")
+            #expect(throws: ConfigError.self) { try RegionRegistry.parse(text) }
+        }
         #expect(refusal("settlement_account = \"TX-1\"\n").contains("go together"))
         #expect(
             refusal("settlement_bic = \"frost\"\nsettlement_account = \"TX-1\"\n").contains("is not a BIC"))
